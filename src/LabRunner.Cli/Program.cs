@@ -1,0 +1,175 @@
+using System.CommandLine;
+using System.Runtime.InteropServices;
+using LabRunner.Cli.Reporting;
+using LabRunner.Engine;
+using LabRunner.Execution;
+using LabRunner.Journal;
+using LabRunner.Loading;
+using LabRunner.Model;
+using LabRunner.Platform;
+using LabRunner.Runtimes;
+using Spectre.Console;
+
+namespace LabRunner.Cli;
+
+public static class Program
+{
+    public static async Task<int> Main(string[] args)
+    {
+        var console = AnsiConsole.Console;
+        var file = new Argument<string>("file") { Description = "the lab scenario (.yaml)" };
+        var host = new Option<bool>("--host") { Description = "run in this namespace instead of a sandbox namespace (dedicated VMs only)" };
+        var uplink = new Option<string?>("--uplink") { Description = "with --host: the interface that plays the article's ens3 (default: the scenario's)" };
+        var verbose = new Option<bool>("--verbose", "-v") { Description = "also show the commands of checks and teardown" };
+        var pause = new Option<bool>("--pause") { Description = "wait for Enter before each step (workshops)" };
+        var stateDir = new Option<string>("--state-dir") { Description = "where run journals live", DefaultValueFactory = _ => LabJournal.DefaultRoot };
+
+        var run = new Command("run", "Run a lab: build each step, check its expectations, always tear down.\n" +
+                                     "Exit codes: 0 all held, 1 an expectation failed, 2 invalid scenario or usage, 3 environment problem, 4 teardown left something, 130/143 interrupted")
+            { file, host, uplink, verbose, pause, stateDir };
+        run.SetAction((r, ct) => RunAsync(console, r.GetValue(file)!, new RunSettings(r.GetValue(host), r.GetValue(uplink), r.GetValue(verbose), r.GetValue(pause), r.GetValue(stateDir)!), dryRun: false));
+
+        var validate = new Command("validate", "Check a lab file without touching anything (exit 2 with file:line:col when invalid)") { file };
+        validate.SetAction(r => Validate(console, r.GetValue(file)!));
+
+        var plan = new Command("plan", "Show every command a run would execute, teardown included; touches nothing") { file, host, uplink };
+        plan.SetAction((r, ct) => RunAsync(console, r.GetValue(file)!, new RunSettings(r.GetValue(host), r.GetValue(uplink), false, false, LabJournal.DefaultRoot), dryRun: true));
+
+        var clean = new Command("clean", "Tear down what runs that died (kill -9, crash) left behind, from their journals") { verbose, stateDir };
+        clean.SetAction((r, ct) => CleanAsync(console, r.GetValue(verbose), r.GetValue(stateDir)!));
+
+        var root = new RootCommand("labrunner: step-by-step Linux container-networking labs, asserted and always torn down")
+            { run, validate, plan, clean };
+        var parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0)
+        {
+            foreach (var error in parsed.Errors) console.MarkupLine($"[red]error:[/] {Markup.Escape(error.Message)}");
+            console.MarkupLine("run 'labrunner --help' for usage");
+            return ExitCodes.InvalidInput;
+        }
+        // Signals are ours: SIGINT/SIGTERM cancel the run, which then tears down and exits 130/143.
+        return await parsed.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
+    }
+
+    private sealed record RunSettings(bool Host, string? Uplink, bool Verbose, bool Pause, string StateDir);
+
+    private static int Validate(IAnsiConsole console, string path)
+    {
+        if (Load(console, path) is not { } scenario) return ExitCodes.InvalidInput;
+        console.MarkupLine($"[green]valid[/]: {Markup.Escape(path)}: lab {Markup.Escape(scenario.Name)}, {scenario.Steps.Length} steps, " +
+                           $"{scenario.AllActions.Count()} actions, {scenario.Steps.Sum(s => s.Expectations.Length)} expectations");
+        return ExitCodes.Passed;
+    }
+
+    private static Scenario? Load(IAnsiConsole console, string path)
+    {
+        try
+        {
+            return ScenarioLoader.LoadFile(path);
+        }
+        catch (ScenarioInvalidException e)
+        {
+            foreach (var error in e.Errors) Console.Error.WriteLine(error.ToString());
+            Console.Error.WriteLine($"{e.Errors.Length} error(s); nothing was run.");
+            return null;
+        }
+    }
+
+    private static async Task<int> RunAsync(IAnsiConsole console, string path, RunSettings settings, bool dryRun)
+    {
+        if (Load(console, path) is not { } scenario) return ExitCodes.InvalidInput;
+        if (settings.Uplink is { } name)
+        {
+            if (Names.CheckInterface(name) is { } why) { Console.Error.WriteLine($"error: --uplink: {why}"); return ExitCodes.InvalidInput; }
+            scenario = scenario with { Uplink = scenario.Uplink with { Name = name } };
+        }
+        if (!dryRun && EnvironmentCheck.Problems(scenario) is { Count: > 0 } problems)
+        {
+            foreach (var p in problems) Console.Error.WriteLine($"environment: {p}");
+            return ExitCodes.Environment;
+        }
+
+        using var cts = new CancellationTokenSource();
+        var interruptedCode = ExitCodes.Interrupted;
+        void OnSignal(PosixSignalContext context, int code)
+        {
+            context.Cancel = true; // do not die: tear down first
+            interruptedCode = code;
+            console.MarkupLine($"[yellow]{context.Signal}: stopping after the current command, then tearing down[/]");
+            cts.Cancel();
+        }
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => OnSignal(c, ExitCodes.Interrupted));
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => OnSignal(c, ExitCodes.Terminated));
+
+        var reporter = new ConsoleReporter(console, settings.Verbose, plan: dryRun);
+        ICommandRunner runner = dryRun ? new DryRunCommandRunner(reporter.CommandRan) : new CliWrapCommandRunner(reporter.CommandRan);
+        var runtime = new ProcessRuntime(runner, reporter.CommandRan);
+        var options = new LabOptions
+        {
+            Sandbox = !settings.Host,
+            StateRoot = settings.StateDir,
+            ScenarioPath = Path.GetFullPath(path),
+            BeforeStep = settings.Pause && !dryRun ? (step, ct) => PauseAsync(console, step, ct) : null,
+            Fault = FaultFromEnvironment(),
+        };
+        try
+        {
+            var result = await new LabEngine(runner, runtime, reporter, options).RunAsync(scenario, cts.Token);
+            return dryRun ? ExitCodes.Passed : result.ExitCode(interruptedCode);
+        }
+        catch (HostConflictException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            Console.Error.WriteLine("nothing was touched; remove them, or run in a sandbox (without --host)");
+            return ExitCodes.InvalidInput;
+        }
+        catch (EnvironmentProblemException e)
+        {
+            Console.Error.WriteLine($"environment: {e.Message}");
+            Console.Error.WriteLine($"fix: {e.Fix}");
+            return ExitCodes.Environment;
+        }
+    }
+
+    private static async Task PauseAsync(IAnsiConsole console, Step step, CancellationToken ct)
+    {
+        console.MarkupLine($"[grey]press Enter for the next step: {Markup.Escape(step.Title)}[/]");
+        await Console.In.ReadLineAsync(ct);
+    }
+
+    /// <summary>
+    /// Test-only switch for fault injection (docs/RELIABILITY.md): LABRUNNER_FAULT_AFTER_ACTION=k and
+    /// LABRUNNER_FAULT_SIGNAL=KILL|INT|TERM make the run signal itself right after action k.
+    /// </summary>
+    private static FaultInjection? FaultFromEnvironment()
+    {
+        if (!int.TryParse(Environment.GetEnvironmentVariable("LABRUNNER_FAULT_AFTER_ACTION"), out var k)) return null;
+        var signal = Environment.GetEnvironmentVariable("LABRUNNER_FAULT_SIGNAL") switch
+        {
+            "INT" => Processes.SIGINT,
+            "TERM" => Processes.SIGTERM,
+            _ => Processes.SIGKILL,
+        };
+        return new FaultInjection(k, signal);
+    }
+
+    private static async Task<int> CleanAsync(IAnsiConsole console, bool verbose, string stateDir)
+    {
+        if (!Processes.IsRoot)
+        {
+            Console.Error.WriteLine("environment: labrunner clean needs root; run it with sudo");
+            return ExitCodes.Environment;
+        }
+        var reporter = new ConsoleReporter(console, verbose);
+        var cleaner = new Cleaner(new CliWrapCommandRunner(reporter.CommandRan), stateDir);
+        var cleaned = await cleaner.CleanAsync(lab => console.MarkupLine($"[bold]cleaning[/] {Markup.Escape(lab)}"));
+        foreach (var lab in cleaned)
+        {
+            foreach (var p in lab.Report.Problems) console.MarkupLine($"  [yellow]! {Markup.Escape(p)}[/]");
+            foreach (var l in lab.Report.Leftovers) console.MarkupLine($"  [red]✗ left behind: {Markup.Escape(l)}[/]");
+            if (lab.Report.Clean) console.MarkupLine($"  [green]✓[/] {lab.Report.Undone} undo records replayed; nothing of lab {lab.LabId} is left");
+        }
+        if (cleaned.Count == 0) console.MarkupLine("nothing to clean: no journal of a dead run");
+        return cleaned.All(c => c.Report.Clean) ? ExitCodes.Passed : ExitCodes.LeftBehind;
+    }
+}

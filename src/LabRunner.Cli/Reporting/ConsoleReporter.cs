@@ -1,0 +1,123 @@
+using LabRunner.Engine;
+using LabRunner.Execution;
+using LabRunner.Model;
+using Spectre.Console;
+
+namespace LabRunner.Cli.Reporting;
+
+/// <summary>
+/// What a trainer sees: each step's title and narrative, the real commands it ran, each expectation with a
+/// mark and, on failure, expected vs observed; then the teardown and the verdict. Plain text when not a TTY.
+/// </summary>
+public sealed class ConsoleReporter(IAnsiConsole console, bool verbose, bool plan = false) : LabObserver
+{
+    private int _expectations;
+    private int _failedExpectations;
+
+    public override void LabStarting(Scenario scenario, LabSession session)
+    {
+        var where = session.Sandbox ? $"sandbox netns {session.HostNetns}" : "this host (--host)";
+        console.MarkupLine($"[bold]{(plan ? "Plan for" : "Lab")} {E(scenario.Name)}[/] [grey](id {session.LabId}, host: {E(where)})[/]");
+        if (scenario.Description is { } d) console.MarkupLine($"[grey]{E(d.Trim())}[/]");
+        if (session.Sandbox) console.MarkupLine("[grey]sandbox:[/]");
+    }
+
+    public override void StepStarting(Step step, int index, int count)
+    {
+        console.WriteLine();
+        console.MarkupLine($"[bold blue]Step {index + 1}/{count}: {E(step.Title)}[/]");
+        if (step.Text is { } text)
+            foreach (var line in text.Trim().Split('\n'))
+                console.MarkupLine($"  [italic grey]{E(line.TrimEnd())}[/]");
+    }
+
+    public override void CommandRan(CommandEvent command)
+    {
+        var show = command.Purpose switch
+        {
+            CommandPurpose.Action or CommandPurpose.Setup => true,
+            CommandPurpose.Teardown => verbose || plan,
+            _ => verbose,
+        };
+        if (!show) return;
+        var mark = command.Outcome.Succeeded ? "" : $" [yellow]→ exit {command.Outcome.ExitCode}: {E(command.Outcome.Error)}[/]";
+        var color = command.Purpose == CommandPurpose.Check ? "grey" : "white";
+        console.MarkupLine($"  [{color}]$ {E(command.Display)}[/]{(plan ? "" : mark)}");
+    }
+
+    public override void ActionFinished(LabAction action, ActionOutcome outcome)
+    {
+        switch (outcome.Status)
+        {
+            case ActionStatus.FailedAsExpected:
+                console.MarkupLine($"  [green]✓[/] {action.Keyword} failed as expected: {E(outcome.Observed ?? "")}");
+                break;
+            case ActionStatus.Failed:
+                console.MarkupLine($"  [red]✗ {action.Keyword} failed ({E(action.Span.ToString())}): {E(outcome.Observed ?? "")}[/]");
+                break;
+            case ActionStatus.DidNotFail:
+                console.MarkupLine($"  [red]✗ {action.Keyword} should have failed with \"{E(action.ExpectedError ?? "")}\" but succeeded ({E(action.Span.ToString())})[/]");
+                break;
+            case ActionStatus.FailedDifferently:
+                console.MarkupLine($"  [red]✗ {action.Keyword} failed differently ({E(action.Span.ToString())})[/]");
+                console.MarkupLine($"      expected: {E(action.ExpectedError ?? "")}");
+                console.MarkupLine($"      observed: {E(outcome.Observed ?? "")}");
+                break;
+        }
+    }
+
+    public override void ExpectationFinished(Expectation expectation, ExpectationResult result)
+    {
+        _expectations++;
+        if (plan)
+        {
+            console.MarkupLine($"  [grey]check:[/] {E(result.Expected)}");
+            return;
+        }
+        if (result.Held)
+        {
+            console.MarkupLine($"  [green]✓[/] {E(result.Expected)} [grey]({E(result.Observed)})[/]");
+            return;
+        }
+        _failedExpectations++;
+        console.MarkupLine($"  [red]✗ {E(result.Expected)}[/] [grey]({E(expectation.Span.ToString())})[/]");
+        console.MarkupLine($"      expected: {E(result.Expected)}");
+        console.MarkupLine($"      observed: {E(result.Observed)} [grey](after {result.Attempts} tries in {result.Elapsed.TotalSeconds:0.0}s)[/]");
+    }
+
+    public override void TeardownStarting(int records)
+    {
+        console.WriteLine();
+        console.MarkupLine($"[bold]Teardown[/] [grey]({records} undo records, newest first)[/]");
+    }
+
+    public override void TeardownFinished(TeardownReport report)
+    {
+        foreach (var problem in report.Problems) console.MarkupLine($"  [yellow]! {E(problem)}[/]");
+        if (plan) return;
+        if (report.Clean) console.MarkupLine("  [green]✓[/] nothing of the lab is left on the host");
+        foreach (var left in report.Leftovers) console.MarkupLine($"  [red]✗ left behind: {E(left)}[/]");
+    }
+
+    public override void LabFinished(LabResult result)
+    {
+        console.WriteLine();
+        if (plan)
+        {
+            console.MarkupLine($"[grey]{_expectations} checks; nothing was run.[/]");
+            return;
+        }
+        var verdict = result.ExitCode() switch
+        {
+            ExitCodes.Passed => "[bold green]PASSED[/]",
+            ExitCodes.LeftBehind => "[bold red]LEFT SOMETHING BEHIND[/]",
+            ExitCodes.ExpectationFailed => "[bold red]FAILED[/]",
+            _ => "[bold yellow]INTERRUPTED[/] (teardown done)",
+        };
+        console.MarkupLine($"{verdict}: {_expectations - _failedExpectations}/{_expectations} expectations held in {result.Elapsed.TotalSeconds:0.0}s");
+        if (result.FailedStep is { } step) console.MarkupLine($"failed step: [bold]{E(step)}[/]");
+        foreach (var failure in result.Failures) console.MarkupLine($"  {E(failure)}");
+    }
+
+    private static string E(string text) => Markup.Escape(text);
+}

@@ -1,0 +1,198 @@
+using LabRunner.Execution;
+using LabRunner.Journal;
+using LabRunner.Model;
+using LabRunner.Runtimes;
+
+namespace LabRunner.Engine;
+
+public enum ActionStatus
+{
+    Done,
+    FailedAsExpected,
+    Failed,
+    /// <summary>The action was expected to fail but succeeded.</summary>
+    DidNotFail,
+    /// <summary>The action failed, but not with the expected error.</summary>
+    FailedDifferently,
+}
+
+public sealed record ActionOutcome(ActionStatus Status, string? Observed = null)
+{
+    public bool Ok => Status is ActionStatus.Done or ActionStatus.FailedAsExpected;
+}
+
+/// <summary>
+/// Turns each action into iproute2 / sysctl / iptables argv for its namespace, journals the undo first
+/// (write-ahead), then runs it. All host changes of a lab go through here or a container runtime.
+/// </summary>
+public sealed class ActionExecutor(LabSession session, LabJournal journal, ICommandRunner runner, IContainerRuntime runtime)
+{
+    public async Task<ActionOutcome> ExecuteAsync(LabAction action, CancellationToken ct)
+    {
+        CommandOutcome outcome;
+        try
+        {
+            outcome = await RunAsync(action, ct);
+        }
+        catch (ContainerStartException e)
+        {
+            outcome = new CommandOutcome(1, "", e.Message, TimeSpan.Zero);
+        }
+        if (action.ExpectedError is null)
+            return outcome.Succeeded ? new(ActionStatus.Done) : new(ActionStatus.Failed, outcome.Error);
+        if (runner.IsDryRun) return new(ActionStatus.FailedAsExpected, session.Expand(action.ExpectedError));
+        if (outcome.Succeeded) return new(ActionStatus.DidNotFail, "it succeeded");
+        var expected = session.Expand(action.ExpectedError);
+        return outcome.Output.Contains(expected, StringComparison.Ordinal)
+            ? new(ActionStatus.FailedAsExpected, outcome.Error)
+            : new(ActionStatus.FailedDifferently, outcome.Error);
+    }
+
+    private async Task<CommandOutcome> RunAsync(LabAction action, CancellationToken ct)
+    {
+        switch (action)
+        {
+            case NetnsAdd a:
+            {
+                var name = session.PhysicalNetns(a.Name);
+                return await DoAsync(["ip", "netns", "add", name], DeleteNetns(name, a.Name), ct);
+            }
+            case NetnsDelete a:
+                return await DoAsync(["ip", "netns", "delete", session.PhysicalNetns(a.Name)], null, ct);
+            case VethAdd a:
+            {
+                var t = session.Target(a.In);
+                string[] peerNetns = a.PeerIn is null ? [] : ["netns", session.Target(a.PeerIn).NetnsArgument];
+                return await DoAsync(t.Ip(["link", "add", a.Name, "type", "veth", "peer", "name", a.Peer, .. peerNetns]), DeleteLink(t, a.Name), ct);
+            }
+            case BridgeAdd a:
+            {
+                var t = session.Target(a.In);
+                return await DoAsync(t.Ip("link", "add", a.Name, "type", "bridge"), DeleteLink(t, a.Name), ct);
+            }
+            case LinkSetState a:
+                // Only links the lab created may be set up or down (the validator enforces it): they are deleted at teardown.
+                return await DoAsync(session.Target(a.In).Ip("link", "set", a.Name, a.Up ? "up" : "down"), null, ct);
+            case LinkMove a:
+            {
+                var from = session.Target(a.From);
+                var to = session.Target(a.To);
+                string[] up = a.Up ? ["up"] : [];
+                return await DoAsync(from.Ip(["link", "set", a.Name, .. up, "netns", to.NetnsArgument]), DeleteLink(to, a.Name), ct);
+            }
+            case LinkDelete a:
+                return await DoAsync(session.Target(a.In).Ip("link", "delete", a.Name), null, ct);
+            case BridgeAttach a:
+            {
+                var t = session.Target(a.In);
+                var undo = new UndoCommand($"detach {a.Link} from {a.Bridge} in {t.Label}", [.. t.Ip("link", "set", a.Link, "nomaster")],
+                    [.. GoneErrors.Link, .. GoneErrors.Namespace], null);
+                return await DoAsync(t.Ip("link", "set", a.Link, "master", a.Bridge), undo, ct);
+            }
+            case BridgeDetach a:
+                return await DoAsync(session.Target(a.In).Ip("link", "set", a.Link, "nomaster"), null, ct);
+            case AddressAdd a:
+            {
+                var t = session.Target(a.In);
+                var undo = new UndoCommand($"remove {a.Cidr} from {a.Device} in {t.Label}", [.. t.Ip("addr", "del", a.Cidr, "dev", a.Device)],
+                    ["Cannot assign requested address", .. GoneErrors.Link, .. GoneErrors.Namespace],
+                    new Verification(VerificationKind.Absent, [.. t.Ip("-o", "addr", "show", "dev", a.Device, "to", a.Cidr)], null));
+                return await DoAsync(t.Ip("addr", "add", a.Cidr, "dev", a.Device), undo, ct);
+            }
+            case RouteAdd a:
+            {
+                var t = session.Target(a.In);
+                string[] spec = [a.Destination, .. a.Via is null ? Array.Empty<string>() : ["via", a.Via], .. a.Device is null ? Array.Empty<string>() : ["dev", a.Device]];
+                var undo = new UndoCommand($"remove route {spec.Display()} in {t.Label}", [.. t.Ip(["route", "del", .. spec])],
+                    ["No such process", .. GoneErrors.Link, .. GoneErrors.Namespace],
+                    new Verification(VerificationKind.Absent, [.. t.Ip(["route", "show", .. spec])], null));
+                return await DoAsync(t.Ip(["route", "add", .. spec]), undo, ct);
+            }
+            case SysctlSet a:
+            {
+                var t = session.Target(a.In);
+                var read = t.Exec("sysctl", "-n", a.Key);
+                var old = await runner.RunAsync(read, CommandPurpose.Check, ct);
+                if (!old.Succeeded) return old;
+                var oldValue = runner.IsDryRun ? $"<old {a.Key}>" : NormalizeSysctl(old.Stdout);
+                var undo = new UndoCommand($"restore {a.Key}={oldValue} in {t.Label}", [.. t.Exec("sysctl", "-w", $"{a.Key}={oldValue}")],
+                    GoneErrors.Namespace, new Verification(VerificationKind.FirstLineEquals, [.. read], oldValue));
+                return await DoAsync(t.Exec("sysctl", "-w", $"{a.Key}={a.Value}"), undo, ct);
+            }
+            case IptablesPolicy a:
+            {
+                var t = session.Target(a.In);
+                var read = t.Exec("iptables", "-t", a.Table, "-S", a.Chain);
+                var current = await runner.RunAsync(read, CommandPurpose.Check, ct);
+                if (!current.Succeeded) return current;
+                var oldPolicy = runner.IsDryRun ? "<old policy>" : ParsePolicy(current.Stdout, a.Chain);
+                if (oldPolicy is null)
+                    return new CommandOutcome(1, "", $"chain {a.Chain} of table {a.Table} has no policy (a user-defined chain?)", TimeSpan.Zero);
+                var undo = new UndoCommand($"restore {a.Table} {a.Chain} policy {oldPolicy} in {t.Label}", [.. t.Exec("iptables", "-t", a.Table, "-P", a.Chain, oldPolicy)],
+                    GoneErrors.Namespace, new Verification(VerificationKind.FirstLineEquals, [.. read], $"-P {a.Chain} {oldPolicy}"));
+                return await DoAsync(t.Exec("iptables", "-t", a.Table, "-P", a.Chain, a.Policy), undo, ct);
+            }
+            case ContainerRun a:
+            {
+                var share = a.ShareNetnsWith is null ? null : session.Container(a.ShareNetnsWith);
+                var handle = await runtime.StartAsync(new ContainerStartRequest(session.LabId, a.Name, a.Image, share), journal, ct);
+                session.AddContainer(handle);
+                return new CommandOutcome(0, handle.Pid, "", TimeSpan.Zero);
+            }
+            case ContainerStop a:
+            {
+                await runtime.StopAsync(session.Container(a.Name), ct);
+                session.RemoveContainer(a.Name);
+                return new CommandOutcome(0, "", "", TimeSpan.Zero);
+            }
+            case NetnsSymlink a:
+            {
+                var pid = session.Container(a.Container).Pid;
+                var path = $"/var/run/netns/{pid}";
+                var target = $"/proc/{pid}/ns/net";
+                if (!runner.IsDryRun) Directory.CreateDirectory("/var/run/netns");
+                return await DoAsync(["ln", "-s", target, path], new UndoUnlink($"remove {path}", path, target), ct);
+            }
+            case RunCommand a:
+            {
+                var argv = a.Argv.Select(session.Expand).ToArray();
+                UndoCommand? undo = a.Undo is { } u
+                    ? new UndoCommand($"undo `{argv.Display()}`", [.. InPlace(a.In, [.. u.Select(session.Expand)])], [], null)
+                    : null;
+                return await DoAsync(InPlace(a.In, argv), undo, ct);
+            }
+            default:
+                throw new NotSupportedException($"no executor for action {action.Keyword}");
+        }
+    }
+
+    /// <summary>argv of a literal command: inside the container for a container, else in the namespace.</summary>
+    private IReadOnlyList<string> InPlace(Place place, string[] argv) =>
+        place.Kind == PlaceKind.Container ? runtime.ExecArgv(session.Container(place.Name), argv) : session.Target(place).Exec(argv);
+
+    /// <summary>Write-ahead: the undo is on disk before the command runs; cancelled if the command failed.</summary>
+    private async Task<CommandOutcome> DoAsync(IReadOnlyList<string> argv, UndoRecord? undo, CancellationToken ct)
+    {
+        int? seq = undo is null ? null : journal.Append(undo);
+        var outcome = await runner.RunAsync(argv, CommandPurpose.Action, ct);
+        if (!outcome.Succeeded && seq is { } s) journal.Cancel(s);
+        return outcome;
+    }
+
+    internal static UndoCommand DeleteNetns(string physical, string label) =>
+        new($"delete netns {label}", ["ip", "netns", "delete", physical], ["No such file or directory"],
+            new Verification(VerificationKind.PathAbsent, [], $"/var/run/netns/{physical}"));
+
+    internal static UndoCommand DeleteLink(NetTarget t, string name) =>
+        new($"delete link {name} in {t.Label}", [.. t.Ip("link", "delete", name)], [.. GoneErrors.Link, .. GoneErrors.Namespace],
+            new Verification(VerificationKind.Absent, [.. t.Ip("link", "show", "dev", name)], null));
+
+    /// <summary>sysctl prints multi-value keys with tabs; sysctl -w wants them space-separated.</summary>
+    private static string NormalizeSysctl(string output) => string.Join(' ', output.Trim().Split(['\t', ' '], StringSplitOptions.RemoveEmptyEntries));
+
+    internal static string? ParsePolicy(string iptablesS, string chain)
+    {
+        var prefix = $"-P {chain} ";
+        return iptablesS.Split('\n').FirstOrDefault(l => l.StartsWith(prefix, StringComparison.Ordinal))?[prefix.Length..].Trim();
+    }
+}

@@ -1,0 +1,40 @@
+using LabRunner.Model;
+using LabRunner.Platform;
+
+namespace LabRunner.Engine;
+
+/// <summary>
+/// Before anything runs: are we root, and is every tool the scenario needs on PATH? Problems become exit 3
+/// with the one command that fixes them.
+/// </summary>
+public static class EnvironmentCheck
+{
+    private static readonly (string Tool, string Package)[] Always =
+    [
+        ("ip", "iproute2"), ("nsenter", "util-linux"), ("unshare", "util-linux"), ("setsid", "util-linux"),
+        ("busybox", "busybox-static"), ("sysctl", "procps"), ("ln", "coreutils"), ("kill", "procps"),
+    ];
+
+    public static IReadOnlyList<string> Problems(Scenario scenario)
+    {
+        var problems = new List<string>();
+        if (!Processes.IsRoot)
+            problems.Add("labrunner run needs root (it creates network namespaces and links): run it with sudo, or as root in a VM");
+        var needed = Always.ToList();
+        if (scenario.AllActions.Any(a => a is IptablesPolicy) || scenario.Steps.SelectMany(s => s.Expectations).Any(e => e is IptablesPolicyExpectation))
+            needed.Add(("iptables", "iptables"));
+        var missing = needed.Where(t => FindOnPath(t.Tool) is null).ToList();
+        if (missing.Count > 0)
+            problems.Add($"missing tools: {string.Join(", ", missing.Select(m => m.Tool))}; install them with: " +
+                         $"apt-get install -y {string.Join(' ', missing.Select(m => m.Package).Distinct())} (or run ./run-lab.sh, which installs them)");
+        return problems;
+    }
+
+    public static string? FindOnPath(string tool)
+    {
+        var path = Environment.GetEnvironmentVariable("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin";
+        return path.Split(':', StringSplitOptions.RemoveEmptyEntries)
+            .Select(dir => Path.Combine(dir, tool))
+            .FirstOrDefault(File.Exists);
+    }
+}

@@ -1,0 +1,218 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text.Json;
+using LabRunner.Execution;
+using LabRunner.Journal;
+using LabRunner.Model;
+using LabRunner.Platform;
+using LabRunner.Runtimes;
+
+namespace LabRunner.Engine;
+
+/// <summary>Test-only: send <see cref="Signal"/> to ourselves right after scenario action number <see cref="AfterAction"/> (1-based).</summary>
+public sealed record FaultInjection(int AfterAction, int Signal);
+
+public sealed record LabOptions
+{
+    /// <summary>True (default): the lab's host is a namespace of its own. False: the caller's namespace (--host).</summary>
+    public bool Sandbox { get; init; } = true;
+
+    public string StateRoot { get; init; } = LabJournal.DefaultRoot;
+
+    /// <summary>Path shown in the journal header, so `clean` can say which lab it is cleaning.</summary>
+    public string ScenarioPath { get; init; } = "";
+
+    /// <summary>Called before each step (e.g. to pause a workshop until Enter).</summary>
+    public Func<Step, CancellationToken, Task>? BeforeStep { get; init; }
+
+    public FaultInjection? Fault { get; init; }
+}
+
+/// <summary>
+/// Runs a scenario: sandbox, steps (actions then expectations), and always teardown, whatever happens
+/// in between: a failed expectation, an exception, SIGINT or SIGTERM (via <paramref name="ct"/>).
+/// With a <see cref="DryRunCommandRunner"/> it produces the plan: the same commands, none run.
+/// </summary>
+public sealed class LabEngine(ICommandRunner runner, IContainerRuntime runtime, LabObserver observer, LabOptions options)
+{
+    public async Task<LabResult> RunAsync(Scenario scenario, CancellationToken ct = default)
+    {
+        var watch = Stopwatch.StartNew();
+        var session = new LabSession(NewLabId(), options.Sandbox, scenario.Uplink);
+        if (!options.Sandbox && !runner.IsDryRun) await PreflightHostModeAsync(scenario, session, ct);
+
+        using var journal = OpenJournal(session);
+        var executor = new ActionExecutor(session, journal, runner, runtime);
+        var evaluator = new ExpectationEvaluator(session, runner, runtime);
+        var outcome = LabOutcome.Passed;
+        string? failedStep = null;
+        var failures = new List<string>();
+        var actionsDone = 0;
+
+        observer.LabStarting(scenario, session);
+        try
+        {
+            if (options.Sandbox) await BuildSandboxAsync(session, journal, ct);
+            observer.SandboxReady(session);
+            for (var i = 0; i < scenario.Steps.Length && failedStep is null; i++)
+            {
+                var step = scenario.Steps[i];
+                ct.ThrowIfCancellationRequested();
+                if (options.BeforeStep is not null) await options.BeforeStep(step, ct);
+                observer.StepStarting(step, i, scenario.Steps.Length);
+                var passed = true;
+                foreach (var action in step.Actions)
+                {
+                    var result = await executor.ExecuteAsync(action, ct);
+                    observer.ActionFinished(action, result);
+                    InjectFault(++actionsDone);
+                    if (result.Ok) continue;
+                    failures.Add($"{action.Span}: {action.Keyword} {DescribeFailure(action, result, session)}");
+                    passed = false;
+                    break;
+                }
+                if (passed)
+                {
+                    foreach (var expectation in step.Expectations)
+                    {
+                        var result = runner.IsDryRun
+                            ? new ExpectationResult(true, expectation.Describe(), "checked at run time", 0, TimeSpan.Zero)
+                            : await evaluator.EvaluateAsync(expectation, ct);
+                        observer.ExpectationFinished(expectation, result);
+                        if (result.Held) continue;
+                        failures.Add($"{expectation.Span}: expected {result.Expected}; observed {result.Observed}");
+                        passed = false;
+                    }
+                }
+                observer.StepFinished(step, passed);
+                if (!passed)
+                {
+                    failedStep = step.Title;
+                    outcome = LabOutcome.Failed;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            outcome = LabOutcome.Interrupted;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // A bug or an environment surprise: report it, and still tear down below.
+            outcome = LabOutcome.Failed;
+            failures.Add($"error: {e.Message}");
+        }
+
+        // Teardown must not be cancelled by the signal that caused it.
+        observer.TeardownStarting(journal.PendingNewestFirst().Count);
+        var teardown = await new Teardown(runner).RunAsync(journal, CancellationToken.None);
+        observer.TeardownFinished(teardown);
+        if (teardown.Clean) journal.Delete(); // otherwise keep it: `labrunner clean` can try again
+
+        var labResult = new LabResult(session.LabId, outcome, failedStep, failures, teardown, watch.Elapsed);
+        observer.LabFinished(labResult);
+        return labResult;
+    }
+
+    private static string DescribeFailure(LabAction action, ActionOutcome result, LabSession session) => result.Status switch
+    {
+        ActionStatus.DidNotFail => $"was expected to fail with \"{session.Expand(action.ExpectedError!)}\" but succeeded",
+        ActionStatus.FailedDifferently => $"was expected to fail with \"{session.Expand(action.ExpectedError!)}\"; observed: {result.Observed}",
+        _ => $"failed: {result.Observed}",
+    };
+
+    private LabJournal OpenJournal(LabSession session)
+    {
+        var header = new JournalHeader(session.LabId, Environment.ProcessId, Processes.StartTime(Environment.ProcessId) ?? 0,
+            options.ScenarioPath, options.Sandbox, DateTimeOffset.UtcNow);
+        return runner.IsDryRun ? LabJournal.InMemory(header) : LabJournal.Create(options.StateRoot, header);
+    }
+
+    /// <summary>The article's host, in a namespace of its own: lo, and an uplink whose far end is in a second namespace.</summary>
+    private async Task BuildSandboxAsync(LabSession session, LabJournal journal, CancellationToken ct)
+    {
+        var host = session.HostNetns!;
+        var wan = session.WanNetns!;
+        var uplink = session.Uplink;
+        await SetupAsync(["ip", "netns", "add", host], ActionExecutor.DeleteNetns(host, "sandbox host"), journal, ct);
+        await SetupAsync(["ip", "-n", host, "link", "set", "lo", "up"], null, journal, ct);
+        await SetupAsync(["ip", "netns", "add", wan], ActionExecutor.DeleteNetns(wan, "sandbox uplink network"), journal, ct);
+        await SetupAsync(["ip", "-n", host, "link", "add", uplink.Name, "type", "veth", "peer", "name", "wan0", "netns", wan],
+            ActionExecutor.DeleteLink(session.Host, uplink.Name), journal, ct);
+        await SetupAsync(["ip", "-n", host, "addr", "add", uplink.Address, "dev", uplink.Name], null, journal, ct);
+        await SetupAsync(["ip", "-n", wan, "link", "set", "wan0", "up"], null, journal, ct);
+        await SetupAsync(["ip", "-n", host, "link", "set", uplink.Name, "up"], null, journal, ct);
+    }
+
+    private async Task SetupAsync(string[] argv, UndoRecord? undo, LabJournal journal, CancellationToken ct)
+    {
+        int? seq = undo is null ? null : journal.Append(undo);
+        var outcome = await runner.RunAsync(argv, CommandPurpose.Setup, ct);
+        if (outcome.Succeeded) return;
+        if (seq is { } s) journal.Cancel(s);
+        throw new EnvironmentProblemException($"could not build the sandbox: `{argv.Display()}` failed: {outcome.Error}",
+            "LabRunner needs root and a kernel with network namespaces and veth (run it as root, or in a privileged VM)");
+    }
+
+    /// <summary>
+    /// With --host the lab works in the caller's namespace: refuse to start if a name it would create already
+    /// exists (it would otherwise change or delete something it did not make), and read the uplink's address.
+    /// </summary>
+    private async Task PreflightHostModeAsync(Scenario scenario, LabSession session, CancellationToken ct)
+    {
+        var clashes = new List<string>();
+        foreach (var action in scenario.AllActions)
+        {
+            switch (action)
+            {
+                case NetnsAdd a when File.Exists($"/var/run/netns/{a.Name}"):
+                    clashes.Add($"netns {a.Name} ({a.Span})");
+                    break;
+                case VethAdd a when a.ExpectedError is null:
+                    if (a.In.Kind == PlaceKind.Host && await LinkExistsAsync(a.Name, ct)) clashes.Add($"link {a.Name} ({a.Span})");
+                    if ((a.PeerIn ?? a.In).Kind == PlaceKind.Host && await LinkExistsAsync(a.Peer, ct)) clashes.Add($"link {a.Peer} ({a.Span})");
+                    break;
+                case BridgeAdd a when a.In.Kind == PlaceKind.Host && a.ExpectedError is null && await LinkExistsAsync(a.Name, ct):
+                    clashes.Add($"link {a.Name} ({a.Span})");
+                    break;
+            }
+        }
+        if (clashes.Count > 0) throw new HostConflictException(clashes.Distinct().ToList());
+
+        var addr = await runner.RunAsync(["ip", "-j", "addr", "show", "dev", session.Uplink.Name], CommandPurpose.Check, ct);
+        var ip = addr.Succeeded
+            ? JsonDocument.Parse(addr.Stdout).RootElement.EnumerateArray()
+                .SelectMany(l => l.GetProperty("addr_info").EnumerateArray())
+                .Where(a => a.GetProperty("family").GetString() == "inet")
+                .Select(a => a.GetProperty("local").GetString())
+                .FirstOrDefault()
+            : null;
+        session.UplinkIp = ip ?? throw new EnvironmentProblemException(
+            $"--host: the uplink {session.Uplink.Name} has no IPv4 address in this namespace" + (addr.Succeeded ? "" : $" ({addr.Error})"),
+            "name the host's uplink with --uplink NAME (e.g. --uplink eth0), or run without --host (sandbox)");
+    }
+
+    private async Task<bool> LinkExistsAsync(string name, CancellationToken ct) =>
+        (await runner.RunAsync(["ip", "link", "show", "dev", name], CommandPurpose.Check, ct)).Succeeded;
+
+    private void InjectFault(int actionsDone)
+    {
+        if (options.Fault is { } fault && fault.AfterAction == actionsDone)
+            Processes.Signal(Environment.ProcessId, fault.Signal);
+    }
+
+    private static string NewLabId() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(3));
+}
+
+/// <summary>The machine cannot run labs as it is (exit 3); <see cref="Fix"/> says what to do.</summary>
+public sealed class EnvironmentProblemException(string message, string fix) : Exception(message)
+{
+    public string Fix { get; } = fix;
+}
+
+/// <summary>--host mode: names the lab would create already exist on this host (exit 2, nothing touched).</summary>
+public sealed class HostConflictException(IReadOnlyList<string> clashes)
+    : Exception($"--host: these already exist on this host and the lab would create them: {string.Join("; ", clashes)}")
+{
+    public IReadOnlyList<string> Clashes { get; } = clashes;
+}

@@ -1,0 +1,72 @@
+using LabRunner.Execution;
+using LabRunner.Loading;
+using LabRunner.Model;
+using LabRunner.Runtimes;
+
+namespace LabRunner.Engine;
+
+/// <summary>
+/// The live names of one run: which physical namespace a scenario name stands for, each container's PID.
+/// Scenarios speak symbolically (n1, busybox-1, ${busybox-1.pid}); only this class knows the real names.
+/// </summary>
+public sealed class LabSession
+{
+    private readonly Dictionary<string, ContainerHandle> _containers = new(StringComparer.Ordinal);
+
+    public LabSession(string labId, bool sandbox, Uplink uplink)
+    {
+        LabId = labId;
+        Sandbox = sandbox;
+        Uplink = uplink;
+        UplinkIp = uplink.Ip;
+        HostNetns = sandbox ? $"lr-{labId}" : null;
+        Host = HostNetns is null ? new CallerTarget("host") : new NamedNetnsTarget("host", HostNetns);
+    }
+
+    public string LabId { get; }
+
+    /// <summary>True when the lab's host is a namespace of its own; false with --host.</summary>
+    public bool Sandbox { get; }
+
+    /// <summary>The sandbox host's netns name, or null with --host.</summary>
+    public string? HostNetns { get; }
+
+    /// <summary>The sandbox's far side of the uplink (the network the article's ens3 leads to).</summary>
+    public string? WanNetns => Sandbox ? $"lr-{LabId}-wan" : null;
+
+    public NetTarget Host { get; }
+
+    public Uplink Uplink { get; }
+
+    /// <summary>The uplink's IPv4 address: the scenario's in a sandbox, read off the interface with --host.</summary>
+    public string UplinkIp { get; set; }
+
+    public IReadOnlyDictionary<string, ContainerHandle> Containers => _containers;
+
+    /// <summary>
+    /// In a sandbox, lab namespaces get the lab id as prefix so that two labs never share a /var/run/netns name;
+    /// with --host they keep the scenario's names, as in the article.
+    /// </summary>
+    public string PhysicalNetns(string name) => Sandbox ? $"lr-{LabId}-{name}" : name;
+
+    public void AddContainer(ContainerHandle handle) => _containers[handle.Name] = handle;
+
+    public void RemoveContainer(string name) => _containers.Remove(name);
+
+    public ContainerHandle Container(string name) =>
+        _containers.TryGetValue(name, out var handle)
+            ? handle
+            : throw new InvalidOperationException($"container {name} is not running; the validator should have caught this");
+
+    public NetTarget Target(Place place) => place.Kind switch
+    {
+        PlaceKind.Host => Host,
+        PlaceKind.Netns => new NamedNetnsTarget(place.Name, PhysicalNetns(place.Name)),
+        _ => new PidTarget(place.Name, Container(place.Name).Pid),
+    };
+
+    public string Expand(string text) => Templates.Expand(text, reference =>
+        reference == Templates.UplinkIp ? UplinkIp
+        : reference.EndsWith(".pid", StringComparison.Ordinal) && _containers.TryGetValue(reference[..^4], out var c) ? c.Pid
+        : $"${{{reference}}}");
+}

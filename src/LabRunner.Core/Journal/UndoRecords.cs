@@ -1,0 +1,54 @@
+using System.Text.Json.Serialization;
+
+namespace LabRunner.Journal;
+
+/// <summary>
+/// How to undo one thing a lab did, written to the journal before the thing is done. Records hold
+/// resolved argv and paths only, so `labrunner clean` can replay them without the scenario.
+/// </summary>
+[JsonPolymorphic(TypeDiscriminatorPropertyName = "kind")]
+[JsonDerivedType(typeof(UndoCommand), "command")]
+[JsonDerivedType(typeof(UndoKillContainer), "kill")]
+[JsonDerivedType(typeof(UndoUnlink), "unlink")]
+public abstract record UndoRecord(string Summary);
+
+/// <summary>
+/// Run <see cref="Argv"/>. An error containing one of <see cref="Tolerate"/> means the thing is already gone
+/// (deleted with its namespace, say) and counts as done. <see cref="Verify"/> proves afterwards that it is gone.
+/// </summary>
+public sealed record UndoCommand(string Summary, string[] Argv, string[] Tolerate, Verification? Verify) : UndoRecord(Summary);
+
+/// <summary>
+/// Kill a container process of this lab. It is found by the label in its environment
+/// (LABRUNNER_CONTAINER=lab/name), so a crash between start and journaling its PID still leaves a trace.
+/// </summary>
+public sealed record UndoKillContainer(string Summary, string Label) : UndoRecord(Summary);
+
+/// <summary>Remove a symlink, but only if it still points where this lab made it point.</summary>
+public sealed record UndoUnlink(string Summary, string Path, string Target) : UndoRecord(Summary);
+
+public enum VerificationKind
+{
+    /// <summary>The command fails, prints nothing, or its namespace is gone.</summary>
+    Absent,
+    /// <summary>The first line of the output equals <see cref="Verification.Expected"/>, or the namespace is gone.</summary>
+    FirstLineEquals,
+    /// <summary>No file or link exists at <see cref="Verification.Expected"/> (Argv unused).</summary>
+    PathAbsent,
+}
+
+public sealed record Verification(VerificationKind Kind, string[] Argv, string? Expected);
+
+/// <summary>Errors that mean "the namespace this command wanted is gone", and with it everything in it.</summary>
+public static class GoneErrors
+{
+    public static readonly string[] Namespace =
+    [
+        "Cannot open network namespace", // ip -n X / ip netns exec X
+        "No such process",
+        "cannot open /proc/", // nsenter -t PID after the process died
+        "failed to open /proc/",
+    ];
+
+    public static readonly string[] Link = ["Cannot find device", "does not exist", "No such device"];
+}

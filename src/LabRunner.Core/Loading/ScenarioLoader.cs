@@ -1,0 +1,538 @@
+using System.Collections.Immutable;
+using System.Text;
+using LabRunner.Model;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace LabRunner.Loading;
+
+/// <summary>
+/// Turns a YAML lab into the immutable <see cref="Scenario"/> model. Reports every problem it finds
+/// (types, unknown keys, formats, unknown names) with file:line:col, then <see cref="ScenarioValidator"/>
+/// checks the flow (what exists when). The engine never sees YAML.
+/// </summary>
+public static class ScenarioLoader
+{
+    /// <summary>Larger files are refused before parsing: no real lab comes near this.</summary>
+    public const int MaxFileBytes = 1 << 20;
+
+    public static readonly ImmutableArray<string> ActionKeys =
+    [
+        "netns-add", "netns-delete", "veth-add", "bridge-add", "link-up", "link-down", "link-move", "link-delete",
+        "bridge-attach", "bridge-detach", "address-add", "route-add", "sysctl", "iptables-policy",
+        "container-run", "container-stop", "netns-symlink", "command",
+    ];
+
+    public static readonly ImmutableArray<string> ExpectationKeys =
+    [
+        "ping", "neighbor", "link", "links", "address", "route", "sysctl", "iptables-policy", "bridge-ports",
+        "netns", "command",
+    ];
+
+    public static Scenario LoadFile(string path)
+    {
+        var info = new FileInfo(path);
+        if (!info.Exists)
+            throw Invalid(new SourceSpan(path, 0, 0), $"no such file: {path}", "check the path");
+        if (info.Length > MaxFileBytes)
+            throw Invalid(new SourceSpan(path, 1, 1), $"file is {info.Length} bytes; a scenario may be at most {MaxFileBytes}");
+        string text;
+        try
+        {
+            text = new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(File.ReadAllBytes(path));
+        }
+        catch (DecoderFallbackException)
+        {
+            throw Invalid(new SourceSpan(path, 1, 1), "file is not valid UTF-8 text", "save the scenario as UTF-8");
+        }
+        return Load(text, path);
+    }
+
+    public static Scenario Load(string text, string file)
+    {
+        var errors = new ErrorSink(file);
+        if (text.Contains('\0'))
+            throw Invalid(new SourceSpan(file, 1, 1), "file contains NUL bytes: it is binary, not a YAML scenario");
+        var stream = new YamlStream();
+        try
+        {
+            stream.Load(new StringReader(text));
+        }
+        catch (YamlException e)
+        {
+            var message = (e.InnerException?.Message ?? e.Message).Trim();
+            throw Invalid(new SourceSpan(file, (int)e.Start.Line, (int)e.Start.Column), $"not valid YAML: {message}");
+        }
+        if (stream.Documents.Count != 1)
+            throw Invalid(new SourceSpan(file, 1, 1), stream.Documents.Count == 0 ? "file is empty" : "file holds more than one YAML document");
+
+        var scenario = new Reader(errors).Read(stream.Documents[0].RootNode);
+        if (errors.Errors.Count > 0) throw new ScenarioInvalidException([.. errors.Errors]);
+        var flowErrors = ScenarioValidator.Validate(scenario!);
+        if (flowErrors.Length > 0) throw new ScenarioInvalidException(flowErrors);
+        return scenario!;
+    }
+
+    private static ScenarioInvalidException Invalid(SourceSpan span, string message, string? hint = null) =>
+        new([new ScenarioError(span, message, hint)]);
+
+    private sealed class Reader(ErrorSink errors)
+    {
+        private readonly HashSet<string> _netns = new(StringComparer.Ordinal);
+        private readonly HashSet<string> _containers = new(StringComparer.Ordinal);
+
+        public Scenario? Read(YamlNode root)
+        {
+            var map = errors.Map(root, "a scenario");
+            if (map is null) return null;
+            var name = map.String("lab", required: true) ?? "lab";
+            var description = map.String("description");
+            var uplink = ReadUplink(map);
+            var stepsNode = map.Node("steps");
+            map.RejectUnknownKeys("the scenario (top level)");
+            var steps = ImmutableArray.CreateBuilder<Step>();
+            if (stepsNode is null)
+                errors.Add(map.Span, "'steps' is missing", "a lab is a list of steps: 'steps:' then '- title: ...'");
+            else if (stepsNode is not YamlSequenceNode stepSeq)
+                errors.Add(errors.SpanOf(stepsNode), "'steps' must be a list of steps");
+            else
+            {
+                DeclareNames(stepSeq);
+                foreach (var stepNode in stepSeq.Children)
+                    if (ReadStep(stepNode) is { } step) steps.Add(step);
+                if (stepSeq.Children.Count == 0) errors.Add(errors.SpanOf(stepSeq), "'steps' is empty");
+            }
+            return new Scenario(name, description, uplink, steps.ToImmutable(), map.Span);
+        }
+
+        private Uplink ReadUplink(YamlMap map)
+        {
+            if (map.Node("uplink") is not { } node) return Uplink.Default;
+            var m = errors.Map(node, "'uplink'");
+            if (m is null) return Uplink.Default;
+            var name = Interface(m, "name") ?? Uplink.Default.Name;
+            var address = m.String("address") ?? Uplink.Default.Address;
+            if (Names.CheckCidr(address) is { } why) errors.Add(m.SpanOf("address"), why);
+            m.RejectUnknownKeys("'uplink'");
+            return new Uplink(name, address);
+        }
+
+        /// <summary>First pass: which names are namespaces and which are containers, so 'in: X' can be resolved.</summary>
+        private void DeclareNames(YamlSequenceNode steps)
+        {
+            foreach (var step in steps.Children.OfType<YamlMappingNode>())
+            foreach (var (key, value) in step.Children)
+            {
+                if (key is not YamlScalarNode { Value: "actions" } || value is not YamlSequenceNode actions) continue;
+                foreach (var action in actions.Children.OfType<YamlMappingNode>())
+                foreach (var (k, v) in action.Children)
+                {
+                    var name = v switch
+                    {
+                        YamlScalarNode s => s.Value,
+                        YamlMappingNode m => m.Children.FirstOrDefault(p => p.Key is YamlScalarNode { Value: "name" }).Value is YamlScalarNode n ? n.Value : null,
+                        _ => null,
+                    };
+                    if (name is null) continue;
+                    if (k is YamlScalarNode { Value: "netns-add" }) _netns.Add(name);
+                    if (k is YamlScalarNode { Value: "container-run" }) _containers.Add(name);
+                }
+            }
+        }
+
+        private Step? ReadStep(YamlNode node)
+        {
+            var map = errors.Map(node, "a step");
+            if (map is null) return null;
+            var title = map.String("title", required: true) ?? "(untitled)";
+            var text = map.String("text");
+            var actions = ImmutableArray.CreateBuilder<LabAction>();
+            var expectations = ImmutableArray.CreateBuilder<Expectation>();
+            foreach (var item in Sequence(map, "actions"))
+                if (ReadEntry(item, "action", ActionKeys, ReadAction) is { } action) actions.Add(action);
+            foreach (var item in Sequence(map, "expect"))
+                if (ReadEntry(item, "expectation", ExpectationKeys, ReadExpectation) is { } expectation) expectations.Add(expectation);
+            map.RejectUnknownKeys("a step");
+            return new Step(title, text, actions.ToImmutable(), expectations.ToImmutable(), map.Span);
+        }
+
+        private IEnumerable<YamlNode> Sequence(YamlMap map, string key)
+        {
+            var node = map.Node(key);
+            if (node is null) return [];
+            if (node is YamlSequenceNode seq) return seq.Children;
+            errors.Add(errors.SpanOf(node), $"'{key}' must be a list ('- ...' lines)");
+            return [];
+        }
+
+        /// <summary>An entry is a mapping with exactly one kind key (e.g. 'veth-add') plus common keys.</summary>
+        private T? ReadEntry<T>(YamlNode node, string what, ImmutableArray<string> kinds, Func<string, YamlNode, YamlMap, T?> read)
+            where T : class
+        {
+            var map = errors.Map(node, $"an {what}");
+            if (map is null) return null;
+            var present = map.Keys.Where(kinds.Contains).ToList();
+            if (present.Count != 1)
+            {
+                var unknown = map.Keys.FirstOrDefault(k => !kinds.Contains(k) && k is not ("fails-with" or "within"));
+                var hint = unknown is not null && Suggest.Nearest(unknown, kinds) is { } near
+                    ? $"did you mean '{near}'?"
+                    : $"known {what}s: {string.Join(", ", kinds)}";
+                errors.Add(map.Span,
+                    present.Count == 0 ? $"unknown {what}" + (unknown is null ? "" : $" '{unknown}'") : $"one {what} per list item, found {string.Join(" and ", present)}",
+                    hint);
+                return null;
+            }
+            var kind = present[0];
+            var result = read(kind, map.Node(kind)!, map);
+            map.RejectUnknownKeys($"this {what}");
+            return result;
+        }
+
+        // ---------- actions ----------
+
+        private LabAction? ReadAction(string kind, YamlNode value, YamlMap entry)
+        {
+            var failsWith = entry.String("fails-with");
+            if (failsWith is not null) CheckTemplate(failsWith, entry.SpanOf("fails-with"));
+            var span = entry.Span;
+            LabAction? action = kind switch
+            {
+                "netns-add" => Short(value, "name", m => Object(m, "name", "netns") is { } n ? new NetnsAdd(n) : null),
+                "netns-delete" => Short(value, "name", m => Object(m, "name", "netns") is { } n ? new NetnsDelete(n) : null),
+                "bridge-add" => Short(value, "name", m => Interface(m, "name") is { } n ? new BridgeAdd(n, PlaceOf(m)) : null),
+                "link-up" or "link-down" => Short(value, "name", m => Interface(m, "name") is { } n ? new LinkSetState(n, PlaceOf(m), kind == "link-up") : null),
+                "link-delete" => Short(value, "name", m => Interface(m, "name") is { } n ? new LinkDelete(n, PlaceOf(m)) : null),
+                "container-run" => Short(value, "name", ReadContainerRun),
+                "container-stop" => Short(value, "name", m => Container(m, "name") is { } n ? new ContainerStop(n) : null),
+                "netns-symlink" => Short(value, "container", m => Container(m, "container") is { } n ? new NetnsSymlink(n) : null),
+                "veth-add" => Long(value, kind, m =>
+                {
+                    var name = Interface(m, "name", true);
+                    var peer = Interface(m, "peer", true);
+                    var peerIn = m.Has("peer-in") ? PlaceOf(m, "peer-in") : null;
+                    return name is null || peer is null ? null : new VethAdd(name, peer, PlaceOf(m), peerIn);
+                }),
+                "link-move" => Long(value, kind, m =>
+                {
+                    var name = Interface(m, "name", true);
+                    var from = PlaceOf(m);
+                    var to = m.Has("to") ? PlaceOf(m, "to") : null;
+                    if (to is null) errors.Add(m.Span, "'to' is missing", "name the netns or container the link moves into");
+                    var up = m.Bool("up") ?? false;
+                    return name is null || to is null ? null : new LinkMove(name, from, to, up);
+                }),
+                "bridge-attach" or "bridge-detach" => Long<LabAction>(value, kind, m =>
+                {
+                    var bridge = Interface(m, "bridge", true);
+                    var link = Interface(m, "link", true);
+                    var place = PlaceOf(m);
+                    if (bridge is null || link is null) return null;
+                    return kind == "bridge-attach" ? new BridgeAttach(bridge, link, place) : new BridgeDetach(bridge, link, place);
+                }),
+                "address-add" => Long(value, kind, m =>
+                {
+                    var dev = Interface(m, "dev", true);
+                    var address = Cidr(m, "address", true);
+                    return dev is null || address is null ? null : new AddressAdd(dev, address, PlaceOf(m));
+                }),
+                "route-add" => Long(value, kind, m =>
+                {
+                    var to = RouteDestination(m, true);
+                    var dev = Interface(m, "dev");
+                    var via = Ip(m, "via");
+                    if (dev is null && via is null && m.Has("to")) errors.Add(m.Span, "a route needs 'dev' or 'via'", "e.g. 'dev: veth-2' for the article's default route");
+                    return to is null ? null : new RouteAdd(to, dev, via, PlaceOf(m));
+                }),
+                "sysctl" => Long(value, kind, m =>
+                {
+                    var key = SysctlKey(m, true);
+                    var v = m.String("value", required: true);
+                    if (v is not null && (v.Length == 0 || v.Any(char.IsControl))) errors.Add(m.SpanOf("value"), "'value' must be a non-empty single-line value");
+                    return key is null || v is null ? null : new SysctlSet(key, v, PlaceOf(m));
+                }),
+                "iptables-policy" => Long(value, kind, m =>
+                {
+                    var (table, chain, policy) = ReadPolicy(m);
+                    return chain is null || policy is null ? null : new IptablesPolicy(table, chain, policy, PlaceOf(m));
+                }),
+                "command" => Long(value, kind, ReadCommandAction),
+                _ => null,
+            };
+            return action is null ? null : action with { Span = span, ExpectedError = failsWith };
+        }
+
+        private LabAction? ReadContainerRun(YamlMap m)
+        {
+            var name = Object(m, "name", "container");
+            var image = m.String("image") ?? "busybox";
+            if (image != "busybox" && image != "docker.io/library/busybox:latest")
+                errors.Add(m.SpanOf("image"), $"image '{image}' is not available offline", "use 'busybox' (built from Debian's busybox-static)");
+            var share = m.Has("netns-of") ? Container(m, "netns-of") : null;
+            return name is null ? null : new ContainerRun(name, "busybox", share);
+        }
+
+        private LabAction? ReadCommandAction(YamlMap m)
+        {
+            var argv = Argv(m, "argv", true);
+            ImmutableArray<string>? undo = null;
+            var undoNode = m.Node("undo");
+            if (undoNode is null)
+                errors.Add(m.Span, "'undo' is missing",
+                    "say how to undo the command ('undo: [ip, link, del, x]'), or 'undo: none' when it changes nothing");
+            else if (undoNode is YamlScalarNode { Value: "none" }) undo = null;
+            else undo = Argv(m, "undo", true);
+            return argv is null ? null : new RunCommand(argv.Value, PlaceOf(m), undo);
+        }
+
+        private (string Table, string? Chain, string? Policy) ReadPolicy(YamlMap m)
+        {
+            var table = m.String("table") ?? "filter";
+            if (table is not ("filter" or "nat" or "mangle" or "raw"))
+                errors.Add(m.SpanOf("table"), $"unknown iptables table '{table}'", "use filter, nat, mangle or raw");
+            var chain = m.String("chain", required: true);
+            if (chain is not null && Names.CheckChain(chain) is { } why) errors.Add(m.SpanOf("chain"), why);
+            var policy = m.String("policy", required: true);
+            if (policy is not null && policy is not ("ACCEPT" or "DROP"))
+                errors.Add(m.SpanOf("policy"), $"policy must be ACCEPT or DROP, not '{policy}'");
+            return (table, chain, policy);
+        }
+
+        private T? Short<T>(YamlNode value, string nameKey, Func<YamlMap, T?> read) where T : class
+        {
+            if (value is YamlScalarNode scalar)
+            {
+                return read(YamlMap.FromShortForm(nameKey, scalar, errors));
+            }
+            return Long(value, null, read);
+        }
+
+        private T? Long<T>(YamlNode value, string? kind, Func<YamlMap, T?> read) where T : class
+        {
+            var m = errors.Map(value, kind is null ? "this entry" : $"'{kind}'");
+            if (m is null) return null;
+            var result = read(m);
+            m.RejectUnknownKeys(kind is null ? "this entry" : $"'{kind}'");
+            return result;
+        }
+
+        // ---------- expectations ----------
+
+        private Expectation? ReadExpectation(string kind, YamlNode value, YamlMap entry)
+        {
+            var within = entry.Duration("within");
+            var span = entry.Span;
+            Expectation? e = kind switch
+            {
+                "ping" => Long(value, kind, m =>
+                {
+                    var from = m.Has("from") ? PlaceOf(m, "from") : null;
+                    if (from is null) errors.Add(m.Span, "'from' is missing", "name the host, netns or container that pings");
+                    var to = Target(m, "to");
+                    var succeeds = m.Bool("succeeds") ?? true;
+                    var count = m.Int("count", 1, 20) ?? (succeeds ? 1 : 2);
+                    return from is null || to is null ? null : new PingExpectation(from, to, succeeds, count);
+                }),
+                "neighbor" => Long(value, kind, m =>
+                {
+                    var place = PlaceOf(m);
+                    var ip = Ip(m, "ip", true);
+                    var mac = m.String("mac");
+                    if (mac is not null && !System.Text.RegularExpressions.Regex.IsMatch(mac, "^([0-9a-f]{2}:){5}[0-9a-f]{2}$"))
+                        errors.Add(m.SpanOf("mac"), $"'{mac}' is not a MAC address like 3e:79:d5:dd:06:f6", "or use 'mac-of: { link: veth-2, in: busybox-1 }'");
+                    string? ofLink = null;
+                    Place? ofIn = null;
+                    if (m.Node("mac-of") is { } ofNode && errors.Map(ofNode, "'mac-of'") is { } of)
+                    {
+                        ofLink = Interface(of, "link", true);
+                        ofIn = PlaceOf(of);
+                        of.RejectUnknownKeys("'mac-of'");
+                    }
+                    return ip is null ? null : new NeighborExpectation(place, ip, mac, ofLink, ofIn);
+                }),
+                "link" => Long(value, kind, m =>
+                {
+                    var name = Interface(m, "name", true);
+                    var place = PlaceOf(m);
+                    var present = m.Bool("present") ?? true;
+                    var state = m.String("state");
+                    if (state is not null && state is not ("UP" or "DOWN" or "LOWERLAYERDOWN" or "UNKNOWN" or "DORMANT" or "NOTPRESENT"))
+                        errors.Add(m.SpanOf("state"), $"unknown link state '{state}'", "use UP, DOWN, LOWERLAYERDOWN or UNKNOWN (ip link's 'state')");
+                    var flags = m.StringList("flags") ?? [];
+                    var master = m.String("master");
+                    var noMaster = master == "none";
+                    if (master is not null && !noMaster && Names.CheckInterface(master) is { } why) errors.Add(m.SpanOf("master"), why);
+                    var peer = Interface(m, "peer");
+                    var peerIn = m.Has("peer-in") ? PlaceOf(m, "peer-in") : null;
+                    return name is null ? null : new LinkExpectation(name, place, present, state, flags, noMaster ? null : master, noMaster, peer, peerIn);
+                }),
+                "links" => Long(value, kind, m =>
+                {
+                    var place = PlaceOf(m);
+                    var exactly = m.StringList("exactly");
+                    if (exactly is null) errors.Add(m.Span, "'exactly' is missing", "list the links, e.g. 'exactly: [lo]'");
+                    foreach (var l in exactly ?? []) if (Names.CheckInterface(l) is { } why) errors.Add(m.SpanOf("exactly"), why);
+                    return exactly is null ? null : new LinksExpectation(place, exactly.Value);
+                }),
+                "address" => Long(value, kind, m =>
+                {
+                    var dev = Interface(m, "dev", true);
+                    var address = Cidr(m, "address", true);
+                    var present = m.Bool("present") ?? true;
+                    return dev is null || address is null ? null : new AddressExpectation(PlaceOf(m), dev, address, present);
+                }),
+                "route" => Long(value, kind, m =>
+                {
+                    var to = RouteDestination(m, true);
+                    var dev = Interface(m, "dev");
+                    var via = Ip(m, "via");
+                    var present = m.Bool("present") ?? true;
+                    return to is null ? null : new RouteExpectation(PlaceOf(m), to, dev, via, present);
+                }),
+                "sysctl" => Long(value, kind, m =>
+                {
+                    var key = SysctlKey(m, true);
+                    var v = m.String("value", required: true);
+                    return key is null || v is null ? null : new SysctlExpectation(PlaceOf(m), key, v);
+                }),
+                "iptables-policy" => Long(value, kind, m =>
+                {
+                    var (table, chain, policy) = ReadPolicy(m);
+                    return chain is null || policy is null ? null : new IptablesPolicyExpectation(PlaceOf(m), table, chain, policy);
+                }),
+                "bridge-ports" => Long(value, kind, m =>
+                {
+                    var bridge = Interface(m, "bridge", true);
+                    var ports = m.StringList("ports");
+                    if (ports is null) errors.Add(m.Span, "'ports' is missing", "list the ports, or 'ports: []' for none");
+                    foreach (var p in ports ?? []) if (Names.CheckInterface(p) is { } why) errors.Add(m.SpanOf("ports"), why);
+                    return bridge is null || ports is null ? null : new BridgePortsExpectation(bridge, PlaceOf(m), ports.Value);
+                }),
+                "netns" => Long(value, kind, m =>
+                {
+                    var name = m.Has("name") ? Object(m, "name", "netns") : null;
+                    var container = m.Has("container") ? Container(m, "container") : null;
+                    if (m.Has("name") == m.Has("container"))
+                        errors.Add(m.Span, "give either 'name' (a lab netns) or 'container' (its /var/run/netns/PID symlink)");
+                    if (name is not null && !_netns.Contains(name)) UnknownName(m.SpanOf("name"), name, "netns", _netns);
+                    var present = m.Bool("present") ?? true;
+                    return name is null && container is null ? null : new NetnsExpectation(name, container, present);
+                }),
+                "command" => Long(value, kind, m =>
+                {
+                    var argv = Argv(m, "argv", true);
+                    var exit = m.Int("exit-code", 0, 255);
+                    var contains = m.String("output-contains");
+                    if (contains is not null) CheckTemplate(contains, m.SpanOf("output-contains"));
+                    if (exit is null && contains is null) exit = 0;
+                    return argv is null ? null : new CommandExpectation(PlaceOf(m), argv.Value, exit, contains);
+                }),
+                _ => null,
+            };
+            if (e is null) return null;
+            e = e with { Span = span };
+            return within is null ? e : e with { Within = within.Value };
+        }
+
+        // ---------- fields ----------
+
+        private Place PlaceOf(YamlMap m, string key = "in")
+        {
+            var name = m.String(key);
+            if (name is null || name == "host") return Place.Host;
+            if (_netns.Contains(name)) return Place.Netns(name);
+            if (_containers.Contains(name)) return Place.Container(name);
+            UnknownName(m.SpanOf(key), name, "netns or container", _netns.Concat(_containers));
+            return Place.Host;
+        }
+
+        private void UnknownName(SourceSpan span, string name, string what, IEnumerable<string> known)
+        {
+            var all = known.ToList();
+            var near = Suggest.Nearest(name, all);
+            errors.Add(span, $"unknown {what} '{name}': no action of this lab creates it",
+                near is not null ? $"did you mean '{near}'?" : all.Count == 0 ? $"create it first (netns-add or container-run)" : $"known: host, {string.Join(", ", all.Order())}");
+        }
+
+        private string? Interface(YamlMap m, string key, bool required = false)
+        {
+            var name = m.String(key, required);
+            if (name is not null && Names.CheckInterface(name) is { } why) errors.Add(m.SpanOf(key), why);
+            return name;
+        }
+
+        private string? Object(YamlMap m, string key, string what)
+        {
+            var name = m.String(key, required: true);
+            if (name is not null && Names.CheckObject(name, what) is { } why) errors.Add(m.SpanOf(key), why);
+            return name;
+        }
+
+        private string? Container(YamlMap m, string key)
+        {
+            var name = m.String(key, required: true);
+            if (name is not null && !_containers.Contains(name)) UnknownName(m.SpanOf(key), name, "container", _containers);
+            return name;
+        }
+
+        private string? Cidr(YamlMap m, string key, bool required)
+        {
+            var text = m.String(key, required);
+            if (text is not null && Names.CheckCidr(text) is { } why) errors.Add(m.SpanOf(key), why, "write it as address/prefix, e.g. 172.16.100.1/24");
+            return text;
+        }
+
+        private string? Ip(YamlMap m, string key, bool required = false)
+        {
+            var text = m.String(key, required);
+            if (text is not null && !Names.IsIPv4(text)) errors.Add(m.SpanOf(key), $"'{text}' is not an IPv4 address", "e.g. 172.16.100.101");
+            return text;
+        }
+
+        /// <summary>An address to ping: an IPv4 address or ${uplink.ip}.</summary>
+        private string? Target(YamlMap m, string key)
+        {
+            var text = m.String(key, required: true);
+            if (text is null) return null;
+            if (text.Contains("${")) CheckTemplate(text, m.SpanOf(key));
+            else if (!Names.IsIPv4(text)) errors.Add(m.SpanOf(key), $"'{text}' is not an IPv4 address", "e.g. 172.16.100.1, or ${uplink.ip} for the host's uplink");
+            return text;
+        }
+
+        private string? RouteDestination(YamlMap m, bool required)
+        {
+            var to = m.String("to", required);
+            if (to is not null && to != "default" && Names.CheckCidr(to) is { } why) errors.Add(m.SpanOf("to"), why, "use 'default' or a CIDR such as 10.0.0.0/24");
+            return to;
+        }
+
+        private string? SysctlKey(YamlMap m, bool required)
+        {
+            var key = m.String("key", required);
+            if (key is not null && Names.CheckSysctlKey(key) is { } why) errors.Add(m.SpanOf("key"), why);
+            return key;
+        }
+
+        private ImmutableArray<string>? Argv(YamlMap m, string key, bool required)
+        {
+            var argv = m.StringList(key);
+            if (argv is null)
+            {
+                if (required && !m.Has(key)) errors.Add(m.Span, $"'{key}' is missing", "give the command as a list: [ip, link, show]");
+                return null;
+            }
+            if (argv.Value.Length == 0) errors.Add(m.SpanOf(key), $"'{key}' is empty");
+            foreach (var arg in argv.Value)
+            {
+                if (arg.Any(c => c == '\0' || c == '\n')) errors.Add(m.SpanOf(key), "an argument may not contain NUL or newline");
+                CheckTemplate(arg, m.SpanOf(key));
+            }
+            return argv;
+        }
+
+        private void CheckTemplate(string text, SourceSpan span)
+        {
+            if (Templates.Check(text, _containers) is { } why) errors.Add(span, why);
+        }
+    }
+}

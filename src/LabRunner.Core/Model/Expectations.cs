@@ -1,0 +1,143 @@
+using System.Collections.Immutable;
+
+namespace LabRunner.Model;
+
+/// <summary>
+/// What must hold after a step's actions. Evaluated again and again until it holds or
+/// <see cref="Within"/> runs out, so real timing (ARP, carrier) never makes a lab flaky.
+/// </summary>
+public abstract record Expectation
+{
+    public static readonly TimeSpan DefaultWithin = TimeSpan.FromSeconds(5);
+
+    public SourceSpan Span { get; init; } = SourceSpan.None;
+
+    public TimeSpan Within { get; init; } = DefaultWithin;
+
+    public abstract string Keyword { get; }
+
+    /// <summary>One line for reports: what is expected, in the scenario's own names.</summary>
+    public abstract string Describe();
+}
+
+public sealed record PingExpectation(Place From, string To, bool Succeeds, int Count) : Expectation
+{
+    public override string Keyword => "ping";
+
+    public override string Describe() => $"ping from {From.Name} to {To} {(Succeeds ? "succeeds" : "fails")}";
+}
+
+/// <summary>
+/// The neighbor (ARP) entry for <see cref="Ip"/> in <see cref="In"/> exists, and when <see cref="MacOfLink"/>
+/// is set its MAC is that interface's MAC (resolved at run time: MACs are random).
+/// </summary>
+public sealed record NeighborExpectation(Place In, string Ip, string? Mac, string? MacOfLink, Place? MacOfIn)
+    : Expectation
+{
+    public override string Keyword => "neighbor";
+
+    public override string Describe() =>
+        $"{In.Name} resolves {Ip} to " + (MacOfLink is not null ? $"the MAC of {MacOfLink} in {MacOfIn!.Name}" : Mac ?? "a MAC");
+}
+
+/// <summary>A link's presence and properties; only the properties given are checked.</summary>
+public sealed record LinkExpectation(
+    string Name,
+    Place In,
+    bool Present,
+    string? State,
+    ImmutableArray<string> Flags,
+    string? Master,
+    bool NoMaster,
+    string? Peer,
+    Place? PeerIn) : Expectation
+{
+    public override string Keyword => "link";
+
+    public override string Describe()
+    {
+        if (!Present) return $"{Name} absent from {In}";
+        var parts = new List<string>();
+        if (State is not null) parts.Add($"state {State}");
+        if (!Flags.IsDefaultOrEmpty) parts.Add($"flags {string.Join(",", Flags)}");
+        if (Master is not null) parts.Add($"master {Master}");
+        if (NoMaster) parts.Add("no master");
+        if (Peer is not null) parts.Add($"peer {Peer}");
+        if (PeerIn is not null) parts.Add($"peer in {PeerIn}");
+        return $"{Name} present in {In}" + (parts.Count > 0 ? ": " + string.Join(", ", parts) : "");
+    }
+}
+
+/// <summary>The exact set of links in a namespace (the article's "the container has only lo").</summary>
+public sealed record LinksExpectation(Place In, ImmutableArray<string> Exactly) : Expectation
+{
+    public override string Keyword => "links";
+
+    public override string Describe() => $"{In} has exactly the links [{string.Join(", ", Exactly)}]";
+}
+
+public sealed record AddressExpectation(Place In, string Device, string Cidr, bool Present) : Expectation
+{
+    public override string Keyword => "address";
+
+    public override string Describe() => $"{Device} in {In} {(Present ? "has" : "does not have")} {Cidr}";
+}
+
+public sealed record RouteExpectation(Place In, string Destination, string? Device, string? Via, bool Present)
+    : Expectation
+{
+    public override string Keyword => "route";
+
+    public override string Describe() =>
+        $"{In} {(Present ? "has" : "has no")} route {Destination}" + (Via is null ? "" : $" via {Via}") +
+        (Device is null ? "" : $" dev {Device}");
+}
+
+public sealed record SysctlExpectation(Place In, string Key, string Value) : Expectation
+{
+    public override string Keyword => "sysctl";
+
+    public override string Describe() => $"{Key} = {Value} in {In}";
+}
+
+public sealed record IptablesPolicyExpectation(Place In, string Table, string Chain, string Policy) : Expectation
+{
+    public override string Keyword => "iptables-policy";
+
+    public override string Describe() => $"{Table} {Chain} policy is {Policy} in {In}";
+}
+
+/// <summary>The ports of a bridge, exactly (what brctl show lists).</summary>
+public sealed record BridgePortsExpectation(string Bridge, Place In, ImmutableArray<string> Ports) : Expectation
+{
+    public override string Keyword => "bridge-ports";
+
+    public override string Describe() =>
+        $"bridge {Bridge} in {In} holds [{string.Join(", ", Ports)}]";
+}
+
+/// <summary>
+/// Whether "ip netns ls" lists a lab namespace, or (with <see cref="Container"/>) the /var/run/netns/PID
+/// symlink of a container.
+/// </summary>
+public sealed record NetnsExpectation(string? Name, string? Container, bool Present) : Expectation
+{
+    public override string Keyword => "netns";
+
+    public override string Describe() =>
+        (Name is not null ? $"netns {Name}" : $"netns symlink of {Container}") + (Present ? " listed" : " not listed");
+}
+
+/// <summary>A literal command's exit code and output; for what no other expectation covers.</summary>
+public sealed record CommandExpectation(
+    Place In,
+    ImmutableArray<string> Argv,
+    int? ExitCode,
+    string? OutputContains) : Expectation
+{
+    public override string Keyword => "command";
+
+    public override string Describe() =>
+        $"`{string.Join(' ', Argv)}` in {In}" + (ExitCode is null ? "" : $" exits {ExitCode}") +
+        (OutputContains is null ? "" : $" and prints \"{OutputContains}\"");
+}

@@ -1,0 +1,96 @@
+using System.Diagnostics;
+using System.Globalization;
+using LabRunner.Execution;
+using LabRunner.Journal;
+using LabRunner.Platform;
+
+namespace LabRunner.Runtimes;
+
+/// <summary>
+/// The built-in runtime: a container is a busybox process (Debian's busybox-static) in network, UTS and IPC
+/// namespaces of its own, started with unshare; no daemon. Its PID is the container's PID, as `ctr task ls`
+/// would show it. A container joining another's network namespace enters it with nsenter first.
+/// </summary>
+public sealed class ProcessRuntime(ICommandRunner runner, Action<CommandEvent>? onCommand = null) : IContainerRuntime
+{
+    /// <summary>Environment variable that labels a container process as LABID/NAME.</summary>
+    public const string LabelVariable = "LABRUNNER_CONTAINER";
+
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(10);
+
+    public string Name => "process";
+
+    public async Task<ContainerHandle> StartAsync(ContainerStartRequest request, LabJournal journal, CancellationToken ct = default)
+    {
+        var label = $"{request.LabId}/{request.Name}";
+        string[] argv = request.ShareNetnsWith is { } owner
+            ? ["setsid", "nsenter", "-t", owner.Pid, "-n", "--", "unshare", "--uts", "--ipc", "--", "busybox", "sleep", "2147483647"]
+            : ["setsid", "unshare", "--net", "--uts", "--ipc", "--", "busybox", "sleep", "2147483647"];
+
+        // Write-ahead: the undo finds the process by its label, so even a crash right after the fork is covered.
+        journal.Append(new UndoKillContainer($"stop container {request.Name}", label));
+
+        if (runner.IsDryRun)
+        {
+            onCommand?.Invoke(new CommandEvent(CommandPurpose.Action, [.. argv], new CommandOutcome(0, "", "", TimeSpan.Zero)));
+            return new ContainerHandle(request.Name, label, $"<{request.Name}.pid>");
+        }
+
+        var watch = Stopwatch.StartNew();
+        var info = new ProcessStartInfo(argv[0], argv[1..])
+        {
+            UseShellExecute = false,
+            // Redirected so the container never holds our stdout open (a caller reading it would wait forever).
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        info.Environment[LabelVariable] = label;
+        using var process = Process.Start(info) ?? throw new InvalidOperationException($"could not start `{argv.Display()}`");
+        process.StandardInput.Close();
+        var pid = process.Id;
+
+        // Wait until unshare has exec'd busybox: from then on /proc/PID/ns/net is the container's namespace.
+        while (!ct.IsCancellationRequested)
+        {
+            if (process.HasExited)
+            {
+                var stderr = await process.StandardError.ReadToEndAsync(ct);
+                var failed = new CommandOutcome(process.ExitCode, "", stderr, watch.Elapsed);
+                onCommand?.Invoke(new CommandEvent(CommandPurpose.Action, [.. argv], failed));
+                throw new ContainerStartException($"container {request.Name} did not start: `{argv.Display()}` exited {process.ExitCode}: {failed.Error}");
+            }
+            if (ReadComm(pid) == "busybox") break;
+            if (watch.Elapsed > StartTimeout)
+                throw new ContainerStartException($"container {request.Name} (PID {pid}) did not become busybox within {StartTimeout.TotalSeconds:0}s");
+            await Task.Delay(5, ct);
+        }
+        ct.ThrowIfCancellationRequested();
+        var pidText = pid.ToString(CultureInfo.InvariantCulture);
+        onCommand?.Invoke(new CommandEvent(CommandPurpose.Action, [.. argv], new CommandOutcome(0, $"PID {pidText}", "", watch.Elapsed)));
+        return new ContainerHandle(request.Name, label, pidText);
+    }
+
+    public IReadOnlyList<string> ExecArgv(ContainerHandle container, IReadOnlyList<string> argv) =>
+        ["nsenter", "-t", container.Pid, "-n", "-u", "--", "busybox", .. argv];
+
+    public async Task StopAsync(ContainerHandle container, CancellationToken ct = default)
+    {
+        await runner.RunAsync(["kill", "-KILL", container.Pid], CommandPurpose.Action, ct);
+        if (!runner.IsDryRun) await WaitGoneAsync(int.Parse(container.Pid, CultureInfo.InvariantCulture), ct);
+    }
+
+    internal static async Task WaitGoneAsync(int pid, CancellationToken ct)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (Processes.IsRunning(pid) && DateTime.UtcNow < deadline) await Task.Delay(5, ct);
+    }
+
+    private static string? ReadComm(int pid)
+    {
+        try { return File.ReadAllText($"/proc/{pid}/comm").Trim(); }
+        catch (IOException) { return null; }
+    }
+}
+
+public sealed class ContainerStartException(string message) : Exception(message);
