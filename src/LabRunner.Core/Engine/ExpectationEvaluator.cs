@@ -28,7 +28,7 @@ public sealed partial class ExpectationEvaluator(LabSession session, ICommandRun
             attempts++;
             var (held, observed) = await ObserveAsync(expectation, ct);
             if (held || watch.Elapsed >= expectation.Within)
-                return new ExpectationResult(held, expectation.Describe(), observed, attempts, watch.Elapsed);
+                return new ExpectationResult(held, session.Expand(expectation.Describe()), observed, attempts, watch.Elapsed);
             await Task.Delay(RetryInterval, ct);
         }
     }
@@ -111,6 +111,14 @@ public sealed partial class ExpectationEvaluator(LabSession session, ICommandRun
                    && (e.Master is null || e.Master == master)
                    && (!e.NoMaster || master is null);
 
+        if (e.MacOfLink is not null)
+        {
+            var mac = Str(l, "address");
+            var other = await LinkJsonAsync(session.Target(e.MacOfIn!), e.MacOfLink, ct);
+            var otherMac = other is { } o ? Str(o, "address") : null;
+            seen.Add($"MAC {mac}" + (otherMac is null ? $"; {e.MacOfLink} not found in {e.MacOfIn}" : $", {e.MacOfLink} in {e.MacOfIn!.Name} has {otherMac}"));
+            held &= otherMac is not null && string.Equals(mac, otherMac, StringComparison.OrdinalIgnoreCase);
+        }
         if (e.Peer is not null || e.PeerIn is not null)
         {
             var (peerName, peerWhere) = await PeerAsync(l, e, ct);

@@ -340,14 +340,7 @@ public static class ScenarioLoader
                     var mac = m.String("mac");
                     if (mac is not null && !System.Text.RegularExpressions.Regex.IsMatch(mac, "^([0-9a-f]{2}:){5}[0-9a-f]{2}$"))
                         errors.Add(m.SpanOf("mac"), $"'{mac}' is not a MAC address like 3e:79:d5:dd:06:f6", "or use 'mac-of: { link: veth-2, in: busybox-1 }'");
-                    string? ofLink = null;
-                    Place? ofIn = null;
-                    if (m.Node("mac-of") is { } ofNode && errors.Map(ofNode, "'mac-of'") is { } of)
-                    {
-                        ofLink = Interface(of, "link", true);
-                        ofIn = PlaceOf(of);
-                        of.RejectUnknownKeys("'mac-of'");
-                    }
+                    var (ofLink, ofIn) = MacOf(m);
                     return ip is null ? null : new NeighborExpectation(place, ip, mac, ofLink, ofIn);
                 }),
                 "link" => Long(value, kind, m =>
@@ -364,7 +357,9 @@ public static class ScenarioLoader
                     if (master is not null && !noMaster && Names.CheckInterface(master) is { } why) errors.Add(m.SpanOf("master"), why);
                     var peer = Interface(m, "peer");
                     var peerIn = m.Has("peer-in") ? PlaceOf(m, "peer-in") : null;
-                    return name is null ? null : new LinkExpectation(name, place, present, state, flags, noMaster ? null : master, noMaster, peer, peerIn);
+                    var (ofLink, ofIn) = MacOf(m);
+                    return name is null ? null : new LinkExpectation(name, place, present, state, flags, noMaster ? null : master, noMaster, peer, peerIn)
+                        { MacOfLink = ofLink, MacOfIn = ofIn };
                 }),
                 "links" => Long(value, kind, m =>
                 {
@@ -435,6 +430,16 @@ public static class ScenarioLoader
         }
 
         // ---------- fields ----------
+
+        /// <summary>'mac-of: { link: veth-2, in: busybox-1 }': a MAC known only at run time.</summary>
+        private (string? Link, Place? In) MacOf(YamlMap m)
+        {
+            if (m.Node("mac-of") is not { } node || errors.Map(node, "'mac-of'") is not { } of) return (null, null);
+            var link = Interface(of, "link", true);
+            var place = PlaceOf(of);
+            of.RejectUnknownKeys("'mac-of'");
+            return (link, place);
+        }
 
         private Place PlaceOf(YamlMap m, string key = "in")
         {

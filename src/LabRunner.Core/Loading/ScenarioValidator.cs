@@ -233,6 +233,7 @@ public static class ScenarioValidator
                 case LinkExpectation e:
                     Key(e.In, span);
                     if (e.PeerIn is not null) Key(e.PeerIn, span);
+                    if (e.MacOfIn is not null && Key(e.MacOfIn, span) is { } lk && e.MacOfLink is not null) Link(lk, e.MacOfIn, e.MacOfLink, span);
                     break;
                 case LinksExpectation e: Key(e.In, span); break;
                 case AddressExpectation e: Key(e.In, span); break;

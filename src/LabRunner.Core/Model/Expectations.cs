@@ -52,6 +52,10 @@ public sealed record LinkExpectation(
     string? Peer,
     Place? PeerIn) : Expectation
 {
+    /// <summary>When set, the link's MAC must equal the MAC of this link (in <see cref="MacOfIn"/>).</summary>
+    public string? MacOfLink { get; init; }
+
+    public Place? MacOfIn { get; init; }
     public override string Keyword => "link";
 
     public override string Describe()
@@ -64,6 +68,7 @@ public sealed record LinkExpectation(
         if (NoMaster) parts.Add("no master");
         if (Peer is not null) parts.Add($"peer {Peer}");
         if (PeerIn is not null) parts.Add($"peer in {PeerIn}");
+        if (MacOfLink is not null) parts.Add($"MAC of {MacOfLink} in {MacOfIn!.Name}");
         return $"{Name} present in {In}" + (parts.Count > 0 ? ": " + string.Join(", ", parts) : "");
     }
 }

@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# LabRunner entry point.
+#
+#   ./run-lab.sh test [dotnet-test args...]   build (if needed) and run all tests
+#   ./run-lab.sh [labrunner args...]          build (if needed) and run labrunner
+#
+# On every run it installs missing system packages (scripts/provision.sh, a
+# no-op when all are present). It builds the solution in Release only when a
+# build input (*.cs, *.csproj, *.props, *.targets, *.json under src/ tests/
+# scenarios/, or the root build files) is newer than the last successful build.
+#
+# Environment:
+#   LAB_SKIP_PROVISION=1   do not run scripts/provision.sh
+#   LAB_FORCE_BUILD=1      always rebuild
+#   LAB_TEST_RESULTS=DIR   where `test` writes xUnit XML reports (default: TestResults/)
+#   LAB_TEST_TIMEOUT=T     global timeout per test assembly, e.g. 45m (MTP --timeout)
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$ROOT"
+
+CONFIG=Release
+TFM=net10.0
+SLN="$ROOT/LabRunner.sln"
+CLI_DLL="$ROOT/src/LabRunner.Cli/bin/$CONFIG/$TFM/labrunner.dll"
+STAMP="$ROOT/src/LabRunner.Cli/bin/$CONFIG/.lab-build-stamp"
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+log() { echo "run-lab: $*" >&2; }
+
+if ! command -v dotnet >/dev/null 2>&1; then
+  cat >&2 <<'MSG'
+run-lab: the .NET SDK (dotnet) is not installed or not on PATH.
+Install the .NET 10 SDK, e.g. on Debian 12:
+  wget https://packages.microsoft.com/config/debian/12/packages-microsoft-prod.deb
+  sudo dpkg -i packages-microsoft-prod.deb && sudo apt-get update
+  sudo apt-get install -y dotnet-sdk-10.0
+(on Ubuntu 24.04+: sudo apt-get install -y dotnet-sdk-10.0), or with the install script:
+  curl -sSL https://dot.net/v1/dotnet-install.sh | bash -s -- --channel 10.0
+  export PATH="$HOME/.dotnet:$PATH"
+MSG
+  exit 3
+fi
+
+if [[ "${LAB_SKIP_PROVISION:-0}" != 1 ]]; then
+  bash "$ROOT/scripts/provision.sh" >&2
+fi
+
+# The test assemblies `dotnet test --no-build` needs (one per tests/*/*.csproj).
+test_dlls() {
+  local proj
+  for proj in "$ROOT"/tests/*/*.csproj; do
+    [[ -e "$proj" ]] || continue
+    echo "$(dirname "$proj")/bin/$CONFIG/$TFM/$(basename "$proj" .csproj).dll"
+  done
+}
+
+# All build inputs, one path a line, sorted: root build files plus *.cs,
+# *.csproj, *.props, *.targets, *.json under src/ tests/ scenarios/.
+build_inputs() {
+  local d dirs=()
+  find "$ROOT" -maxdepth 1 -type f \
+    \( -name 'Directory.*.props' -o -name 'Directory.*.targets' -o -name '*.sln' -o -name '*.slnx' \
+       -o -name 'global.json' -o -iname 'nuget.config' \) -print
+  for d in src tests scenarios; do
+    if [[ -d "$ROOT/$d" ]]; then dirs+=("$ROOT/$d"); fi
+  done
+  if ((${#dirs[@]})); then
+    find "${dirs[@]}" \( -name bin -o -name obj \) -prune -o -type f \
+      \( -name '*.cs' -o -name '*.csproj' -o -name '*.props' -o -name '*.targets' -o -name '*.json' \) -print
+  fi
+}
+
+# The stamp holds the input list of the last successful build and has the
+# mtime of that build's start. Rebuild when an input is newer than the stamp
+# or the list changed (a file added, removed or renamed), or outputs are gone.
+needs_build() {
+  [[ "${LAB_FORCE_BUILD:-0}" == 1 ]] && return 0
+  [[ -f "$STAMP" && -f "$CLI_DLL" ]] || return 0
+  local dll
+  while IFS= read -r dll; do
+    [[ -f "$dll" ]] || return 0
+  done < <(test_dlls)
+  local inputs files
+  inputs="$(build_inputs | LC_ALL=C sort)"
+  [[ "$inputs" == "$(cat "$STAMP")" ]] || return 0
+  mapfile -t files <<<"$inputs"
+  [[ -n "$(find "${files[@]}" -maxdepth 0 -newer "$STAMP" -print -quit)" ]]
+}
+
+build_solution() {
+  log "building $CONFIG (sources changed or no previous build)..."
+  # Stamp with the time the build *started*, so edits made during it count.
+  local started inputs
+  started="$(date '+%Y-%m-%d %H:%M:%S.%N')"
+  inputs="$(build_inputs | LC_ALL=C sort)"
+  if ! dotnet build "$SLN" -c "$CONFIG" -nologo -v minimal </dev/null >&2; then
+    log "build failed"
+    exit 1
+  fi
+  mkdir -p "$(dirname "$STAMP")"
+  printf '%s\n' "$inputs" >"$STAMP"
+  touch -d "$started" "$STAMP"
+}
+
+if needs_build; then
+  build_solution
+fi
+
+if [[ "${1:-}" == test ]]; then
+  shift
+  RESULTS="${LAB_TEST_RESULTS:-$ROOT/TestResults}"
+  mkdir -p "$RESULTS"
+  # Stale reports would be counted again by scripts/count-results.sh.
+  find "$RESULTS" -maxdepth 1 -type f \( -name '*.xunit.xml' -o -name '*.trx' \) -delete
+  extra=()
+  if [[ ! -t 1 ]]; then extra+=(--no-progress --no-ansi); fi
+  if [[ -n "${LAB_TEST_TIMEOUT:-}" ]]; then extra+=(--timeout "$LAB_TEST_TIMEOUT"); fi
+  exec dotnet test --solution "$SLN" -c "$CONFIG" --no-build \
+    --results-directory "$RESULTS" --report-xunit-xml \
+    "${extra[@]}" "$@" </dev/null
+fi
+
+exec dotnet "$CLI_DLL" "$@"
