@@ -17,6 +17,8 @@ public static class Program
     public static async Task<int> Main(string[] args)
     {
         var console = AnsiConsole.Console;
+        // Logs and CI output must not be wrapped at 80 columns: long commands stay on one line.
+        if (Console.IsOutputRedirected) console.Profile.Width = 400;
         var file = new Argument<string>("file") { Description = "the lab scenario (.yaml)" };
         var host = new Option<bool>("--host") { Description = "run in this namespace instead of a sandbox namespace (dedicated VMs only)" };
         var uplink = new Option<string?>("--uplink") { Description = "with --host: the interface that plays the article's ens3 (default: the scenario's)" };
