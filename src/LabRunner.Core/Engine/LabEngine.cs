@@ -19,6 +19,9 @@ public sealed record LabOptions
 
     public string StateRoot { get; init; } = LabJournal.DefaultRoot;
 
+    /// <summary>Fixed lab id (tests, golden plans); by default a random one per run.</summary>
+    public string? LabId { get; init; }
+
     /// <summary>Path shown in the journal header, so `clean` can say which lab it is cleaning.</summary>
     public string ScenarioPath { get; init; } = "";
 
@@ -38,7 +41,7 @@ public sealed class LabEngine(ICommandRunner runner, IContainerRuntime runtime, 
     public async Task<LabResult> RunAsync(Scenario scenario, CancellationToken ct = default)
     {
         var watch = Stopwatch.StartNew();
-        var session = new LabSession(NewLabId(), options.Sandbox, scenario.Uplink);
+        var session = new LabSession(options.LabId ?? NewLabId(), options.Sandbox, scenario.Uplink);
         if (!options.Sandbox && !runner.IsDryRun) await PreflightHostModeAsync(scenario, session, ct);
 
         using var journal = OpenJournal(session);
@@ -76,7 +79,7 @@ public sealed class LabEngine(ICommandRunner runner, IContainerRuntime runtime, 
                     foreach (var expectation in step.Expectations)
                     {
                         var result = runner.IsDryRun
-                            ? new ExpectationResult(true, expectation.Describe(), "checked at run time", 0, TimeSpan.Zero)
+                            ? new ExpectationResult(true, session.Expand(expectation.Describe()), "checked at run time", 0, TimeSpan.Zero)
                             : await evaluator.EvaluateAsync(expectation, ct);
                         observer.ExpectationFinished(expectation, result);
                         if (result.Held) continue;
