@@ -16,6 +16,7 @@
 #   LAB_TEST_TIMEOUT=T     global timeout per test assembly, e.g. 45m (MTP --timeout)
 set -euo pipefail
 
+CALLER_PWD="$PWD" # labrunner's file arguments are relative to where the user stands
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$ROOT"
 
@@ -122,4 +123,5 @@ if [[ "${1:-}" == test ]]; then
     "${extra[@]}" "$@" </dev/null
 fi
 
+cd "$CALLER_PWD"
 exec dotnet "$CLI_DLL" "$@"

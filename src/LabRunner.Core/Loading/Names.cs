@@ -43,8 +43,12 @@ public static partial class Names
             ? null
             : $"sysctl key '{key}' must look like net.ipv4.ip_forward (dot-separated words, no '/' or '..')";
 
+    /// <summary>
+    /// Dotted decimal only, as iproute2 reads it (inet_pton): four numbers 0-255 without leading zeros.
+    /// IPAddress.TryParse alone would also take 0x0a.0.0.1 and read 010.0.0.1 as octal 8.0.0.1.
+    /// </summary>
     public static bool IsIPv4(string text) =>
-        IPAddress.TryParse(text, out var ip) && ip.AddressFamily == AddressFamily.InterNetwork && text.Count(c => c == '.') == 3;
+        IPv4Pattern().IsMatch(text) && IPAddress.TryParse(text, out var ip) && ip.AddressFamily == AddressFamily.InterNetwork;
 
     /// <summary>Null when <paramref name="text"/> is an IPv4 CIDR such as 172.16.100.1/24.</summary>
     public static string? CheckCidr(string text)
@@ -52,7 +56,8 @@ public static partial class Names
         var slash = text.IndexOf('/');
         if (slash < 0) return $"'{text}' needs a prefix length, e.g. {text}/24";
         if (!IsIPv4(text[..slash])) return $"'{text[..slash]}' is not an IPv4 address";
-        if (!int.TryParse(text[(slash + 1)..], out var prefix) || prefix < 0 || prefix > 32 || text[(slash + 1)..].StartsWith('+'))
+        var prefixText = text[(slash + 1)..];
+        if (!PrefixPattern().IsMatch(prefixText) || !int.TryParse(prefixText, out var prefix) || prefix > 32)
             return $"prefix length in '{text}' must be a number from 0 to 32";
         return null;
     }
@@ -66,9 +71,16 @@ public static partial class Names
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
     private static partial Regex ObjectPattern();
 
-    [GeneratedRegex("^[a-z0-9_-]+(\\.[a-z0-9_-]+)+$")]
+    // The first character may not be '-': the key is an argument of sysctl and must not read as an option.
+    [GeneratedRegex("^[a-z0-9_][a-z0-9_-]*(\\.[a-z0-9_-]+)+$")]
     private static partial Regex SysctlPattern();
 
     [GeneratedRegex("^[A-Za-z][A-Za-z0-9_-]{0,28}$")]
     private static partial Regex ChainPattern();
+
+    [GeneratedRegex("^(0|[1-9][0-9]{0,2})(\\.(0|[1-9][0-9]{0,2})){3}$")]
+    private static partial Regex IPv4Pattern();
+
+    [GeneratedRegex("^(0|[1-9][0-9]?)$")]
+    private static partial Regex PrefixPattern();
 }

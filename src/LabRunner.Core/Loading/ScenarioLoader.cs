@@ -39,7 +39,10 @@ public static class ScenarioLoader
         string text;
         try
         {
-            text = new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(File.ReadAllBytes(path));
+            var bytes = File.ReadAllBytes(path);
+            // A UTF-8 byte order mark (as some editors write) is not part of the text.
+            var start = bytes.AsSpan().StartsWith(Encoding.UTF8.Preamble) ? Encoding.UTF8.Preamble.Length : 0;
+            text = new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(bytes, start, bytes.Length - start);
         }
         catch (DecoderFallbackException)
         {
@@ -61,6 +64,9 @@ public static class ScenarioLoader
         catch (YamlException e)
         {
             var message = (e.InnerException?.Message ?? e.Message).Trim();
+            // YamlDotNet places "found invalid tab as indentation" at 1:1 whatever the line: point at the tab itself.
+            if (message.Contains("tab", StringComparison.OrdinalIgnoreCase) && FirstTabIndent(text, file) is { } tab)
+                throw Invalid(tab, $"not valid YAML: {message}", "indent with spaces: YAML does not allow tabs in indentation");
             throw Invalid(new SourceSpan(file, (int)e.Start.Line, (int)e.Start.Column), $"not valid YAML: {message}");
         }
         if (stream.Documents.Count != 1)
@@ -71,6 +77,19 @@ public static class ScenarioLoader
         var flowErrors = ScenarioValidator.Validate(scenario!);
         if (flowErrors.Length > 0) throw new ScenarioInvalidException(flowErrors);
         return scenario!;
+    }
+
+    /// <summary>Where the first tab in a line's leading whitespace is, or null.</summary>
+    private static SourceSpan? FirstTabIndent(string text, string file)
+    {
+        var lines = text.Split('\n');
+        for (var i = 0; i < lines.Length; i++)
+        {
+            var indent = lines[i].Length - lines[i].TrimStart(' ', '\t').Length;
+            var tab = lines[i].IndexOf('\t', 0, indent);
+            if (tab >= 0) return new SourceSpan(file, i + 1, tab + 1);
+        }
+        return null;
     }
 
     private static ScenarioInvalidException Invalid(SourceSpan span, string message, string? hint = null) =>
@@ -320,11 +339,13 @@ public static class ScenarioLoader
 
         private Expectation? ReadExpectation(string kind, YamlNode value, YamlMap entry)
         {
+            // 'within' may stand beside the kind ('- ping: {...}' then 'within: 2s') or inside it.
+            _within = null;
             var within = entry.Duration("within");
             var span = entry.Span;
             Expectation? e = kind switch
             {
-                "ping" => Long(value, kind, m =>
+                "ping" => Expect(value, kind, m =>
                 {
                     var from = m.Has("from") ? PlaceOf(m, "from") : null;
                     if (from is null) errors.Add(m.Span, "'from' is missing", "name the host, netns or container that pings");
@@ -333,7 +354,7 @@ public static class ScenarioLoader
                     var count = m.Int("count", 1, 20) ?? (succeeds ? 1 : 2);
                     return from is null || to is null ? null : new PingExpectation(from, to, succeeds, count);
                 }),
-                "neighbor" => Long(value, kind, m =>
+                "neighbor" => Expect(value, kind, m =>
                 {
                     var place = PlaceOf(m);
                     var ip = Ip(m, "ip", true);
@@ -343,7 +364,7 @@ public static class ScenarioLoader
                     var (ofLink, ofIn) = MacOf(m);
                     return ip is null ? null : new NeighborExpectation(place, ip, mac, ofLink, ofIn);
                 }),
-                "link" => Long(value, kind, m =>
+                "link" => Expect(value, kind, m =>
                 {
                     var name = Interface(m, "name", true);
                     var place = PlaceOf(m);
@@ -361,7 +382,7 @@ public static class ScenarioLoader
                     return name is null ? null : new LinkExpectation(name, place, present, state, flags, noMaster ? null : master, noMaster, peer, peerIn)
                         { MacOfLink = ofLink, MacOfIn = ofIn };
                 }),
-                "links" => Long(value, kind, m =>
+                "links" => Expect(value, kind, m =>
                 {
                     var place = PlaceOf(m);
                     var exactly = m.StringList("exactly");
@@ -369,14 +390,14 @@ public static class ScenarioLoader
                     foreach (var l in exactly ?? []) if (Names.CheckInterface(l) is { } why) errors.Add(m.SpanOf("exactly"), why);
                     return exactly is null ? null : new LinksExpectation(place, exactly.Value);
                 }),
-                "address" => Long(value, kind, m =>
+                "address" => Expect(value, kind, m =>
                 {
                     var dev = Interface(m, "dev", true);
                     var address = Cidr(m, "address", true);
                     var present = m.Bool("present") ?? true;
                     return dev is null || address is null ? null : new AddressExpectation(PlaceOf(m), dev, address, present);
                 }),
-                "route" => Long(value, kind, m =>
+                "route" => Expect(value, kind, m =>
                 {
                     var to = RouteDestination(m, true);
                     var dev = Interface(m, "dev");
@@ -384,18 +405,18 @@ public static class ScenarioLoader
                     var present = m.Bool("present") ?? true;
                     return to is null ? null : new RouteExpectation(PlaceOf(m), to, dev, via, present);
                 }),
-                "sysctl" => Long(value, kind, m =>
+                "sysctl" => Expect(value, kind, m =>
                 {
                     var key = SysctlKey(m, true);
                     var v = m.String("value", required: true);
                     return key is null || v is null ? null : new SysctlExpectation(PlaceOf(m), key, v);
                 }),
-                "iptables-policy" => Long(value, kind, m =>
+                "iptables-policy" => Expect(value, kind, m =>
                 {
                     var (table, chain, policy) = ReadPolicy(m);
                     return chain is null || policy is null ? null : new IptablesPolicyExpectation(PlaceOf(m), table, chain, policy);
                 }),
-                "bridge-ports" => Long(value, kind, m =>
+                "bridge-ports" => Expect(value, kind, m =>
                 {
                     var bridge = Interface(m, "bridge", true);
                     var ports = m.StringList("ports");
@@ -403,7 +424,7 @@ public static class ScenarioLoader
                     foreach (var p in ports ?? []) if (Names.CheckInterface(p) is { } why) errors.Add(m.SpanOf("ports"), why);
                     return bridge is null || ports is null ? null : new BridgePortsExpectation(bridge, PlaceOf(m), ports.Value);
                 }),
-                "netns" => Long(value, kind, m =>
+                "netns" => Expect(value, kind, m =>
                 {
                     var name = m.Has("name") ? Object(m, "name", "netns") : null;
                     var container = m.Has("container") ? Container(m, "container") : null;
@@ -413,7 +434,7 @@ public static class ScenarioLoader
                     var present = m.Bool("present") ?? true;
                     return name is null && container is null ? null : new NetnsExpectation(name, container, present);
                 }),
-                "command" => Long(value, kind, m =>
+                "command" => Expect(value, kind, m =>
                 {
                     var argv = Argv(m, "argv", true);
                     var exit = m.Int("exit-code", 0, 255);
@@ -426,8 +447,18 @@ public static class ScenarioLoader
             };
             if (e is null) return null;
             e = e with { Span = span };
+            within ??= _within;
             return within is null ? e : e with { Within = within.Value };
         }
+
+        private TimeSpan? _within;
+
+        private Expectation? Expect(YamlNode value, string kind, Func<YamlMap, Expectation?> read) =>
+            Long(value, kind, m =>
+            {
+                _within = m.Duration("within");
+                return read(m);
+            });
 
         // ---------- fields ----------
 

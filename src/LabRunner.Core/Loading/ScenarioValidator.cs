@@ -121,9 +121,26 @@ public static class ScenarioValidator
                     peerLinks.Remove(link.PeerName);
         }
 
+        /// <summary>
+        /// ${NAME.pid} has a value only while container NAME runs: used before its container-run (or after its
+        /// container-stop) it would reach the command unexpanded.
+        /// </summary>
+        private void CheckPids(SourceSpan span, IEnumerable<string?> texts)
+        {
+            foreach (var reference in texts.OfType<string>().SelectMany(Templates.References).Distinct())
+            {
+                if (!reference.EndsWith(".pid", StringComparison.Ordinal)) continue;
+                var name = reference[..^4];
+                if (_containers.ContainsKey(name)) continue;
+                Error(span, $"${{{reference}}} is used while container '{name}' {(_everContainers.Contains(name) ? "has been stopped" : "is not running yet")}",
+                    $"use it only after 'container-run: {name}' and before 'container-stop: {name}'");
+            }
+        }
+
         public void Apply(LabAction action)
         {
             var span = action.Span;
+            CheckPids(span, action is RunCommand rc ? [action.ExpectedError, .. rc.Argv, .. rc.Undo ?? []] : [action.ExpectedError]);
             var fails = action.ExpectedError is not null; // an action that must fail changes nothing
             switch (action)
             {
@@ -225,7 +242,7 @@ public static class ScenarioValidator
             var span = expectation.Span;
             switch (expectation)
             {
-                case PingExpectation e: Key(e.From, span); break;
+                case PingExpectation e: Key(e.From, span); CheckPids(span, [e.To]); break;
                 case NeighborExpectation e:
                     Key(e.In, span);
                     if (e.MacOfIn is not null && Key(e.MacOfIn, span) is { } mk && e.MacOfLink is not null) Link(mk, e.MacOfIn, e.MacOfLink, span);
@@ -241,7 +258,7 @@ public static class ScenarioValidator
                 case SysctlExpectation e: Key(e.In, span); break;
                 case IptablesPolicyExpectation e: Key(e.In, span); break;
                 case BridgePortsExpectation e: Key(e.In, span); break;
-                case CommandExpectation e: Key(e.In, span); break;
+                case CommandExpectation e: Key(e.In, span); CheckPids(span, [.. e.Argv, e.OutputContains]); break;
                 case NetnsExpectation e when e.Container is not null:
                     if (!_everContainers.Contains(e.Container)) Error(span, $"container '{e.Container}' is never started before this point");
                     break;

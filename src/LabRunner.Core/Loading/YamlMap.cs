@@ -35,7 +35,12 @@ internal sealed class YamlMap
 
     public IEnumerable<string> Keys => _pairs.Select(p => (p.Key as YamlScalarNode)?.Value ?? "");
 
-    public bool Has(string key) => Find(key) is not null;
+    /// <summary>Whether the key is present; asking makes it a known key (for "did you mean" on typos).</summary>
+    public bool Has(string key)
+    {
+        _known.Add(key);
+        return Find(key) is not null;
+    }
 
     public YamlNode? Node(string key)
     {
@@ -169,7 +174,8 @@ internal static class Durations
             if (!text.EndsWith(unit, StringComparison.Ordinal)) continue;
             var number = text[..^unit.Length];
             if (unit == "s" && number.EndsWith('m')) continue;
-            if (!double.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out var n) || n < 0 || n > 3600_000 / factor)
+            // Plain decimals only: no sign, spaces, exponent, NaN or Infinity (NaN would crash TimeSpan).
+            if (!double.TryParse(number, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var n) || !(n >= 0 && n <= 3600_000 / factor))
                 return false;
             value = TimeSpan.FromMilliseconds(n * factor);
             return true;

@@ -39,39 +39,27 @@ public static class Processes
     }
 
     /// <summary>PIDs of live processes whose environment holds NAME=VALUE (a label this tool set).</summary>
-    public static IReadOnlyList<int> WithEnvironment(string name, string value)
+    public static IReadOnlyList<int> WithEnvironment(string name, string value) =>
+        [.. WithEnvironmentName(name).Where(p => p.Value == value).Select(p => p.Pid)];
+
+    /// <summary>Live processes that carry the environment variable NAME, with its value.</summary>
+    public static IReadOnlyList<(int Pid, string Value)> WithEnvironmentName(string name)
     {
-        var needle = System.Text.Encoding.UTF8.GetBytes($"{name}={value}\0");
-        var found = new List<int>();
+        var prefix = name + "=";
+        var found = new List<(int, string)>();
         foreach (var dir in Directory.EnumerateDirectories("/proc"))
         {
             if (!int.TryParse(Path.GetFileName(dir), out var pid)) continue;
             try
             {
-                var environ = File.ReadAllBytes($"{dir}/environ");
-                if (Contains(environ, needle) && IsRunning(pid)) found.Add(pid);
+                var entry = System.Text.Encoding.UTF8.GetString(File.ReadAllBytes($"{dir}/environ")).Split('\0').FirstOrDefault(e => e.StartsWith(prefix, StringComparison.Ordinal));
+                if (entry is not null && IsRunning(pid)) found.Add((pid, entry[prefix.Length..]));
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                // gone meanwhile, or a kernel thread
             }
         }
         return found;
-    }
-
-    private static bool Contains(byte[] haystack, byte[] needle)
-    {
-        // Entries are NUL-separated; match at the start or right after a NUL.
-        var span = haystack.AsSpan();
-        var index = 0;
-        while (index < span.Length)
-        {
-            var end = span[index..].IndexOf((byte)0);
-            var entryEnd = end < 0 ? span.Length : index + end + 1;
-            if (span[index..entryEnd].SequenceEqual(needle) || (end < 0 && span[index..].SequenceEqual(needle.AsSpan()[..^1]))) return true;
-            index = entryEnd;
-        }
-        return false;
     }
 
     public static bool IsRoot => geteuid() == 0;

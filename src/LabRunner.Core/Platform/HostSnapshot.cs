@@ -1,0 +1,51 @@
+using System.Collections.Immutable;
+using System.Diagnostics;
+using LabRunner.Runtimes;
+
+namespace LabRunner.Platform;
+
+/// <summary>
+/// What a lab could leave on a machine, as sets of comparable lines: namespaces in /var/run/netns, nsfs mounts,
+/// links of the caller's namespace (and of extra named namespaces), run journals, and labelled container processes.
+/// Two snapshots taken around a run must be equal; <see cref="Diff"/> names each difference.
+/// </summary>
+public sealed record HostSnapshot(ImmutableSortedDictionary<string, ImmutableSortedSet<string>> Facets)
+{
+    public static HostSnapshot Take(string stateRoot = Journal.LabJournal.DefaultRoot, params string[] alsoNamespaces)
+    {
+        var facets = ImmutableSortedDictionary.CreateBuilder<string, ImmutableSortedSet<string>>();
+        facets["/var/run/netns entries"] = Listing("/var/run/netns");
+        facets["nsfs mounts"] = [.. File.ReadLines("/proc/self/mountinfo").Where(l => l.Contains(" - nsfs ")).Select(l => l.Split(' ')[4])];
+        facets["links (this namespace)"] = Links([]);
+        foreach (var ns in alsoNamespaces) facets[$"links (netns {ns})"] = Links(["-n", ns]);
+        facets["run journals"] = Listing(stateRoot);
+        facets["labelled container processes"] = [.. Processes.WithEnvironmentName(ProcessRuntime.LabelVariable).Select(p => $"PID {p.Pid} {p.Value}")];
+        return new HostSnapshot(facets.ToImmutable());
+    }
+
+    /// <summary>Each difference as "facet: +added" or "facet: -removed"; empty when equal.</summary>
+    public IReadOnlyList<string> Diff(HostSnapshot after)
+    {
+        var differences = new List<string>();
+        foreach (var (facet, before) in Facets)
+        {
+            var now = after.Facets.GetValueOrDefault(facet, []);
+            differences.AddRange(now.Except(before).Select(x => $"{facet}: +{x}"));
+            differences.AddRange(before.Except(now).Select(x => $"{facet}: -{x}"));
+        }
+        return differences;
+    }
+
+    private static ImmutableSortedSet<string> Listing(string directory) =>
+        Directory.Exists(directory) ? [.. Directory.EnumerateFileSystemEntries(directory).Select(Path.GetFileName).OfType<string>()] : [];
+
+    /// <summary>"name kind" per link; ifindex is left out since the kernel never reuses it soon but it is not state.</summary>
+    private static ImmutableSortedSet<string> Links(string[] netns)
+    {
+        var info = new ProcessStartInfo("ip", [.. netns, "-o", "link", "show"]) { RedirectStandardOutput = true, RedirectStandardError = true };
+        using var ip = Process.Start(info)!;
+        var output = ip.StandardOutput.ReadToEnd();
+        ip.WaitForExit();
+        return [.. output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split(": ")[1].Split('@')[0])];
+    }
+}

@@ -1,0 +1,65 @@
+using LabRunner.Platform;
+
+namespace LabRunner.Tests.Integration;
+
+/// <summary>
+/// A run killed half-way leaves its journal; `labrunner clean` replays it. SIGINT and SIGTERM tear down
+/// gracefully. Faults are injected with the engine's test-only switch, right after a chosen action.
+/// </summary>
+public sealed class CrashSpecs
+{
+    // Action 20 of article.yaml is in section 2: containers, veths, a /var/run/netns symlink exist by then.
+    private const int HalfWay = 20;
+
+    private static Dictionary<string, string?> Fault(int afterAction, string signal) => new()
+    {
+        ["LABRUNNER_FAULT_AFTER_ACTION"] = afterAction.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["LABRUNNER_FAULT_SIGNAL"] = signal,
+    };
+
+    [Fact]
+    public async Task After_kill_9_half_way_clean_leaves_the_machine_as_before()
+    {
+        Root.Require();
+        var ct = TestContext.Current.CancellationToken;
+        var before = HostSnapshot.Take();
+
+        var run = await LabCli.RunAsync(["run", LabCli.Scenario("article/article.yaml")], Fault(HalfWay, "KILL"), ct: ct);
+
+        Assert.True(run.ExitCode == 137, run.ToString());
+        var leaked = before.Diff(HostSnapshot.Take());
+        Assert.Contains(leaked, d => d.StartsWith("/var/run/netns entries: +", StringComparison.Ordinal)); // the crash really left things
+        Assert.Contains(leaked, d => d.StartsWith("labelled container processes: +", StringComparison.Ordinal));
+
+        var clean = await LabCli.RunAsync(["clean"], ct: ct);
+
+        Assert.True(clean.ExitCode == 0, clean.ToString());
+        Assert.Contains("nothing of lab", clean.Stdout);
+        Assert.Empty(before.Diff(HostSnapshot.Take()));
+    }
+
+    [Theory]
+    [InlineData("INT", 130)]
+    [InlineData("TERM", 143)]
+    public async Task A_signal_half_way_tears_down_and_exits_128_plus_the_signal(string signal, int exitCode)
+    {
+        Root.Require();
+        var before = HostSnapshot.Take();
+
+        var run = await LabCli.RunAsync(["run", LabCli.Scenario("article/article.yaml")], Fault(HalfWay, signal), ct: TestContext.Current.CancellationToken);
+
+        Assert.True(run.ExitCode == exitCode, run.ToString());
+        Assert.Contains("INTERRUPTED", run.Stdout);
+        Assert.Contains("nothing of the lab is left", run.Stdout);
+        Assert.Empty(before.Diff(HostSnapshot.Take()));
+    }
+
+    [Fact]
+    public async Task Clean_leaves_the_journal_of_a_live_run_alone()
+    {
+        Root.Require();
+        var clean = await LabCli.RunAsync(["clean"], ct: TestContext.Current.CancellationToken);
+        Assert.True(clean.ExitCode == 0, clean.ToString());
+        Assert.Contains("nothing to clean", clean.Stdout);
+    }
+}
