@@ -11,16 +11,45 @@ namespace LabRunner.Platform;
 /// </summary>
 public sealed record HostSnapshot(ImmutableSortedDictionary<string, ImmutableSortedSet<string>> Facets)
 {
-    public static HostSnapshot Take(string stateRoot = Journal.LabJournal.DefaultRoot, params string[] alsoNamespaces)
+    /// <param name="ignoreLiveLabs">
+    /// Leave out what belongs to labs still running (their owner process is alive): another lab running
+    /// beside a test is not that test's leak. Anything of a finished or dead lab is always counted.
+    /// </param>
+    public static HostSnapshot Take(string stateRoot = Journal.LabJournal.DefaultRoot, bool ignoreLiveLabs = true, params string[] alsoNamespaces)
     {
+        var live = ignoreLiveLabs ? LiveLabIds(stateRoot) : [];
+        var containers = Processes.WithEnvironmentName(ProcessRuntime.LabelVariable);
+        bool Live(string labelOrName) => live.Any(id => labelOrName == id || labelOrName.StartsWith(id + "/", StringComparison.Ordinal) || labelOrName.Contains($"lr-{id}", StringComparison.Ordinal));
+        bool LivePid(string name) => containers.Any(c => c.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture) == name && Live(c.Value));
+        ImmutableSortedSet<string> Keep(IEnumerable<string> entries) => [.. entries.Where(e => !Live(e) && !LivePid(e))];
+
         var facets = ImmutableSortedDictionary.CreateBuilder<string, ImmutableSortedSet<string>>();
-        facets["/var/run/netns entries"] = Listing("/var/run/netns");
-        facets["nsfs mounts"] = [.. File.ReadLines("/proc/self/mountinfo").Where(l => l.Contains(" - nsfs ")).Select(l => l.Split(' ')[4])];
+        facets["/var/run/netns entries"] = Keep(Listing("/var/run/netns"));
+        facets["nsfs mounts"] = Keep(File.ReadLines("/proc/self/mountinfo").Where(l => l.Contains(" - nsfs ")).Select(l => l.Split(' ')[4]));
         facets["links (this namespace)"] = Links([]);
         foreach (var ns in alsoNamespaces) facets[$"links (netns {ns})"] = Links(["-n", ns]);
-        facets["run journals"] = Listing(stateRoot);
-        facets["labelled container processes"] = [.. Processes.WithEnvironmentName(ProcessRuntime.LabelVariable).Select(p => $"PID {p.Pid} {p.Value}")];
+        facets["run journals"] = Keep(Listing(stateRoot));
+        facets["labelled container processes"] = [.. containers.Where(c => !Live(c.Value)).Select(c => $"PID {c.Pid} {c.Value}")];
         return new HostSnapshot(facets.ToImmutable());
+    }
+
+    private static IReadOnlyList<string> LiveLabIds(string stateRoot)
+    {
+        if (!Directory.Exists(stateRoot)) return [];
+        var ids = new List<string>();
+        foreach (var dir in Directory.EnumerateDirectories(stateRoot))
+        {
+            try
+            {
+                var header = Journal.LabJournal.Read(dir).Header;
+                if (Processes.IsRunning(header.OwnerPid, header.OwnerStartTime)) ids.Add(header.LabId);
+            }
+            catch (Exception e) when (e is IOException or InvalidDataException)
+            {
+                // being created or removed right now
+            }
+        }
+        return ids;
     }
 
     /// <summary>Each difference as "facet: +added" or "facet: -removed"; empty when equal.</summary>
