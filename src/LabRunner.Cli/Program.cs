@@ -105,7 +105,7 @@ public static class Program
 
         var reporter = new ConsoleReporter(console, settings.Verbose, plan: dryRun);
         ICommandRunner runner = dryRun ? new DryRunCommandRunner(reporter.CommandRan) : new CliWrapCommandRunner(reporter.CommandRan);
-        var runtime = new ProcessRuntime(runner, reporter.CommandRan);
+        var runtime = ContainerRuntimes.Create("process", runner, reporter.CommandRan);
         var options = new LabOptions
         {
             Sandbox = !settings.Host,
@@ -163,7 +163,8 @@ public static class Program
             return ExitCodes.Environment;
         }
         var reporter = new ConsoleReporter(console, verbose);
-        var cleaner = new Cleaner(new CliWrapCommandRunner(reporter.CommandRan), stateDir);
+        var runner = new CliWrapCommandRunner(reporter.CommandRan);
+        var cleaner = new Cleaner(runner, name => ContainerRuntimes.Create(name, runner, reporter.CommandRan), stateDir);
         var cleaned = await cleaner.CleanAsync(lab => console.MarkupLine($"[bold]cleaning[/] {Markup.Escape(lab)}"));
         foreach (var lab in cleaned)
         {

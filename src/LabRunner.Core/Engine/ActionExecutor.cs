@@ -135,7 +135,8 @@ public sealed class ActionExecutor(LabSession session, LabJournal journal, IComm
             case ContainerRun a:
             {
                 var share = a.ShareNetnsWith is null ? null : session.Container(a.ShareNetnsWith);
-                var handle = await runtime.StartAsync(new ContainerStartRequest(session.LabId, a.Name, a.Image, share), journal, ct);
+                var request = new ContainerStartRequest(session.LabId, a.Name, session.PhysicalName(a.Name), a.Image, share);
+                var handle = await runtime.StartAsync(request, journal, ct);
                 session.AddContainer(handle);
                 return new CommandOutcome(0, handle.Pid, "", TimeSpan.Zero);
             }
@@ -156,19 +157,21 @@ public sealed class ActionExecutor(LabSession session, LabJournal journal, IComm
             case RunCommand a:
             {
                 var argv = a.Argv.Select(session.Expand).ToArray();
+                if (a.In.Kind == PlaceKind.Container)
+                {
+                    // Inside a container only its runtime can run the undo; literal commands there must change nothing.
+                    return await runtime.ExecAsync(session.Container(a.In.Name), argv, CommandPurpose.Action, ct);
+                }
+                var target = session.Target(a.In);
                 UndoCommand? undo = a.Undo is { } u
-                    ? new UndoCommand($"undo `{argv.Display()}`", [.. InPlace(a.In, [.. u.Select(session.Expand)])], [], null)
+                    ? new UndoCommand($"undo `{argv.Display()}`", [.. target.Exec([.. u.Select(session.Expand)])], [], null)
                     : null;
-                return await DoAsync(InPlace(a.In, argv), undo, ct);
+                return await DoAsync(target.Exec(argv), undo, ct);
             }
             default:
                 throw new NotSupportedException($"no executor for action {action.Keyword}");
         }
     }
-
-    /// <summary>argv of a literal command: inside the container for a container, else in the namespace.</summary>
-    private IReadOnlyList<string> InPlace(Place place, string[] argv) =>
-        place.Kind == PlaceKind.Container ? runtime.ExecArgv(session.Container(place.Name), argv) : session.Target(place).Exec(argv);
 
     /// <summary>Write-ahead: the undo is on disk before the command runs; cancelled if the command failed.</summary>
     private async Task<CommandOutcome> DoAsync(IReadOnlyList<string> argv, UndoRecord? undo, CancellationToken ct)

@@ -1,6 +1,7 @@
 using LabRunner.Execution;
 using LabRunner.Journal;
 using LabRunner.Platform;
+using LabRunner.Runtimes;
 
 namespace LabRunner.Engine;
 
@@ -10,7 +11,7 @@ public sealed record CleanedLab(string LabId, string Scenario, TeardownReport Re
 /// `labrunner clean`: replays the journal of every run whose owner process is gone (killed, crashed, power cut
 /// of the process). It removes only what those journals say their labs made; it never searches by name pattern.
 /// </summary>
-public sealed class Cleaner(ICommandRunner runner, string stateRoot = LabJournal.DefaultRoot)
+public sealed class Cleaner(ICommandRunner runner, Func<string, IContainerRuntime> runtimes, string stateRoot = LabJournal.DefaultRoot)
 {
     /// <summary>Journals of dead runs, oldest first. Journals of live runs are left alone.</summary>
     public IReadOnlyList<string> OrphanedJournals()
@@ -34,7 +35,7 @@ public sealed class Cleaner(ICommandRunner runner, string stateRoot = LabJournal
         {
             using var journal = LabJournal.Read(dir);
             onLab?.Invoke($"{journal.Header.LabId} ({journal.Header.Scenario}, started {journal.Header.Started:u}, owner PID {journal.Header.OwnerPid} gone)");
-            var report = await new Teardown(runner).RunAsync(journal, ct);
+            var report = await new Teardown(runner, runtimes).RunAsync(journal, ct);
             if (report.Clean) journal.Delete();
             cleaned.Add(new CleanedLab(journal.Header.LabId, journal.Header.Scenario, report));
         }

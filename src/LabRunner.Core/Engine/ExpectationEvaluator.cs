@@ -49,8 +49,11 @@ public sealed partial class ExpectationEvaluator(LabSession session, ICommandRun
         _ => throw new NotSupportedException($"no evaluator for expectation {expectation.Keyword}"),
     };
 
-    private IReadOnlyList<string> InPlace(Place place, params string[] argv) =>
-        place.Kind == PlaceKind.Container ? runtime.ExecArgv(session.Container(place.Name), argv) : session.Target(place).Exec(argv);
+    /// <summary>Runs argv inside the container for a container, else in the namespace.</summary>
+    private Task<CommandOutcome> RunInPlaceAsync(Place place, string[] argv, CancellationToken ct) =>
+        place.Kind == PlaceKind.Container
+            ? runtime.ExecAsync(session.Container(place.Name), argv, CommandPurpose.Check, ct)
+            : runner.RunAsync(session.Target(place).Exec(argv), CommandPurpose.Check, ct);
 
     private async Task<(bool, string)> PingAsync(PingExpectation e, CancellationToken ct)
     {
@@ -58,8 +61,7 @@ public sealed partial class ExpectationEvaluator(LabSession session, ICommandRun
         var count = e.Count.ToString(CultureInfo.InvariantCulture);
         // busybox ping everywhere: it is in every container and on every host this tool installs.
         string[] ping = e.From.Kind == PlaceKind.Container ? ["ping", "-c", count, "-W", "1", to] : ["busybox", "ping", "-c", count, "-W", "1", to];
-        var argv = e.From.Kind == PlaceKind.Container ? runtime.ExecArgv(session.Container(e.From.Name), ping) : session.Target(e.From).Exec(ping);
-        var outcome = await runner.RunAsync(argv, CommandPurpose.Check, ct);
+        var outcome = await RunInPlaceAsync(e.From, ping, ct);
         var match = PingSummary().Match(outcome.Stdout);
         var received = match.Success ? int.Parse(match.Groups[2].Value, CultureInfo.InvariantCulture) : 0;
         var observed = match.Success
@@ -215,7 +217,7 @@ public sealed partial class ExpectationEvaluator(LabSession session, ICommandRun
 
     private async Task<(bool, string)> CommandAsync(CommandExpectation e, CancellationToken ct)
     {
-        var outcome = await runner.RunAsync(InPlace(e.In, [.. e.Argv.Select(session.Expand)]), CommandPurpose.Check, ct);
+        var outcome = await RunInPlaceAsync(e.In, [.. e.Argv.Select(session.Expand)], ct);
         var contains = e.OutputContains is null ? null : session.Expand(e.OutputContains);
         var held = (e.ExitCode is null || outcome.ExitCode == e.ExitCode) && (contains is null || outcome.Output.Contains(contains, StringComparison.Ordinal));
         var output = outcome.Output.Trim().ReplaceLineEndings(" | ");

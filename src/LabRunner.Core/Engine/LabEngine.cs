@@ -108,7 +108,7 @@ public sealed class LabEngine(ICommandRunner runner, IContainerRuntime runtime, 
 
         // Teardown must not be cancelled by the signal that caused it.
         observer.TeardownStarting(journal.PendingNewestFirst().Count);
-        var teardown = await new Teardown(runner).RunAsync(journal, CancellationToken.None);
+        var teardown = await new Teardown(runner, RuntimeNamed).RunAsync(journal, CancellationToken.None);
         observer.TeardownFinished(teardown);
         if (teardown.Clean) journal.Delete(); // otherwise keep it: `labrunner clean` can try again
 
@@ -197,6 +197,10 @@ public sealed class LabEngine(ICommandRunner runner, IContainerRuntime runtime, 
 
     private async Task<bool> LinkExistsAsync(string name, CancellationToken ct) =>
         (await runner.RunAsync(["ip", "link", "show", "dev", name], CommandPurpose.Check, ct)).Succeeded;
+
+    /// <summary>Journals name runtimes; a lab uses one, but teardown resolves by name like `clean` does.</summary>
+    private IContainerRuntime RuntimeNamed(string name) =>
+        name == runtime.Name ? runtime : ContainerRuntimes.Create(name, runner);
 
     private void InjectFault(int actionsDone)
     {

@@ -47,7 +47,10 @@ public sealed class LabSession
     /// In a sandbox, lab namespaces get the lab id as prefix so that two labs never share a /var/run/netns name;
     /// with --host they keep the scenario's names, as in the article.
     /// </summary>
-    public string PhysicalNetns(string name) => Sandbox ? $"lr-{LabId}-{name}" : name;
+    public string PhysicalNetns(string name) => PhysicalName(name);
+
+    /// <summary>A machine-wide name (netns, runtime container id) for a scenario name: prefixed in a sandbox.</summary>
+    public string PhysicalName(string name) => Sandbox ? $"lr-{LabId}-{name}" : name;
 
     public void AddContainer(ContainerHandle handle) => _containers[handle.Name] = handle;
 

@@ -1,7 +1,5 @@
-using System.Globalization;
 using LabRunner.Execution;
 using LabRunner.Journal;
-using LabRunner.Platform;
 using LabRunner.Runtimes;
 
 namespace LabRunner.Engine;
@@ -17,7 +15,7 @@ public sealed record TeardownReport(int Undone, IReadOnlyList<string> Problems, 
 /// measured fact, not a hope. Used at the end of every run and by `labrunner clean`. Never stops half-way:
 /// a failing undo is reported and the rest still run.
 /// </summary>
-public sealed class Teardown(ICommandRunner runner)
+public sealed class Teardown(ICommandRunner runner, Func<string, IContainerRuntime> runtimes)
 {
     public async Task<TeardownReport> RunAsync(LabJournal journal, CancellationToken ct = default)
     {
@@ -46,18 +44,8 @@ public sealed class Teardown(ICommandRunner runner)
                     return null;
                 return $"`{c.Argv.Display()}` failed: {outcome.Error}";
             }
-            case UndoKillContainer k:
-            {
-                var pids = runner.IsDryRun ? [] : Processes.WithEnvironment(ProcessRuntime.LabelVariable, k.Label);
-                if (runner.IsDryRun)
-                    await runner.RunAsync(["kill", "-KILL", $"<{k.Label[(k.Label.IndexOf('/') + 1)..]}.pid>"], CommandPurpose.Teardown, ct);
-                foreach (var pid in pids)
-                {
-                    await runner.RunAsync(["kill", "-KILL", pid.ToString(CultureInfo.InvariantCulture)], CommandPurpose.Teardown, ct);
-                    await ProcessRuntime.WaitGoneAsync(pid, ct);
-                }
-                return null;
-            }
+            case UndoRemoveContainer c:
+                return await runtimes(c.Runtime).RemoveAsync(c.Id, ct);
             case UndoUnlink u:
             {
                 if (!runner.IsDryRun && !PointsTo(u.Path, u.Target)) return null; // gone, or not ours any more: leave it
@@ -94,9 +82,8 @@ public sealed class Teardown(ICommandRunner runner)
                     }
                 }
                 return null;
-            case UndoKillContainer k:
-                var pids = Processes.WithEnvironment(ProcessRuntime.LabelVariable, k.Label);
-                return pids.Count == 0 ? null : $"container process still running ({k.Summary}): PID {string.Join(", ", pids)}";
+            case UndoRemoveContainer c:
+                return await runtimes(c.Runtime).ExistsAsync(c.Id, ct) ? $"container still there ({c.Summary}): {c.Runtime} {c.Id}" : null;
             case UndoUnlink u:
                 return PointsTo(u.Path, u.Target) ? $"{u.Path} still exists ({u.Summary})" : null;
             default:

@@ -8,7 +8,7 @@ namespace LabRunner.Journal;
 /// </summary>
 [JsonPolymorphic(TypeDiscriminatorPropertyName = "kind")]
 [JsonDerivedType(typeof(UndoCommand), "command")]
-[JsonDerivedType(typeof(UndoKillContainer), "kill")]
+[JsonDerivedType(typeof(UndoRemoveContainer), "container")]
 [JsonDerivedType(typeof(UndoUnlink), "unlink")]
 public abstract record UndoRecord(string Summary);
 
@@ -19,10 +19,10 @@ public abstract record UndoRecord(string Summary);
 public sealed record UndoCommand(string Summary, string[] Argv, string[] Tolerate, Verification? Verify) : UndoRecord(Summary);
 
 /// <summary>
-/// Kill a container process of this lab. It is found by the label in its environment
-/// (LABRUNNER_CONTAINER=lab/name), so a crash between start and journaling its PID still leaves a trace.
+/// Remove a container of this lab through its runtime. <see cref="Id"/> is known before the start (the runtime's
+/// name, or for the process runtime the label in its environment), so a crash right after the start is covered.
 /// </summary>
-public sealed record UndoKillContainer(string Summary, string Label) : UndoRecord(Summary);
+public sealed record UndoRemoveContainer(string Summary, string Runtime, string Id) : UndoRecord(Summary);
 
 /// <summary>Remove a symlink, but only if it still points where this lab made it point.</summary>
 public sealed record UndoUnlink(string Summary, string Path, string Target) : UndoRecord(Summary);

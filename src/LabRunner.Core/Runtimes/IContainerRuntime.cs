@@ -6,24 +6,45 @@ namespace LabRunner.Runtimes;
 /// <summary>A running container: what the article reads off `ctr task ls` (its PID) plus its runtime id.</summary>
 public sealed record ContainerHandle(string Name, string Id, string Pid);
 
+/// <param name="Id">The runtime's name for it: the scenario's name with --host, prefixed with the lab id in a sandbox.</param>
 public sealed record ContainerStartRequest(
     string LabId,
     string Name,
+    string Id,
     string Image,
     ContainerHandle? ShareNetnsWith);
 
 /// <summary>
-/// Starts, enters and stops containers. Each runtime journals the undo of a start before starting,
-/// labels the container with the lab id (so `clean` finds it after a crash), and reports the commands it runs.
+/// Starts, enters and removes containers. A runtime journals the undo of a start before starting (write-ahead),
+/// labels the container with the lab id, and reports every command it runs so transcripts show them.
 /// </summary>
 public interface IContainerRuntime
 {
+    /// <summary>process, containerd or docker: what --runtime and the journal call it.</summary>
     string Name { get; }
 
     Task<ContainerHandle> StartAsync(ContainerStartRequest request, LabJournal journal, CancellationToken ct = default);
 
-    /// <summary>argv that runs <paramref name="argv"/> inside the container (the article's "in busybox-1: ...").</summary>
-    IReadOnlyList<string> ExecArgv(ContainerHandle container, IReadOnlyList<string> argv);
+    /// <summary>Runs <paramref name="argv"/> inside the container (the article's "in busybox-1: ping ...").</summary>
+    Task<CommandOutcome> ExecAsync(ContainerHandle container, IReadOnlyList<string> argv, CommandPurpose purpose, CancellationToken ct = default);
 
     Task StopAsync(ContainerHandle container, CancellationToken ct = default);
+
+    /// <summary>Teardown and `clean`: removes the container with this id if it is there. Null when done, else the problem.</summary>
+    Task<string?> RemoveAsync(string id, CancellationToken ct = default);
+
+    /// <summary>The leftover check after teardown: is the container (or its process) still there?</summary>
+    Task<bool> ExistsAsync(string id, CancellationToken ct = default);
+}
+
+/// <summary>The runtimes by name, as --runtime and journals name them.</summary>
+public static class ContainerRuntimes
+{
+    public static readonly IReadOnlyList<string> Names = ["process"];
+
+    public static IContainerRuntime Create(string name, ICommandRunner runner, Action<CommandEvent>? onCommand = null) => name switch
+    {
+        "process" => new ProcessRuntime(runner, onCommand),
+        _ => throw new ArgumentException($"unknown container runtime '{name}'; known: {string.Join(", ", Names)}", nameof(name)),
+    };
 }

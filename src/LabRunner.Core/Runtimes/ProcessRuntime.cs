@@ -22,13 +22,13 @@ public sealed class ProcessRuntime(ICommandRunner runner, Action<CommandEvent>? 
 
     public async Task<ContainerHandle> StartAsync(ContainerStartRequest request, LabJournal journal, CancellationToken ct = default)
     {
-        var label = $"{request.LabId}/{request.Name}";
+        var label = Label(request);
         string[] argv = request.ShareNetnsWith is { } owner
             ? ["setsid", "nsenter", "-t", owner.Pid, "-n", "--", "unshare", "--uts", "--ipc", "--", "busybox", "sleep", "2147483647"]
             : ["setsid", "unshare", "--net", "--uts", "--ipc", "--", "busybox", "sleep", "2147483647"];
 
         // Write-ahead: the undo finds the process by its label, so even a crash right after the fork is covered.
-        journal.Append(new UndoKillContainer($"stop container {request.Name}", label));
+        journal.Append(new UndoRemoveContainer($"stop container {request.Name}", Name, label));
 
         if (runner.IsDryRun)
         {
@@ -71,8 +71,30 @@ public sealed class ProcessRuntime(ICommandRunner runner, Action<CommandEvent>? 
         return new ContainerHandle(request.Name, label, pidText);
     }
 
-    public IReadOnlyList<string> ExecArgv(ContainerHandle container, IReadOnlyList<string> argv) =>
-        ["nsenter", "-t", container.Pid, "-n", "-u", "--", "busybox", .. argv];
+    /// <summary>The label in the process's environment: lab id and scenario name, unique on the machine.</summary>
+    public static string Label(ContainerStartRequest request) => $"{request.LabId}/{request.Name}";
+
+    public Task<CommandOutcome> ExecAsync(ContainerHandle container, IReadOnlyList<string> argv, CommandPurpose purpose, CancellationToken ct = default) =>
+        runner.RunAsync(["nsenter", "-t", container.Pid, "-n", "-u", "--", "busybox", .. argv], purpose, ct);
+
+    /// <summary>Kills every live process carrying the label (found in /proc, so a PID reused since cannot be hit).</summary>
+    public async Task<string?> RemoveAsync(string id, CancellationToken ct = default)
+    {
+        if (runner.IsDryRun)
+        {
+            await runner.RunAsync(["kill", "-KILL", $"<{id[(id.IndexOf('/') + 1)..]}.pid>"], CommandPurpose.Teardown, ct);
+            return null;
+        }
+        foreach (var pid in Processes.WithEnvironment(LabelVariable, id))
+        {
+            await runner.RunAsync(["kill", "-KILL", pid.ToString(CultureInfo.InvariantCulture)], CommandPurpose.Teardown, ct);
+            await WaitGoneAsync(pid, ct);
+        }
+        return null;
+    }
+
+    public Task<bool> ExistsAsync(string id, CancellationToken ct = default) =>
+        Task.FromResult(Processes.WithEnvironment(LabelVariable, id).Count > 0);
 
     public async Task StopAsync(ContainerHandle container, CancellationToken ct = default)
     {
