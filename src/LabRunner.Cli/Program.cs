@@ -24,24 +24,32 @@ public static class Program
         var uplink = new Option<string?>("--uplink") { Description = "with --host: the interface that plays the article's ens3 (default: the scenario's)" };
         var verbose = new Option<bool>("--verbose", "-v") { Description = "also show the commands of checks and teardown" };
         var pause = new Option<bool>("--pause") { Description = "wait for Enter before each step (workshops)" };
+        var runtimeOption = new Option<string?>("--runtime") { Description = "container runtime: process (built in, the default), containerd or docker" };
+        runtimeOption.AcceptOnlyFromAmong([.. ContainerRuntimes.Names]);
         var stateDir = new Option<string>("--state-dir") { Description = "where run journals live", DefaultValueFactory = _ => LabJournal.DefaultRoot };
 
         var run = new Command("run", "Run a lab: build each step, check its expectations, always tear down.\n" +
                                      "Exit codes: 0 all held, 1 an expectation failed, 2 invalid scenario or usage, 3 environment problem, 4 teardown left something, 130/143 interrupted")
-            { file, host, uplink, verbose, pause, stateDir };
-        run.SetAction((r, ct) => RunAsync(console, r.GetValue(file)!, new RunSettings(r.GetValue(host), r.GetValue(uplink), r.GetValue(verbose), r.GetValue(pause), r.GetValue(stateDir)!), dryRun: false));
+            { file, host, uplink, runtimeOption, verbose, pause, stateDir };
+        run.SetAction((r, ct) => RunAsync(console, r.GetValue(file)!, new RunSettings(r.GetValue(host), r.GetValue(uplink), r.GetValue(runtimeOption), r.GetValue(verbose), r.GetValue(pause), r.GetValue(stateDir)!), dryRun: false));
 
         var validate = new Command("validate", "Check a lab file without touching anything (exit 2 with file:line:col when invalid)") { file };
         validate.SetAction(r => Validate(console, r.GetValue(file)!));
 
-        var plan = new Command("plan", "Show every command a run would execute, teardown included; touches nothing") { file, host, uplink };
-        plan.SetAction((r, ct) => RunAsync(console, r.GetValue(file)!, new RunSettings(r.GetValue(host), r.GetValue(uplink), false, false, LabJournal.DefaultRoot), dryRun: true));
+        var plan = new Command("plan", "Show every command a run would execute, teardown included; touches nothing") { file, host, uplink, runtimeOption };
+        plan.SetAction((r, ct) => RunAsync(console, r.GetValue(file)!, new RunSettings(r.GetValue(host), r.GetValue(uplink), r.GetValue(runtimeOption), false, false, LabJournal.DefaultRoot), dryRun: true));
+
+        var seedRuntime = new Option<string>("--runtime") { Description = "containerd or docker", DefaultValueFactory = _ => "containerd" };
+        seedRuntime.AcceptOnlyFromAmong([.. ContainerRuntimes.Names.Where(n => n != "process")]);
+        var seed = new Command("seed", $"Build {BusyboxImage.Reference} from Debian's busybox-static and import it (no registry needed)") { seedRuntime };
+        seed.SetAction((r, ct) => SeedAsync(console, r.GetValue(seedRuntime)!, ct));
+        var image = new Command("image", "Manage the offline busybox image") { seed };
 
         var clean = new Command("clean", "Tear down what runs that died (kill -9, crash) left behind, from their journals") { verbose, stateDir };
         clean.SetAction((r, ct) => CleanAsync(console, r.GetValue(verbose), r.GetValue(stateDir)!));
 
         var root = new RootCommand("labrunner: step-by-step Linux container-networking labs, asserted and always torn down")
-            { run, validate, plan, clean };
+            { run, validate, plan, clean, image };
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {
@@ -53,7 +61,7 @@ public static class Program
         return await parsed.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
     }
 
-    private sealed record RunSettings(bool Host, string? Uplink, bool Verbose, bool Pause, string StateDir);
+    private sealed record RunSettings(bool Host, string? Uplink, string? Runtime, bool Verbose, bool Pause, string StateDir);
 
     private static int Validate(IAnsiConsole console, string path)
     {
@@ -85,7 +93,8 @@ public static class Program
             if (Names.CheckInterface(name) is { } why) { Console.Error.WriteLine($"error: --uplink: {why}"); return ExitCodes.InvalidInput; }
             scenario = scenario with { Uplink = scenario.Uplink with { Name = name } };
         }
-        if (!dryRun && EnvironmentCheck.Problems(scenario) is { Count: > 0 } problems)
+        var runtimeName = settings.Runtime ?? scenario.Runtime ?? "process";
+        if (!dryRun && EnvironmentCheck.Problems(scenario, runtimeName) is { Count: > 0 } problems)
         {
             foreach (var p in problems) Console.Error.WriteLine($"environment: {p}");
             return ExitCodes.Environment;
@@ -105,7 +114,7 @@ public static class Program
 
         var reporter = new ConsoleReporter(console, settings.Verbose, plan: dryRun);
         ICommandRunner runner = dryRun ? new DryRunCommandRunner(reporter.CommandRan) : new CliWrapCommandRunner(reporter.CommandRan);
-        var runtime = ContainerRuntimes.Create("process", runner, reporter.CommandRan);
+        var runtime = ContainerRuntimes.Create(runtimeName, runner, reporter.CommandRan);
         var options = new LabOptions
         {
             Sandbox = !settings.Host,
@@ -124,6 +133,29 @@ public static class Program
             Console.Error.WriteLine($"error: {e.Message}");
             Console.Error.WriteLine("nothing was touched; remove them, or run in a sandbox (without --host)");
             return ExitCodes.InvalidInput;
+        }
+        catch (EnvironmentProblemException e)
+        {
+            Console.Error.WriteLine($"environment: {e.Message}");
+            Console.Error.WriteLine($"fix: {e.Fix}");
+            return ExitCodes.Environment;
+        }
+    }
+
+    private static async Task<int> SeedAsync(IAnsiConsole console, string runtimeName, CancellationToken ct)
+    {
+        if (!Processes.IsRoot)
+        {
+            Console.Error.WriteLine("environment: labrunner image seed needs root; run it with sudo");
+            return ExitCodes.Environment;
+        }
+        var reporter = new ConsoleReporter(console, verbose: true);
+        var runtime = ContainerRuntimes.Create(runtimeName, new CliWrapCommandRunner(reporter.CommandRan), reporter.CommandRan);
+        try
+        {
+            await runtime.SeedImageAsync(ct);
+            console.MarkupLine($"[green]✓[/] {BusyboxImage.Reference} is in {runtimeName}");
+            return ExitCodes.Passed;
         }
         catch (EnvironmentProblemException e)
         {

@@ -15,7 +15,7 @@ public static class EnvironmentCheck
         ("busybox", "busybox-static"), ("sysctl", "procps"), ("ln", "coreutils"), ("kill", "procps"),
     ];
 
-    public static IReadOnlyList<string> Problems(Scenario scenario)
+    public static IReadOnlyList<string> Problems(Scenario scenario, string runtime = "process")
     {
         var problems = new List<string>();
         if (!Processes.IsRoot)
@@ -23,6 +23,7 @@ public static class EnvironmentCheck
         var needed = Always.ToList();
         if (scenario.AllActions.Any(a => a is IptablesPolicy) || scenario.Steps.SelectMany(s => s.Expectations).Any(e => e is IptablesPolicyExpectation))
             needed.Add(("iptables", "iptables"));
+        if (runtime == "containerd") needed.Add(("ctr", "containerd"));
         var missing = needed.Where(t => FindOnPath(t.Tool) is null).ToList();
         if (missing.Count > 0)
             problems.Add($"missing tools: {string.Join(", ", missing.Select(m => m.Tool))}; install them with: " +

@@ -43,6 +43,7 @@ public sealed class LabEngine(ICommandRunner runner, IContainerRuntime runtime, 
         var watch = Stopwatch.StartNew();
         var session = new LabSession(options.LabId ?? NewLabId(), options.Sandbox, scenario.Uplink);
         if (!options.Sandbox && !runner.IsDryRun) await PreflightHostModeAsync(scenario, session, ct);
+        if (!runner.IsDryRun && scenario.AllActions.Any(a => a is ContainerRun)) await runtime.PrepareAsync(ct);
 
         using var journal = OpenJournal(session);
         var executor = new ActionExecutor(session, journal, runner, runtime);

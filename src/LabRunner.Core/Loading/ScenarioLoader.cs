@@ -107,6 +107,9 @@ public static class ScenarioLoader
             var name = map.String("lab", required: true) ?? "lab";
             var description = map.String("description");
             var uplink = ReadUplink(map);
+            var runtime = map.String("runtime");
+            if (runtime is not null && !Runtimes.ContainerRuntimes.Names.Contains(runtime))
+                errors.Add(map.SpanOf("runtime"), $"unknown runtime '{runtime}'", $"use one of: {string.Join(", ", Runtimes.ContainerRuntimes.Names)}");
             var stepsNode = map.Node("steps");
             map.RejectUnknownKeys("the scenario (top level)");
             var steps = ImmutableArray.CreateBuilder<Step>();
@@ -121,7 +124,7 @@ public static class ScenarioLoader
                     if (ReadStep(stepNode) is { } step) steps.Add(step);
                 if (stepSeq.Children.Count == 0) errors.Add(errors.SpanOf(stepSeq), "'steps' is empty");
             }
-            return new Scenario(name, description, uplink, steps.ToImmutable(), map.Span);
+            return new Scenario(name, description, uplink, steps.ToImmutable(), map.Span) { Runtime = runtime };
         }
 
         private Uplink ReadUplink(YamlMap map)

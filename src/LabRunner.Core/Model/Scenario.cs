@@ -10,6 +10,9 @@ public sealed record Scenario(
     ImmutableArray<Step> Steps,
     SourceSpan Span)
 {
+    /// <summary>The container runtime the lab asks for (process, containerd, docker); --runtime overrides it.</summary>
+    public string? Runtime { get; init; }
+
     public IEnumerable<LabAction> AllActions => Steps.SelectMany(s => s.Actions);
 }
 

@@ -23,6 +23,12 @@ public interface IContainerRuntime
     /// <summary>process, containerd or docker: what --runtime and the journal call it.</summary>
     string Name { get; }
 
+    /// <summary>Before the lab: is the runtime reachable, is its image there (seeded when missing)? Throws EnvironmentProblemException.</summary>
+    Task PrepareAsync(CancellationToken ct = default);
+
+    /// <summary>`labrunner image seed`: (re)builds the busybox image from busybox-static and imports it.</summary>
+    Task SeedImageAsync(CancellationToken ct = default);
+
     Task<ContainerHandle> StartAsync(ContainerStartRequest request, LabJournal journal, CancellationToken ct = default);
 
     /// <summary>Runs <paramref name="argv"/> inside the container (the article's "in busybox-1: ping ...").</summary>
@@ -40,11 +46,12 @@ public interface IContainerRuntime
 /// <summary>The runtimes by name, as --runtime and journals name them.</summary>
 public static class ContainerRuntimes
 {
-    public static readonly IReadOnlyList<string> Names = ["process"];
+    public static readonly IReadOnlyList<string> Names = ["process", "containerd"];
 
     public static IContainerRuntime Create(string name, ICommandRunner runner, Action<CommandEvent>? onCommand = null) => name switch
     {
         "process" => new ProcessRuntime(runner, onCommand),
+        "containerd" => new ContainerdRuntime(runner),
         _ => throw new ArgumentException($"unknown container runtime '{name}'; known: {string.Join(", ", Names)}", nameof(name)),
     };
 }

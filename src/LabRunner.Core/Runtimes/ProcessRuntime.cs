@@ -20,6 +20,11 @@ public sealed class ProcessRuntime(ICommandRunner runner, Action<CommandEvent>? 
 
     public string Name => "process";
 
+    public Task PrepareAsync(CancellationToken ct = default) => Task.CompletedTask;
+
+    /// <summary>The process runtime uses the host's busybox directly: there is no image.</summary>
+    public Task SeedImageAsync(CancellationToken ct = default) => Task.CompletedTask;
+
     public async Task<ContainerHandle> StartAsync(ContainerStartRequest request, LabJournal journal, CancellationToken ct = default)
     {
         var label = Label(request);
