@@ -27,8 +27,11 @@ public sealed record ActionOutcome(ActionStatus Status, string? Observed = null)
 /// </summary>
 public sealed class ActionExecutor(LabSession session, LabJournal journal, ICommandRunner runner, IContainerRuntime runtime)
 {
+    private bool _mustFail;
+
     public async Task<ActionOutcome> ExecuteAsync(LabAction action, CancellationToken ct)
     {
+        _mustFail = action.ExpectedError is not null;
         CommandOutcome outcome;
         try
         {
@@ -58,7 +61,7 @@ public sealed class ActionExecutor(LabSession session, LabJournal journal, IComm
                 return await DoAsync(["ip", "netns", "add", name], DeleteNetns(name, a.Name), ct);
             }
             case NetnsDelete a:
-                return await DoAsync(["ip", "netns", "delete", session.PhysicalNetns(a.Name)], null, ct);
+                return await ReleaseAsync(["ip", "netns", "delete", session.PhysicalNetns(a.Name)], NetnsResource(session.PhysicalNetns(a.Name)), ct);
             case VethAdd a:
             {
                 var t = session.Target(a.In);
@@ -81,7 +84,10 @@ public sealed class ActionExecutor(LabSession session, LabJournal journal, IComm
                 return await DoAsync(from.Ip(["link", "set", a.Name, .. up, "netns", to.NetnsArgument]), DeleteLink(to, a.Name), ct);
             }
             case LinkDelete a:
-                return await DoAsync(session.Target(a.In).Ip("link", "delete", a.Name), null, ct);
+            {
+                var t = session.Target(a.In);
+                return await ReleaseAsync(t.Ip("link", "delete", a.Name), LinkResource(t, a.Name), ct);
+            }
             case BridgeAttach a:
             {
                 var t = session.Target(a.In);
@@ -142,7 +148,9 @@ public sealed class ActionExecutor(LabSession session, LabJournal journal, IComm
             }
             case ContainerStop a:
             {
-                await runtime.StopAsync(session.Container(a.Name), ct);
+                var container = session.Container(a.Name);
+                await runtime.StopAsync(container, ct);
+                journal.Release(ContainerResource(container.Id));
                 session.RemoveContainer(a.Name);
                 return new CommandOutcome(0, "", "", TimeSpan.Zero);
             }
@@ -173,22 +181,42 @@ public sealed class ActionExecutor(LabSession session, LabJournal journal, IComm
         }
     }
 
-    /// <summary>Write-ahead: the undo is on disk before the command runs; cancelled if the command failed.</summary>
+    /// <summary>
+    /// Write-ahead: the undo is on disk before the command runs; cancelled if the command failed (it made nothing).
+    /// A plan assumes that an action that must fail does fail, so its undo is not listed either.
+    /// </summary>
     private async Task<CommandOutcome> DoAsync(IReadOnlyList<string> argv, UndoRecord? undo, CancellationToken ct)
     {
         int? seq = undo is null ? null : journal.Append(undo);
         var outcome = await runner.RunAsync(argv, CommandPurpose.Action, ct);
-        if (!outcome.Succeeded && seq is { } s) journal.Cancel(s);
+        if (seq is { } s && (!outcome.Succeeded || (runner.IsDryRun && _mustFail))) journal.Cancel(s);
         return outcome;
     }
 
+    /// <summary>
+    /// A delete action: once it succeeds, earlier undos of the same object are released, so that teardown never
+    /// deletes by name something that someone else may have created with that name since.
+    /// </summary>
+    private async Task<CommandOutcome> ReleaseAsync(IReadOnlyList<string> argv, string resource, CancellationToken ct)
+    {
+        var outcome = await DoAsync(argv, null, ct);
+        if (outcome.Succeeded) journal.Release(resource);
+        return outcome;
+    }
+
+    internal static string NetnsResource(string physical) => $"netns {physical}";
+
+    internal static string LinkResource(NetTarget t, string name) => $"link {name} in {t.NetnsArgument}";
+
+    internal static string ContainerResource(string id) => $"container {id}";
+
     internal static UndoCommand DeleteNetns(string physical, string label) =>
         new($"delete netns {label}", ["ip", "netns", "delete", physical], ["No such file or directory"],
-            new Verification(VerificationKind.PathAbsent, [], $"/var/run/netns/{physical}"));
+            new Verification(VerificationKind.PathAbsent, [], $"/var/run/netns/{physical}")) { Resource = NetnsResource(physical) };
 
     internal static UndoCommand DeleteLink(NetTarget t, string name) =>
         new($"delete link {name} in {t.Label}", [.. t.Ip("link", "delete", name)], [.. GoneErrors.Link, .. GoneErrors.Namespace],
-            new Verification(VerificationKind.Absent, [.. t.Ip("link", "show", "dev", name)], null));
+            new Verification(VerificationKind.Absent, [.. t.Ip("link", "show", "dev", name)], null)) { Resource = LinkResource(t, name) };
 
     /// <summary>sysctl prints multi-value keys with tabs; sysctl -w wants them space-separated.</summary>
     private static string NormalizeSysctl(string output) => string.Join(' ', output.Trim().Split(['\t', ' '], StringSplitOptions.RemoveEmptyEntries));

@@ -32,7 +32,8 @@ public sealed class LabSession
     public string? HostNetns { get; }
 
     /// <summary>The sandbox's far side of the uplink (the network the article's ens3 leads to).</summary>
-    public string? WanNetns => Sandbox ? $"lr-{LabId}-wan" : null;
+    /// <remarks>'_' and not '-': lab namespaces are lr-ID-NAME, so no scenario name can clash with it.</remarks>
+    public string? WanNetns => Sandbox ? $"lr-{LabId}_wan" : null;
 
     public NetTarget Host { get; }
 

@@ -28,7 +28,7 @@ public sealed class Teardown(ICommandRunner runner, Func<string, IContainerRunti
         }
         var leftovers = new List<string>();
         if (!runner.IsDryRun)
-            foreach (var undo in pending)
+            foreach (var undo in Verifiable(pending))
                 if (await LeftoverAsync(undo, ct) is { } left) leftovers.Add(left);
         return new TeardownReport(pending.Count, problems, leftovers);
     }
@@ -55,6 +55,19 @@ public sealed class Teardown(ICommandRunner runner, Func<string, IContainerRunti
             default:
                 return $"unknown undo record {undo.GetType().Name}";
         }
+    }
+
+    /// <summary>
+    /// A value set twice (a sysctl, a policy) is restored twice, newest first: only the oldest restore, the value
+    /// from before the lab, must hold afterwards; the intermediate one is overwritten by design.
+    /// </summary>
+    private static IEnumerable<UndoRecord> Verifiable(IReadOnlyList<UndoRecord> newestFirst)
+    {
+        var oldestRestore = new Dictionary<string, UndoRecord>();
+        foreach (var undo in newestFirst)
+            if (undo is UndoCommand { Verify: { Kind: VerificationKind.FirstLineEquals } v })
+                oldestRestore[string.Join('\0', v.Argv)] = undo;
+        return newestFirst.Where(u => u is not UndoCommand { Verify.Kind: VerificationKind.FirstLineEquals } || oldestRestore.ContainsValue(u));
     }
 
     private async Task<string?> LeftoverAsync(UndoRecord undo, CancellationToken ct)

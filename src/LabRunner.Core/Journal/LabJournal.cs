@@ -107,6 +107,17 @@ public sealed class LabJournal : IDisposable
         }
     }
 
+    /// <summary>
+    /// The lab deleted this object itself: its pending undos are no longer owed (cancelled, durably).
+    /// </summary>
+    public void Release(string resource)
+    {
+        lock (_gate)
+            foreach (var (seq, undo) in _records)
+                if (undo.Resource == resource && !_cancelled.Contains(seq))
+                    Cancel(seq);
+    }
+
     /// <summary>The undos still owed, newest first: the order teardown runs them in.</summary>
     public IReadOnlyList<UndoRecord> PendingNewestFirst()
     {

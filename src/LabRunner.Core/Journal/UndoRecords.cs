@@ -10,7 +10,11 @@ namespace LabRunner.Journal;
 [JsonDerivedType(typeof(UndoCommand), "command")]
 [JsonDerivedType(typeof(UndoRemoveContainer), "container")]
 [JsonDerivedType(typeof(UndoUnlink), "unlink")]
-public abstract record UndoRecord(string Summary);
+public abstract record UndoRecord(string Summary)
+{
+    /// <summary>The object this undo removes (e.g. "netns lr-ab12cd-n1"), so that deleting it releases the undo.</summary>
+    public string? Resource { get; init; }
+}
 
 /// <summary>
 /// Run <see cref="Argv"/>. An error containing one of <see cref="Tolerate"/> means the thing is already gone

@@ -216,6 +216,7 @@ public static class ScenarioLoader
         private LabAction? ReadAction(string kind, YamlNode value, YamlMap entry)
         {
             var failsWith = entry.String("fails-with");
+            if (failsWith is { Length: 0 }) errors.Add(entry.SpanOf("fails-with"), "'fails-with' is empty, so any error would do", "give the error text the action must print, e.g. \"RTNETLINK answers: File exists\"");
             if (failsWith is not null) CheckTemplate(failsWith, entry.SpanOf("fails-with"));
             var span = entry.Span;
             LabAction? action = kind switch

@@ -51,7 +51,7 @@ public sealed class ContainerdRuntime(ICommandRunner runner) : IContainerRuntime
     public async Task<ContainerHandle> StartAsync(ContainerStartRequest request, LabJournal journal, CancellationToken ct = default)
     {
         // Write-ahead: the id is chosen before the start, so the undo is on disk before anything exists.
-        journal.Append(new UndoRemoveContainer($"remove container {request.Name}", Name, request.Id));
+        journal.Append(new UndoRemoveContainer($"remove container {request.Name}", Name, request.Id) { Resource = ActionExecutor.ContainerResource(request.Id) });
         string[] share = request.ShareNetnsWith is { } owner ? ["--with-ns", $"network:/proc/{owner.Pid}/ns/net"] : [];
         var run = await runner.RunAsync(
             [.. Ctr, "run", "-d", "--label", $"{LabLabel}={request.LabId}", .. share, BusyboxImage.Reference, request.Id, "sleep", "2147483647"],

@@ -33,7 +33,7 @@ public sealed class ProcessRuntime(ICommandRunner runner, Action<CommandEvent>? 
             : ["setsid", "unshare", "--net", "--uts", "--ipc", "--", "busybox", "sleep", "2147483647"];
 
         // Write-ahead: the undo finds the process by its label, so even a crash right after the fork is covered.
-        journal.Append(new UndoRemoveContainer($"stop container {request.Name}", Name, label));
+        journal.Append(new UndoRemoveContainer($"stop container {request.Name}", Name, label) { Resource = Engine.ActionExecutor.ContainerResource(request.Id) });
 
         if (runner.IsDryRun)
         {
