@@ -5,7 +5,7 @@ namespace LabRunner.Tests.Integration;
 /// <summary>Every article scenario runs for real, passes, and leaves the machine exactly as it was.</summary>
 public sealed class ArticleScenarioSpecs
 {
-    public static TheoryData<string> Scenarios =>
+    private static readonly string[] ScenarioFiles =
     [
         "article/01-veth-bridge.yaml",
         "article/02-container-host.yaml",
@@ -14,20 +14,37 @@ public sealed class ArticleScenarioSpecs
         "article/article.yaml",
     ];
 
+    /// <summary>Every article scenario on every runtime: the same files, no edits.</summary>
+    public static TheoryData<string, string> Scenarios =>
+        [.. from runtime in Runtimes.ContainerRuntimes.Names from file in ScenarioFiles select (file, runtime)];
+
     [Theory]
     [MemberData(nameof(Scenarios))]
-    public async Task Each_article_scenario_passes_and_leaves_nothing(string scenario)
+    public async Task Each_article_scenario_passes_and_leaves_nothing(string scenario, string runtime)
     {
-        Root.Require();
+        Root.Require(runtime);
         var before = HostSnapshot.Take();
 
-        var run = await LabCli.RunAsync(["run", LabCli.Scenario(scenario)], ct: TestContext.Current.CancellationToken);
+        var run = await LabCli.RunAsync(["run", LabCli.Scenario(scenario), "--runtime", runtime], ct: TestContext.Current.CancellationToken);
 
         Assert.True(run.ExitCode == 0, run.ToString());
         Assert.Contains("PASSED", run.Stdout);
         Assert.DoesNotContain("✗", run.Stdout);
         Assert.Contains("nothing of the lab is left", run.Stdout);
         Assert.Empty(before.Diff(HostSnapshot.Take()));
+    }
+
+    [Theory]
+    [MemberData(nameof(Root.Runtimes), MemberType = typeof(Root))]
+    public async Task The_container_sharing_busybox_1s_namespace_sees_the_same_veth_MAC_and_address(string runtime)
+    {
+        Root.Require(runtime);
+        var run = await LabCli.RunAsync(["run", LabCli.Scenario("article/04-shared-netns.yaml"), "--runtime", runtime], ct: TestContext.Current.CancellationToken);
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Contains("✓ veth-2 present in container busybox-3: state UP, MAC of veth-2 in busybox-1", run.Stdout);
+        Assert.Contains("✓ veth-2 in container busybox-3 has 172.16.100.101/24", run.Stdout);
+        Assert.Contains("✓ busybox-2 resolves 172.16.100.101 to the MAC of veth-2 in busybox-3", run.Stdout);
     }
 
     [Fact]

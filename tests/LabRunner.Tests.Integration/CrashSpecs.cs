@@ -1,4 +1,5 @@
 using LabRunner.Platform;
+using LabRunner.Runtimes;
 
 namespace LabRunner.Tests.Integration;
 
@@ -17,19 +18,21 @@ public sealed class CrashSpecs
         ["LABRUNNER_FAULT_SIGNAL"] = signal,
     };
 
-    [Fact]
-    public async Task After_kill_9_half_way_clean_leaves_the_machine_as_before()
+    [Theory]
+    [MemberData(nameof(Root.Runtimes), MemberType = typeof(Root))]
+    public async Task After_kill_9_half_way_clean_leaves_the_machine_as_before(string runtime)
     {
-        Root.Require();
+        Root.Require(runtime);
         var ct = TestContext.Current.CancellationToken;
         var before = HostSnapshot.Take();
 
-        var run = await LabCli.RunAsync(["run", LabCli.Scenario("article/article.yaml")], Fault(HalfWay, "KILL"), ct: ct);
+        var run = await LabCli.RunAsync(["run", LabCli.Scenario("article/article.yaml"), "--runtime", runtime], Fault(HalfWay, "KILL"), ct: ct);
 
         Assert.True(run.ExitCode == 137, run.ToString());
         var leaked = before.Diff(HostSnapshot.Take());
         Assert.Contains(leaked, d => d.StartsWith("/var/run/netns entries: +", StringComparison.Ordinal)); // the crash really left things
-        Assert.Contains(leaked, d => d.StartsWith("labelled container processes: +", StringComparison.Ordinal));
+        var containers = runtime switch { "process" => "labelled container processes", "containerd" => "containerd tasks", _ => "docker containers" };
+        Assert.Contains(leaked, d => d.StartsWith($"{containers}: +", StringComparison.Ordinal));
 
         var clean = await LabCli.RunAsync(["clean"], ct: ct);
 
@@ -38,15 +41,17 @@ public sealed class CrashSpecs
         Assert.Empty(before.Diff(HostSnapshot.Take()));
     }
 
+    public static TheoryData<string, string, int> Signals =>
+        [.. from runtime in ContainerRuntimes.Names from s in new[] { ("INT", 130), ("TERM", 143) } select (runtime, s.Item1, s.Item2)];
+
     [Theory]
-    [InlineData("INT", 130)]
-    [InlineData("TERM", 143)]
-    public async Task A_signal_half_way_tears_down_and_exits_128_plus_the_signal(string signal, int exitCode)
+    [MemberData(nameof(Signals))]
+    public async Task A_signal_half_way_tears_down_and_exits_128_plus_the_signal(string runtime, string signal, int exitCode)
     {
-        Root.Require();
+        Root.Require(runtime);
         var before = HostSnapshot.Take();
 
-        var run = await LabCli.RunAsync(["run", LabCli.Scenario("article/article.yaml")], Fault(HalfWay, signal), ct: TestContext.Current.CancellationToken);
+        var run = await LabCli.RunAsync(["run", LabCli.Scenario("article/article.yaml"), "--runtime", runtime], Fault(HalfWay, signal), ct: TestContext.Current.CancellationToken);
 
         Assert.True(run.ExitCode == exitCode, run.ToString());
         Assert.Contains("INTERRUPTED", run.Stdout);

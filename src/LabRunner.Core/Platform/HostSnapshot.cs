@@ -30,6 +30,13 @@ public sealed record HostSnapshot(ImmutableSortedDictionary<string, ImmutableSor
         foreach (var ns in alsoNamespaces) facets[$"links (netns {ns})"] = Links(["-n", ns]);
         facets["run journals"] = Keep(Listing(stateRoot));
         facets["labelled container processes"] = [.. containers.Where(c => !Live(c.Value)).Select(c => $"PID {c.Pid} {c.Value}")];
+        if (File.Exists(ContainerdRuntime.Socket))
+        {
+            facets["containerd containers"] = Keep(Lines("ctr", "-n", "default", "containers", "ls", "-q"));
+            facets["containerd tasks"] = Keep(Lines("ctr", "-n", "default", "tasks", "ls", "-q"));
+        }
+        if (File.Exists(DockerRuntime.Socket))
+            facets["docker containers"] = Keep(Lines("docker", "ps", "-a", "--format", "{{.Names}}"));
         return new HostSnapshot(facets.ToImmutable());
     }
 
@@ -68,13 +75,26 @@ public sealed record HostSnapshot(ImmutableSortedDictionary<string, ImmutableSor
     private static ImmutableSortedSet<string> Listing(string directory) =>
         Directory.Exists(directory) ? [.. Directory.EnumerateFileSystemEntries(directory).Select(Path.GetFileName).OfType<string>()] : [];
 
-    /// <summary>"name kind" per link; ifindex is left out since the kernel never reuses it soon but it is not state.</summary>
-    private static ImmutableSortedSet<string> Links(string[] netns)
+    /// <summary>Link names (ifindex left out: it is not state that matters).</summary>
+    private static ImmutableSortedSet<string> Links(string[] netns) =>
+        [.. Lines(["ip", .. netns, "-o", "link", "show"]).Select(l => l.Split(": ")[1].Split('@')[0])];
+
+    /// <summary>The output lines of a command; a command that cannot run shows as one line saying so, never as "nothing".</summary>
+    private static IEnumerable<string> Lines(params string[] argv)
     {
-        var info = new ProcessStartInfo("ip", [.. netns, "-o", "link", "show"]) { RedirectStandardOutput = true, RedirectStandardError = true };
-        using var ip = Process.Start(info)!;
-        var output = ip.StandardOutput.ReadToEnd();
-        ip.WaitForExit();
-        return [.. output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split(": ")[1].Split('@')[0])];
+        try
+        {
+            var info = new ProcessStartInfo(argv[0], argv[1..]) { RedirectStandardOutput = true, RedirectStandardError = true };
+            using var process = Process.Start(info)!;
+            var output = process.StandardOutput.ReadToEnd();
+            process.WaitForExit();
+            return process.ExitCode == 0
+                ? output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                : [$"`{string.Join(' ', argv)}` failed with exit {process.ExitCode}"];
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            return [$"`{argv[0]}` cannot run: {e.Message}"];
+        }
     }
 }

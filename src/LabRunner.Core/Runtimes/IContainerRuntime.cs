@@ -46,12 +46,13 @@ public interface IContainerRuntime
 /// <summary>The runtimes by name, as --runtime and journals name them.</summary>
 public static class ContainerRuntimes
 {
-    public static readonly IReadOnlyList<string> Names = ["process", "containerd"];
+    public static readonly IReadOnlyList<string> Names = ["process", "containerd", "docker"];
 
     public static IContainerRuntime Create(string name, ICommandRunner runner, Action<CommandEvent>? onCommand = null) => name switch
     {
         "process" => new ProcessRuntime(runner, onCommand),
         "containerd" => new ContainerdRuntime(runner),
+        "docker" => new DockerRuntime(runner, onCommand),
         _ => throw new ArgumentException($"unknown container runtime '{name}'; known: {string.Join(", ", Names)}", nameof(name)),
     };
 }

@@ -1,0 +1,207 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using Docker.DotNet;
+using Docker.DotNet.Models;
+using DotNet.Testcontainers.Builders;
+using DotNet.Testcontainers.Configurations;
+using DotNet.Testcontainers.Containers;
+using LabRunner.Engine;
+using LabRunner.Execution;
+using LabRunner.Journal;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace LabRunner.Runtimes;
+
+/// <summary>
+/// Docker through the Engine API: containers are built with Testcontainers for .NET, and inspected, removed and
+/// imported with the Docker.DotNet client that comes with it. Network mode "none" (only lo, as in the article) and
+/// NET_ADMIN; "container:ID" for the container that joins another's namespace; label labrunner.lab=LABID.
+/// The transcript shows the docker CLI command equivalent to each API call.
+/// </summary>
+public sealed class DockerRuntime : IContainerRuntime, IDisposable
+{
+    public const string Socket = "/var/run/docker.sock";
+
+    /// <summary>Debian 12's Docker (20.10) speaks API 1.41 at most; newer clients must be told.</summary>
+    public const string ApiVersion = "1.41";
+
+    private readonly ICommandRunner _runner;
+    private readonly Action<CommandEvent>? _onCommand;
+    private readonly ConcurrentDictionary<string, IContainer> _started = new();
+    private readonly Lazy<IDockerClient> _client;
+
+    public DockerRuntime(ICommandRunner runner, Action<CommandEvent>? onCommand = null)
+    {
+        _runner = runner;
+        _onCommand = onCommand;
+        // Set before Testcontainers reads its configuration. Ryuk, its reaper, is an image that cannot be pulled
+        // here; LabRunner's own journal does the reaping.
+        if (Environment.GetEnvironmentVariable("DOCKER_API_VERSION") is null) Environment.SetEnvironmentVariable("DOCKER_API_VERSION", ApiVersion);
+        Environment.SetEnvironmentVariable("TESTCONTAINERS_RYUK_DISABLED", "true");
+        TestcontainersSettings.ResourceReaperEnabled = false;
+        var version = System.Version.Parse(Environment.GetEnvironmentVariable("DOCKER_API_VERSION")!);
+        _client = new Lazy<IDockerClient>(() => new DockerClientBuilder().WithEndpoint(new Uri($"unix://{Socket}")).WithApiVersion(version).Build());
+    }
+
+    public string Name => "docker";
+
+    public async Task PrepareAsync(CancellationToken ct = default)
+    {
+        try
+        {
+            await Api(["docker", "version"], CommandPurpose.Setup, () => _client.Value.System.GetVersionAsync(ct));
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            throw new EnvironmentProblemException($"Docker does not answer on {Socket} (API {ApiVersion}): {e.GetBaseException().Message}",
+                "start it: `dockerd &` (or `systemctl start docker`); ./run-lab.sh --runtime docker starts it for you");
+        }
+        if (await ImageExistsAsync(ct)) return;
+        await SeedImageAsync(ct);
+    }
+
+    private async Task<bool> ImageExistsAsync(CancellationToken ct)
+    {
+        try
+        {
+            await _client.Value.Images.InspectImageAsync(BusyboxImage.Reference, ct);
+            return true;
+        }
+        catch (DockerImageNotFoundException)
+        {
+            return false;
+        }
+    }
+
+    public async Task SeedImageAsync(CancellationToken ct = default)
+    {
+        var rootfs = await BusyboxImage.GzippedRootfsAsync(ct);
+        await Api(["docker", "import", "-", BusyboxImage.Reference], CommandPurpose.Setup, async () =>
+        {
+            var parameters = new ImagesCreateParameters { FromSrc = "-", Repo = "docker.io/library/busybox", Tag = "latest" };
+            await _client.Value.Images.CreateImageAsync(parameters, new MemoryStream(rootfs), null, new Progress<JSONMessage>(), ct);
+            return true;
+        });
+        if (!await ImageExistsAsync(ct))
+            throw new EnvironmentProblemException("Docker did not keep the imported busybox image", "check dockerd's log");
+    }
+
+    public async Task<ContainerHandle> StartAsync(ContainerStartRequest request, LabJournal journal, CancellationToken ct = default)
+    {
+        // Write-ahead: the container's name is chosen before it exists.
+        journal.Append(new UndoRemoveContainer($"remove container {request.Name}", Name, request.Id) { Resource = ActionExecutor.ContainerResource(request.Id) });
+        var network = request.ShareNetnsWith is { } owner ? $"container:{owner.Id}" : "none";
+        string[] shown = ["docker", "run", "-d", "--name", request.Id, "--network", network, "--cap-add", "NET_ADMIN",
+            "--label", $"{ContainerdRuntime.LabLabel}={request.LabId}", BusyboxImage.Reference, "sleep", "2147483647"];
+        if (_runner.IsDryRun)
+        {
+            Report(shown, CommandPurpose.Action, new CommandOutcome(0, "", "", TimeSpan.Zero));
+            return new ContainerHandle(request.Name, request.Id, $"<{request.Name}.pid>");
+        }
+
+        var container = new ContainerBuilder(BusyboxImage.Reference)
+            .WithName(request.Id)
+            .WithLogger(NullLogger.Instance) // the transcript shows the docker command; Testcontainers' own log is noise here
+            .WithLabel(ContainerdRuntime.LabLabel, request.LabId)
+            .WithCommand("sleep", "2147483647")
+            .WithImagePullPolicy(_ => false) // seeded offline by PrepareAsync; there is no registry to pull from
+            .WithCreateParameterModifier(p =>
+            {
+                p.HostConfig ??= new HostConfig();
+                p.HostConfig.NetworkMode = network;
+                p.HostConfig.CapAdd = ["NET_ADMIN"];
+            })
+            .Build();
+        _started[request.Id] = container;
+        var pid = await Api(shown, CommandPurpose.Action, async () =>
+        {
+            await container.StartAsync(ct);
+            var inspect = await _client.Value.Containers.InspectContainerAsync(container.Id, ct);
+            return inspect.State?.Pid.ToString(CultureInfo.InvariantCulture)
+                   ?? throw new ContainerStartException($"Docker reports no state for container {request.Name}");
+        });
+        return new ContainerHandle(request.Name, request.Id, pid);
+    }
+
+    public async Task<CommandOutcome> ExecAsync(ContainerHandle container, IReadOnlyList<string> argv, CommandPurpose purpose, CancellationToken ct = default)
+    {
+        string[] shown = ["docker", "exec", container.Id, .. argv];
+        if (_runner.IsDryRun || !_started.TryGetValue(container.Id, out var started))
+        {
+            var outcome = new CommandOutcome(_runner.IsDryRun ? 0 : 1, "", _runner.IsDryRun ? "" : $"container {container.Id} was not started by this run", TimeSpan.Zero);
+            Report(shown, purpose, outcome);
+            return outcome;
+        }
+        var watch = Stopwatch.StartNew();
+        var result = await started.ExecAsync([.. argv], ct);
+        var done = new CommandOutcome((int)(result.ExitCode ?? 1), result.Stdout, result.Stderr, watch.Elapsed);
+        Report(shown, purpose, done);
+        return done;
+    }
+
+    public async Task StopAsync(ContainerHandle container, CancellationToken ct = default)
+    {
+        if (await RemoveAsync(container.Id, ct) is { } problem) throw new ContainerStartException(problem);
+    }
+
+    public async Task<string?> RemoveAsync(string id, CancellationToken ct = default)
+    {
+        _started.TryRemove(id, out _);
+        try
+        {
+            await Api(["docker", "rm", "-f", id], CommandPurpose.Teardown, async () =>
+            {
+                if (!_runner.IsDryRun) await _client.Value.Containers.RemoveContainerAsync(id, new ContainerRemoveParameters { Force = true }, ct);
+                return true;
+            });
+            return null;
+        }
+        catch (DockerContainerNotFoundException)
+        {
+            return null;
+        }
+        catch (Exception e) when (e is DockerApiException or HttpRequestException or IOException)
+        {
+            return $"`docker rm -f {id}` failed: {e.Message}";
+        }
+    }
+
+    public async Task<bool> ExistsAsync(string id, CancellationToken ct = default)
+    {
+        try
+        {
+            await _client.Value.Containers.InspectContainerAsync(id, ct);
+            return true;
+        }
+        catch (DockerContainerNotFoundException)
+        {
+            return false;
+        }
+    }
+
+    public void Dispose()
+    {
+        if (_client.IsValueCreated) _client.Value.Dispose();
+    }
+
+    /// <summary>Runs an API call and reports it as the docker command it stands for, with its outcome.</summary>
+    private async Task<T> Api<T>(string[] shown, CommandPurpose purpose, Func<Task<T>> call)
+    {
+        var watch = Stopwatch.StartNew();
+        try
+        {
+            var result = await call();
+            Report(shown, purpose, new CommandOutcome(0, result?.ToString() ?? "", "", watch.Elapsed));
+            return result;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            Report(shown, purpose, new CommandOutcome(1, "", e.GetBaseException().Message, watch.Elapsed));
+            throw;
+        }
+    }
+
+    private void Report(string[] shown, CommandPurpose purpose, CommandOutcome outcome) =>
+        _onCommand?.Invoke(new CommandEvent(purpose, [.. shown], outcome));
+}
