@@ -38,8 +38,8 @@ public sealed class PlanSpecs
         Golden.Verify("article.host.plan.txt", plan.ToText());
         var actions = plan.CommandsFor(CommandPurpose.Action);
         Assert.Equal(
-            ["ip netns add n1", "ip link add veth-1 type veth peer name veth-2", "ip link set veth-2 up netns n1",
-             "ip link add veth-3 type veth peer name veth-1", "ip link add br-0 type bridge"],
+            ["ip netns add n1", "ip link add name veth-1 type veth peer name veth-2", "ip link set dev veth-2 up netns n1",
+             "ip link add name veth-3 type veth peer name veth-1", "ip link add name br-0 type bridge"],
             actions.Where(c => c.StartsWith("ip ", StringComparison.Ordinal)).Take(5));
         Assert.Empty(plan.CommandsFor(CommandPurpose.Setup));
     }
@@ -152,7 +152,7 @@ public sealed class PlanSpecs
     {
         var plan = await PlanOfAsync("01-veth-bridge.yaml");
 
-        Assert.Single(plan.CommandsFor(CommandPurpose.Teardown), "ip -n lr-test01 link delete veth-3");
+        Assert.Single(plan.CommandsFor(CommandPurpose.Teardown), "ip -n lr-test01 link delete dev veth-3");
         Assert.Equal(10, plan.Events.OfType<PlanTeardown>().Single().Records);
     }
 
@@ -195,7 +195,7 @@ public sealed class PlanSpecs
     private static string? UndoOfSetup(IReadOnlyList<string> argv) => argv switch
     {
         ["ip", "netns", "add", var netns] => $"ip netns delete {netns}",
-        ["ip", "-n", var netns, "link", "add", var name, "type", "veth", ..] => $"ip -n {netns} link delete {name}",
+        ["ip", "-n", var netns, "link", "add", "name", var name, "type", "veth", ..] => $"ip -n {netns} link delete dev {name}",
         _ => null, // lo up, the uplink's address and state go with the namespace and the link
     };
 
@@ -204,15 +204,15 @@ public sealed class PlanSpecs
         // The part of argv that selects the namespace ("ip -n X", "ip netns exec X", "nsenter -t PID -n"), or "".
         string[] Prefix(string tool) => [.. argv.Take(LastIndexOf(argv, tool))];
         string Undo(string[] prefix, params string[] rest) => ((IEnumerable<string>)[.. prefix, .. rest]).Display();
-        string LinkName() => argv[LastIndexOf(argv, "link") + 2];
+        string LinkName() => argv[LastIndexOf(argv, "link") + 3]; // link add name X / link set dev X
         return action switch
         {
             NetnsAdd => $"ip netns delete {argv[^1]}",
-            VethAdd or BridgeAdd => Undo(Prefix("link"), "link", "delete", LinkName()),
+            VethAdd or BridgeAdd => Undo(Prefix("link"), "link", "delete", "dev", LinkName()),
             LinkMove => argv[^1].StartsWith('<')
-                ? $"nsenter -t {argv[^1]} -n ip link delete {LinkName()}"
-                : $"ip -n {argv[^1]} link delete {LinkName()}",
-            BridgeAttach => Undo(Prefix("link"), "link", "set", LinkName(), "nomaster"),
+                ? $"nsenter -t {argv[^1]} -n ip link delete dev {LinkName()}"
+                : $"ip -n {argv[^1]} link delete dev {LinkName()}",
+            BridgeAttach => Undo(Prefix("link"), "link", "set", "dev", LinkName(), "nomaster"),
             AddressAdd => Undo(Prefix("addr"), "addr", "del", argv[^3], "dev", argv[^1]),
             RouteAdd => Undo(Prefix("route"), ["route", "del", .. argv.Skip(LastIndexOf(argv, "route") + 2)]),
             SysctlSet s => Undo(Prefix("sysctl"), "sysctl", "-w", $"{s.Key}=<old {s.Key}>"),

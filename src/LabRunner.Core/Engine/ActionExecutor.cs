@@ -24,6 +24,7 @@ public sealed record ActionOutcome(ActionStatus Status, string? Observed = null)
 /// <summary>
 /// Turns each action into iproute2 / sysctl / iptables argv for its namespace, journals the undo first
 /// (write-ahead), then runs it. All host changes of a lab go through here or a container runtime.
+/// Interface names always follow the keyword 'name' or 'dev': a link called "up" or "type" must not read as one.
 /// </summary>
 public sealed class ActionExecutor(LabSession session, LabJournal journal, ICommandRunner runner, IContainerRuntime runtime)
 {
@@ -66,37 +67,37 @@ public sealed class ActionExecutor(LabSession session, LabJournal journal, IComm
             {
                 var t = session.Target(a.In);
                 string[] peerNetns = a.PeerIn is null ? [] : ["netns", session.Target(a.PeerIn).NetnsArgument];
-                return await DoAsync(t.Ip(["link", "add", a.Name, "type", "veth", "peer", "name", a.Peer, .. peerNetns]), DeleteLink(t, a.Name), ct);
+                return await DoAsync(t.Ip(["link", "add", "name", a.Name, "type", "veth", "peer", "name", a.Peer, .. peerNetns]), DeleteLink(t, a.Name), ct);
             }
             case BridgeAdd a:
             {
                 var t = session.Target(a.In);
-                return await DoAsync(t.Ip("link", "add", a.Name, "type", "bridge"), DeleteLink(t, a.Name), ct);
+                return await DoAsync(t.Ip("link", "add", "name", a.Name, "type", "bridge"), DeleteLink(t, a.Name), ct);
             }
             case LinkSetState a:
                 // Only links the lab created may be set up or down (the validator enforces it): they are deleted at teardown.
-                return await DoAsync(session.Target(a.In).Ip("link", "set", a.Name, a.Up ? "up" : "down"), null, ct);
+                return await DoAsync(session.Target(a.In).Ip("link", "set", "dev", a.Name, a.Up ? "up" : "down"), null, ct);
             case LinkMove a:
             {
                 var from = session.Target(a.From);
                 var to = session.Target(a.To);
                 string[] up = a.Up ? ["up"] : [];
-                return await DoAsync(from.Ip(["link", "set", a.Name, .. up, "netns", to.NetnsArgument]), DeleteLink(to, a.Name), ct);
+                return await DoAsync(from.Ip(["link", "set", "dev", a.Name, .. up, "netns", to.NetnsArgument]), DeleteLink(to, a.Name), ct);
             }
             case LinkDelete a:
             {
                 var t = session.Target(a.In);
-                return await ReleaseAsync(t.Ip("link", "delete", a.Name), LinkResource(t, a.Name), ct);
+                return await ReleaseAsync(t.Ip("link", "delete", "dev", a.Name), LinkResource(t, a.Name), ct);
             }
             case BridgeAttach a:
             {
                 var t = session.Target(a.In);
-                var undo = new UndoCommand($"detach {a.Link} from {a.Bridge} in {t.Label}", [.. t.Ip("link", "set", a.Link, "nomaster")],
+                var undo = new UndoCommand($"detach {a.Link} from {a.Bridge} in {t.Label}", [.. t.Ip("link", "set", "dev", a.Link, "nomaster")],
                     [.. GoneErrors.Link, .. GoneErrors.Namespace], null);
-                return await DoAsync(t.Ip("link", "set", a.Link, "master", a.Bridge), undo, ct);
+                return await DoAsync(t.Ip("link", "set", "dev", a.Link, "master", a.Bridge), undo, ct);
             }
             case BridgeDetach a:
-                return await DoAsync(session.Target(a.In).Ip("link", "set", a.Link, "nomaster"), null, ct);
+                return await DoAsync(session.Target(a.In).Ip("link", "set", "dev", a.Link, "nomaster"), null, ct);
             case AddressAdd a:
             {
                 var t = session.Target(a.In);
@@ -120,7 +121,7 @@ public sealed class ActionExecutor(LabSession session, LabJournal journal, IComm
                 var read = t.Exec("sysctl", "-n", a.Key);
                 var old = await runner.RunAsync(read, CommandPurpose.Check, ct);
                 if (!old.Succeeded) return old;
-                var oldValue = runner.IsDryRun ? $"<old {a.Key}>" : NormalizeSysctl(old.Stdout);
+                var oldValue = runner.IsDryRun ? $"<old {a.Key}>" : ExpectationEvaluator.Words(old.Stdout);
                 var undo = new UndoCommand($"restore {a.Key}={oldValue} in {t.Label}", [.. t.Exec("sysctl", "-w", $"{a.Key}={oldValue}")],
                     GoneErrors.Namespace, new Verification(VerificationKind.FirstLineEquals, [.. read], oldValue));
                 return await DoAsync(t.Exec("sysctl", "-w", $"{a.Key}={a.Value}"), undo, ct);
@@ -215,11 +216,8 @@ public sealed class ActionExecutor(LabSession session, LabJournal journal, IComm
             new Verification(VerificationKind.PathAbsent, [], $"/var/run/netns/{physical}")) { Resource = NetnsResource(physical) };
 
     internal static UndoCommand DeleteLink(NetTarget t, string name) =>
-        new($"delete link {name} in {t.Label}", [.. t.Ip("link", "delete", name)], [.. GoneErrors.Link, .. GoneErrors.Namespace],
+        new($"delete link {name} in {t.Label}", [.. t.Ip("link", "delete", "dev", name)], [.. GoneErrors.Link, .. GoneErrors.Namespace],
             new Verification(VerificationKind.Absent, [.. t.Ip("link", "show", "dev", name)], null)) { Resource = LinkResource(t, name) };
-
-    /// <summary>sysctl prints multi-value keys with tabs; sysctl -w wants them space-separated.</summary>
-    private static string NormalizeSysctl(string output) => string.Join(' ', output.Trim().Split(['\t', ' '], StringSplitOptions.RemoveEmptyEntries));
 
     internal static string? ParsePolicy(string iptablesS, string chain)
     {

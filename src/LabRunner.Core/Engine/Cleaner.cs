@@ -20,8 +20,20 @@ public sealed class Cleaner(ICommandRunner runner, Func<string, IContainerRuntim
         var orphans = new List<(DateTimeOffset, string)>();
         foreach (var dir in Directory.EnumerateDirectories(stateRoot))
         {
-            if (!File.Exists(Path.Combine(dir, LabJournal.FileName))) continue;
-            var header = LabJournal.Read(dir).Header;
+            var path = Path.Combine(dir, LabJournal.FileName);
+            if (!File.Exists(path)) continue;
+            JournalHeader header;
+            try
+            {
+                header = LabJournal.Read(dir).Header;
+            }
+            catch (InvalidDataException)
+            {
+                // The header is written before any action: a journal without one belongs to a run that died before
+                // doing anything (or one being created this instant: hence the age check). Nothing to undo.
+                if (DateTime.UtcNow - File.GetLastWriteTimeUtc(path) > TimeSpan.FromSeconds(30)) Directory.Delete(dir, recursive: true);
+                continue;
+            }
             if (Processes.IsRunning(header.OwnerPid, header.OwnerStartTime)) continue;
             orphans.Add((header.Started, dir));
         }

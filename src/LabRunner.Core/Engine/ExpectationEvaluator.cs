@@ -186,8 +186,9 @@ public sealed partial class ExpectationEvaluator(LabSession session, ICommandRun
     private async Task<(bool, string)> SysctlAsync(SysctlExpectation e, CancellationToken ct)
     {
         var outcome = await runner.RunAsync(session.Target(e.In).Exec("sysctl", "-n", e.Key), CommandPurpose.Check, ct);
-        var value = outcome.Succeeded ? outcome.Stdout.Trim() : outcome.Error;
-        return (outcome.Succeeded && value == e.Value, $"{e.Key} = {value}");
+        // Multi-value keys (ip_local_port_range) print tab-separated; compare words, as sysctl -w takes them.
+        var value = outcome.Succeeded ? Words(outcome.Stdout) : outcome.Error;
+        return (outcome.Succeeded && value == Words(e.Value), $"{e.Key} = {value}");
     }
 
     private async Task<(bool, string)> IptablesPolicyAsync(IptablesPolicyExpectation e, CancellationToken ct)
@@ -223,6 +224,8 @@ public sealed partial class ExpectationEvaluator(LabSession session, ICommandRun
         var output = outcome.Output.Trim().ReplaceLineEndings(" | ");
         return (held, $"exit {outcome.ExitCode}: {(output.Length > 300 ? output[..300] + "..." : output)}");
     }
+
+    internal static string Words(string text) => string.Join(' ', text.Split([' ', '\t', '\n'], StringSplitOptions.RemoveEmptyEntries));
 
     private static JsonElement Json(string text) =>
         string.IsNullOrWhiteSpace(text) ? JsonDocument.Parse("[]").RootElement : JsonDocument.Parse(text).RootElement;

@@ -52,6 +52,7 @@ public sealed class LabEngine(ICommandRunner runner, IContainerRuntime runtime, 
         string? failedStep = null;
         var failures = new List<string>();
         var actionsDone = 0;
+        EnvironmentProblemException? environmentProblem = null;
 
         observer.LabStarting(scenario, session);
         try
@@ -100,6 +101,13 @@ public sealed class LabEngine(ICommandRunner runner, IContainerRuntime runtime, 
         {
             outcome = LabOutcome.Interrupted;
         }
+        catch (EnvironmentProblemException e)
+        {
+            // Not the lab's fault but the machine's (exit 3): tear down what was built, then say so.
+            environmentProblem = e;
+            outcome = LabOutcome.Failed;
+            failures.Add($"environment: {e.Message}");
+        }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             // A bug or an environment surprise: report it, and still tear down below.
@@ -113,6 +121,7 @@ public sealed class LabEngine(ICommandRunner runner, IContainerRuntime runtime, 
         observer.TeardownFinished(teardown);
         if (teardown.Clean) journal.Delete(); // otherwise keep it: `labrunner clean` can try again
 
+        if (environmentProblem is not null && teardown.Clean) throw environmentProblem;
         var labResult = new LabResult(session.LabId, outcome, failedStep, failures, teardown, watch.Elapsed);
         observer.LabFinished(labResult);
         return labResult;
@@ -141,11 +150,11 @@ public sealed class LabEngine(ICommandRunner runner, IContainerRuntime runtime, 
         await SetupAsync(["ip", "netns", "add", host], ActionExecutor.DeleteNetns(host, "sandbox host"), journal, ct);
         await SetupAsync(["ip", "-n", host, "link", "set", "lo", "up"], null, journal, ct);
         await SetupAsync(["ip", "netns", "add", wan], ActionExecutor.DeleteNetns(wan, "sandbox uplink network"), journal, ct);
-        await SetupAsync(["ip", "-n", host, "link", "add", uplink.Name, "type", "veth", "peer", "name", "wan0", "netns", wan],
+        await SetupAsync(["ip", "-n", host, "link", "add", "name", uplink.Name, "type", "veth", "peer", "name", "wan0", "netns", wan],
             ActionExecutor.DeleteLink(session.Host, uplink.Name), journal, ct);
         await SetupAsync(["ip", "-n", host, "addr", "add", uplink.Address, "dev", uplink.Name], null, journal, ct);
         await SetupAsync(["ip", "-n", wan, "link", "set", "wan0", "up"], null, journal, ct);
-        await SetupAsync(["ip", "-n", host, "link", "set", uplink.Name, "up"], null, journal, ct);
+        await SetupAsync(["ip", "-n", host, "link", "set", "dev", uplink.Name, "up"], null, journal, ct);
     }
 
     private async Task SetupAsync(string[] argv, UndoRecord? undo, LabJournal journal, CancellationToken ct)

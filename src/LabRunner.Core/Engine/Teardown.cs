@@ -90,8 +90,8 @@ public sealed class Teardown(ICommandRunner runner, Func<string, IContainerRunti
                     {
                         var outcome = await runner.RunAsync(v.Argv, CommandPurpose.Check, ct);
                         if (!outcome.Succeeded && GoneErrors.Namespace.Any(g => outcome.Output.Contains(g, StringComparison.Ordinal))) return null;
-                        var line = Normalize(outcome.Stdout.Split('\n')[0]);
-                        return line == Normalize(v.Expected!) ? null : $"not restored ({c.Summary}): `{v.Argv.Display()}` shows '{line}'";
+                        var line = ExpectationEvaluator.Words(outcome.Stdout.Split('\n')[0]);
+                        return line == ExpectationEvaluator.Words(v.Expected!) ? null : $"not restored ({c.Summary}): `{v.Argv.Display()}` shows '{line}'";
                     }
                 }
                 return null;
@@ -103,8 +103,6 @@ public sealed class Teardown(ICommandRunner runner, Func<string, IContainerRunti
                 return null;
         }
     }
-
-    private static string Normalize(string text) => string.Join(' ', text.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries));
 
     private static bool Exists(string path) => File.Exists(path) || Directory.Exists(path) || new FileInfo(path).LinkTarget is not null;
 

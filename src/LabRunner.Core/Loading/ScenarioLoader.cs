@@ -366,6 +366,7 @@ public static class ScenarioLoader
                     if (mac is not null && !System.Text.RegularExpressions.Regex.IsMatch(mac, "^([0-9a-f]{2}:){5}[0-9a-f]{2}$"))
                         errors.Add(m.SpanOf("mac"), $"'{mac}' is not a MAC address like 3e:79:d5:dd:06:f6", "or use 'mac-of: { link: veth-2, in: busybox-1 }'");
                     var (ofLink, ofIn) = MacOf(m);
+                    if (mac is not null && ofLink is not null) errors.Add(m.SpanOf("mac"), "give either 'mac' or 'mac-of', not both");
                     return ip is null ? null : new NeighborExpectation(place, ip, mac, ofLink, ofIn);
                 }),
                 "link" => Expect(value, kind, m =>
@@ -451,6 +452,7 @@ public static class ScenarioLoader
             };
             if (e is null) return null;
             e = e with { Span = span };
+            if (within is not null && _within is not null) errors.Add(entry.SpanOf("within"), "'within' is given twice, beside the expectation and inside it", "keep one");
             within ??= _within;
             return within is null ? e : e with { Within = within.Value };
         }

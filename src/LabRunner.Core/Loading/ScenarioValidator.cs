@@ -222,10 +222,15 @@ public static class ScenarioValidator
                     break;
                 case NetnsSymlink a:
                     if (!_containers.ContainsKey(a.Container)) Error(span, $"container '{a.Container}' is not running at this point");
-                    else if (!_symlinked.Add(a.Container) && !fails) Error(span, $"the netns of '{a.Container}' is already linked into /var/run/netns");
+                    else if (_symlinked.Contains(a.Container) && !fails) Error(span, $"the netns of '{a.Container}' is already linked into /var/run/netns");
+                    else if (!fails) _symlinked.Add(a.Container);
                     break;
                 case RunCommand a:
                     Key(a.In, span);
+                    // Only commands outside containers are journaled: inside one, the runtime's exec cannot be undone by name.
+                    if (a.In.Kind == PlaceKind.Container && a.Undo is not null)
+                        Error(span, $"a command inside container '{a.In.Name}' cannot have an undo",
+                            "run it in a namespace instead ('ip netns exec' through the host), or use 'undo: none' for a command that changes nothing");
                     break;
             }
         }
@@ -260,7 +265,9 @@ public static class ScenarioValidator
                 case BridgePortsExpectation e: Key(e.In, span); break;
                 case CommandExpectation e: Key(e.In, span); CheckPids(span, [.. e.Argv, e.OutputContains]); break;
                 case NetnsExpectation e when e.Container is not null:
-                    if (!_everContainers.Contains(e.Container)) Error(span, $"container '{e.Container}' is never started before this point");
+                    // Its /var/run/netns entry is named by its PID, which exists only while it runs.
+                    if (!_containers.ContainsKey(e.Container))
+                        Error(span, $"container '{e.Container}' is not running at this point", "its netns symlink is named by its PID: check it while the container runs");
                     break;
             }
         }
