@@ -21,7 +21,7 @@ public sealed class JournalSpecs
         using (var journal = LabJournal.Create(root.Path, Header))
         {
             journal.Append(Delete("veth-1"));
-            journal.Append(new UndoKillContainer("stop container busybox-1", "abc123/busybox-1"));
+            journal.Append(new UndoRemoveContainer("stop container busybox-1", "process", "abc123/busybox-1"));
             journal.Append(new UndoUnlink("remove /var/run/netns/77", "/var/run/netns/77", "/proc/77/ns/net"));
             Assert.Equal(Path.Combine(root.Path, "abc123"), journal.Directory);
         }
@@ -33,7 +33,7 @@ public sealed class JournalSpecs
         Assert.Equal(3, pending.Count);
         var unlink = Assert.IsType<UndoUnlink>(pending[0]);
         Assert.Equal(new UndoUnlink("remove /var/run/netns/77", "/var/run/netns/77", "/proc/77/ns/net"), unlink);
-        Assert.Equal(new UndoKillContainer("stop container busybox-1", "abc123/busybox-1"), Assert.IsType<UndoKillContainer>(pending[1]));
+        Assert.Equal(new UndoRemoveContainer("stop container busybox-1", "process", "abc123/busybox-1"), Assert.IsType<UndoRemoveContainer>(pending[1]));
         var command = Assert.IsType<UndoCommand>(pending[2]);
         Assert.Equal("delete link veth-1 in host", command.Summary);
         Assert.Equal(["ip", "-n", "lr-abc123", "link", "delete", "veth-1"], command.Argv);
