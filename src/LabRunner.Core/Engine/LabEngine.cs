@@ -36,7 +36,7 @@ public sealed record LabOptions
 /// in between: a failed expectation, an exception, SIGINT or SIGTERM (via <paramref name="ct"/>).
 /// With a <see cref="DryRunCommandRunner"/> it produces the plan: the same commands, none run.
 /// </summary>
-public sealed class LabEngine(ICommandRunner runner, IContainerRuntime runtime, LabObserver observer, LabOptions options)
+public sealed partial class LabEngine(ICommandRunner runner, IContainerRuntime runtime, LabObserver observer, LabOptions options)
 {
     public async Task<LabResult> RunAsync(Scenario scenario, CancellationToken ct = default)
     {
