@@ -55,7 +55,7 @@ public abstract class LabFixture : IAsyncLifetime
     public string? SkipReason => _skipReason;
 
     /// <summary>The live lab (session, step outcomes); skips the calling test when the machine cannot run labs.</summary>
-    public LiveLab Lab
+    public LiveLab Live
     {
         get
         {
@@ -66,7 +66,7 @@ public abstract class LabFixture : IAsyncLifetime
     }
 
     /// <summary>The live names of the lab: its id, namespaces, container PIDs.</summary>
-    public LabSession Session => Lab.Session;
+    public LabSession Session => Live.Session;
 
     /// <summary>Everything the lab reported so far (commands, checks), as the console reporter would show it.</summary>
     public string Transcript
@@ -115,7 +115,7 @@ public abstract class LabFixture : IAsyncLifetime
         [CallerFilePath] string file = "", [CallerLineNumber] int line = 0)
     {
         ArgumentNullException.ThrowIfNull(expect);
-        var lab = Lab;
+        var lab = Live;
         var step = Extend("check", s => expect(s.Expect), file, line).Steps[^1];
         var checks = new List<CheckOutcome>();
         foreach (var expectation in step.Expectations)
@@ -133,7 +133,7 @@ public abstract class LabFixture : IAsyncLifetime
     public async Task<StepOutcome> RunStepAsync(string title, Func<StepBuilder, StepBuilder> build, CancellationToken ct = default,
         [CallerFilePath] string file = "", [CallerLineNumber] int line = 0)
     {
-        var lab = Lab;
+        var lab = Live;
         var next = Extend(title, build, file, line);
         var outcome = await lab.RunStepAsync(next.Steps[^1], ct);
         _current = next; // its actions happened (or were attempted): later steps may use what it made
@@ -147,7 +147,7 @@ public abstract class LabFixture : IAsyncLifetime
     /// </summary>
     public async Task AssertStepAsync(int index, CancellationToken ct = default)
     {
-        var lab = Lab;
+        var lab = Live;
         var steps = Scenario.Steps;
         ArgumentOutOfRangeException.ThrowIfNegative(index);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, steps.Length);
@@ -186,7 +186,7 @@ public abstract class LabFixture : IAsyncLifetime
 /// public sealed class ArticleYamlSteps(ArticleYaml lab) : IClassFixture&lt;ArticleYaml&gt;
 /// {
 ///     [LabTheory, ScenarioSteps(typeof(ArticleYaml))]
-///     public Task Step(int index, string title) => lab.AssertStepAsync(index, TestContext.Current.CancellationToken);
+///     public Task Step(int index) => lab.AssertStepAsync(index, TestContext.Current.CancellationToken);
 /// }
 /// </code>
 /// A relative path is looked for from the test assembly's directory upwards, so a path from the repository

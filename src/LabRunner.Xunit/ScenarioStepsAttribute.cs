@@ -6,9 +6,9 @@ using Xunit.v3;
 namespace LabRunner.Xunit;
 
 /// <summary>
-/// Theory data: one row per step of a fixture's scenario, (index, title), each shown as its own test named
-/// "LAB 03/24: 1.2 A namespace and a veth pair". The fixture type must have a parameterless constructor; only its
-/// scenario is read here (nothing runs at discovery).
+/// Theory data: one row per step of a fixture's scenario, its index, each shown as its own test named
+/// "LAB 03/24: 1.2 A namespace and a veth pair(index: 2)". The fixture type must have a parameterless constructor;
+/// only its scenario is read here (nothing runs at discovery).
 /// </summary>
 [AttributeUsage(AttributeTargets.Method, AllowMultiple = false)]
 public sealed class ScenarioStepsAttribute(Type fixtureType) : DataAttribute
@@ -25,7 +25,7 @@ public sealed class ScenarioStepsAttribute(Type fixtureType) : DataAttribute
         var count = scenario.Steps.Length;
         var width = count.ToString(System.Globalization.CultureInfo.InvariantCulture).Length;
         var rows = scenario.Steps
-            .Select((step, i) => (ITheoryDataRow)new TheoryDataRow<int, string>(i, step.Title)
+            .Select((step, i) => (ITheoryDataRow)new TheoryDataRow<int>(i)
             {
                 TestDisplayName = $"{scenario.Name} {(i + 1).ToString(System.Globalization.CultureInfo.InvariantCulture).PadLeft(width, '0')}/{count}: {step.Title}",
             })
