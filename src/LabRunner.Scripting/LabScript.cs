@@ -89,7 +89,7 @@ public static class LabScript
             .WithEmitDebugInformation(true) // line numbers in exceptions thrown by the script
             .AddReferences(typeof(Lab).Assembly, typeof(ImmutableArray).Assembly)
             .AddImports(Imports)
-            .WithSourceResolver(ScriptSourceResolver.Default.WithBaseDirectory(directory))
+            .WithSourceResolver(new AsGivenSourceResolver(file, ScriptSourceResolver.Default.WithBaseDirectory(directory)))
             .WithMetadataResolver(ScriptMetadataResolver.Default.WithBaseDirectory(directory));
         var script = CSharpScript.Create<object>(WithoutAppDirectives(code), options);
         var errors = script.Compile(ct)
@@ -150,6 +150,29 @@ public static class LabScript
 
     private static ScenarioInvalidException Invalid(SourceSpan span, string message, string? hint = null) =>
         new([new ScenarioError(span, message, hint)]);
+}
+
+/// <summary>
+/// Roslyn makes [CallerFilePath] absolute through the source resolver; this one keeps the script's own path as the
+/// user gave it, so a C# lab's errors name the file as a YAML lab's do (scenarios/x.csx:12:1, not /home/...).
+/// Everything else (#load) is the default resolver's.
+/// </summary>
+internal sealed class AsGivenSourceResolver(string file, SourceReferenceResolver inner) : SourceReferenceResolver
+{
+    public override string? NormalizePath(string path, string? baseFilePath) =>
+        path == file ? file : inner.NormalizePath(path, baseFilePath);
+
+    public override string? ResolveReference(string path, string? baseFilePath) => inner.ResolveReference(path, baseFilePath);
+
+    public override Stream OpenRead(string resolvedPath) => inner.OpenRead(resolvedPath);
+
+    public override bool Equals(object? other) => other is AsGivenSourceResolver o && o.File == file && o.Inner.Equals(inner);
+
+    public override int GetHashCode() => HashCode.Combine(file, inner);
+
+    private string File => file;
+
+    private SourceReferenceResolver Inner => inner;
 }
 
 /// <summary>Loads a lab file by its extension: .yaml/.yml with the YAML loader, .csx as a C# script.</summary>
