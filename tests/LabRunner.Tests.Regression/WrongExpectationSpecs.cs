@@ -48,7 +48,7 @@ public sealed class WrongExpectationSpecs
 
             Assert.StartsWith("2 lab expectations failed", failure.Message);
             Assert.Contains("expected: ping from h1 to 10.0.2.10 fails", failure.Message);
-            Assert.Contains("observed: 2 sent, 2 received", failure.Message);
+            Assert.Matches(@"observed: 2 sent, [12] received", failure.Message); // answered: the ping did not fail
             Assert.Contains("expected: eth0 present in netns h2: state DOWN", failure.Message);
             Assert.Contains("observed: state UP", failure.Message);
         }
