@@ -8,6 +8,7 @@ using LabRunner.Loading;
 using LabRunner.Model;
 using LabRunner.Platform;
 using LabRunner.Runtimes;
+using LabRunner.Scripting;
 using Spectre.Console;
 
 namespace LabRunner.Cli;
@@ -19,7 +20,7 @@ public static class Program
         var console = AnsiConsole.Console;
         // Logs and CI output must not be wrapped at 80 columns: long commands stay on one line.
         if (Console.IsOutputRedirected) console.Profile.Width = 400;
-        var file = new Argument<string>("file") { Description = "the lab scenario (.yaml)" };
+        var file = new Argument<string>("file") { Description = "the lab scenario (.yaml, or .csx for a C# lab)" };
         var host = new Option<bool>("--host") { Description = "run in this namespace instead of a sandbox namespace (dedicated VMs only)" };
         var uplink = new Option<string?>("--uplink") { Description = "with --host: the interface that plays the article's ens3 (default: the scenario's)" };
         var verbose = new Option<bool>("--verbose", "-v") { Description = "also show the commands of checks and teardown" };
@@ -75,7 +76,7 @@ public static class Program
     {
         try
         {
-            return ScenarioLoader.LoadFile(path);
+            return LabFiles.Load(path); // .yaml/.yml: YAML loader; .csx: C# script (LabRunner.Scripting)
         }
         catch (ScenarioInvalidException e)
         {

@@ -36,103 +36,46 @@ public sealed record LabOptions
 /// in between: a failed expectation, an exception, SIGINT or SIGTERM (via <paramref name="ct"/>).
 /// With a <see cref="DryRunCommandRunner"/> it produces the plan: the same commands, none run.
 /// </summary>
-public sealed class LabEngine(ICommandRunner runner, IContainerRuntime runtime, LabObserver observer, LabOptions options)
+public sealed partial class LabEngine(ICommandRunner runner, IContainerRuntime runtime, LabObserver observer, LabOptions options)
 {
+    /// <summary>
+    /// The whole lab: <see cref="StartAsync"/>'s sandbox, every step in order (stopping at the first that fails),
+    /// then teardown. A signal (<paramref name="ct"/>), an exception or an environment problem still tears down.
+    /// </summary>
     public async Task<LabResult> RunAsync(Scenario scenario, CancellationToken ct = default)
     {
-        var watch = Stopwatch.StartNew();
-        var session = new LabSession(options.LabId ?? NewLabId(), options.Sandbox, scenario.Uplink);
-        if (!options.Sandbox && !runner.IsDryRun) await PreflightHostModeAsync(scenario, session, ct);
-        if (!runner.IsDryRun && scenario.AllActions.Any(a => a is ContainerRun)) await runtime.PrepareAsync(ct);
-
-        using var journal = OpenJournal(session);
-        var executor = new ActionExecutor(session, journal, runner, runtime);
-        var evaluator = new ExpectationEvaluator(session, runner, runtime);
-        var outcome = LabOutcome.Passed;
-        string? failedStep = null;
-        var failures = new List<string>();
-        var actionsDone = 0;
+        var lab = await CreateAsync(scenario, ct);
         EnvironmentProblemException? environmentProblem = null;
-
-        observer.LabStarting(scenario, session);
         try
         {
-            if (options.Sandbox) await BuildSandboxAsync(session, journal, ct);
-            observer.SandboxReady(session);
-            for (var i = 0; i < scenario.Steps.Length && failedStep is null; i++)
+            await BuildAsync(lab, ct);
+            foreach (var step in scenario.Steps)
             {
-                var step = scenario.Steps[i];
                 ct.ThrowIfCancellationRequested();
                 if (options.BeforeStep is not null) await options.BeforeStep(step, ct);
-                observer.StepStarting(step, i, scenario.Steps.Length);
-                var passed = true;
-                foreach (var action in step.Actions)
-                {
-                    var result = await executor.ExecuteAsync(action, ct);
-                    observer.ActionFinished(action, result);
-                    InjectFault(++actionsDone);
-                    if (result.Ok) continue;
-                    failures.Add($"{action.Span}: {action.Keyword} {DescribeFailure(action, result, session)}");
-                    passed = false;
-                    break;
-                }
-                if (passed)
-                {
-                    foreach (var expectation in step.Expectations)
-                    {
-                        var result = runner.IsDryRun
-                            ? new ExpectationResult(true, session.Expand(expectation.Describe()), "checked at run time", 0, TimeSpan.Zero)
-                            : await evaluator.EvaluateAsync(expectation, ct);
-                        observer.ExpectationFinished(expectation, result);
-                        if (result.Held) continue;
-                        failures.Add($"{expectation.Span}: expected {result.Expected}; observed {result.Observed}");
-                        passed = false;
-                    }
-                }
-                observer.StepFinished(step, passed);
-                if (!passed)
-                {
-                    failedStep = step.Title;
-                    outcome = LabOutcome.Failed;
-                }
+                if (!(await lab.RunStepAsync(step, ct)).Passed) break;
             }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
-            outcome = LabOutcome.Interrupted;
+            lab.MarkInterrupted();
         }
         catch (EnvironmentProblemException e)
         {
             // Not the lab's fault but the machine's (exit 3): tear down what was built, then say so.
             environmentProblem = e;
-            outcome = LabOutcome.Failed;
-            failures.Add($"environment: {e.Message}");
+            lab.RecordError($"environment: {e.Message}");
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             // A bug or an environment surprise: report it, and still tear down below.
-            outcome = LabOutcome.Failed;
-            failures.Add($"error: {e.Message}");
+            lab.RecordError($"error: {e.Message}");
         }
 
-        // Teardown must not be cancelled by the signal that caused it.
-        observer.TeardownStarting(journal.PendingNewestFirst().Count);
-        var teardown = await new Teardown(runner, RuntimeNamed).RunAsync(journal, CancellationToken.None);
-        observer.TeardownFinished(teardown);
-        if (teardown.Clean) journal.Delete(); // otherwise keep it: `labrunner clean` can try again
-
-        if (environmentProblem is not null && teardown.Clean) throw environmentProblem;
-        var labResult = new LabResult(session.LabId, outcome, failedStep, failures, teardown, watch.Elapsed);
-        observer.LabFinished(labResult);
-        return labResult;
+        var result = await lab.TearDownAsync(); // never cancelled by the signal that caused it
+        if (environmentProblem is not null && result.Teardown.Clean) throw environmentProblem;
+        return result;
     }
-
-    private static string DescribeFailure(LabAction action, ActionOutcome result, LabSession session) => result.Status switch
-    {
-        ActionStatus.DidNotFail => $"was expected to fail with \"{session.Expand(action.ExpectedError!)}\" but succeeded",
-        ActionStatus.FailedDifferently => $"was expected to fail with \"{session.Expand(action.ExpectedError!)}\"; observed: {result.Observed}",
-        _ => $"failed: {result.Observed}",
-    };
 
     private LabJournal OpenJournal(LabSession session)
     {
@@ -212,11 +155,6 @@ public sealed class LabEngine(ICommandRunner runner, IContainerRuntime runtime, 
     private IContainerRuntime RuntimeNamed(string name) =>
         name == runtime.Name ? runtime : ContainerRuntimes.Create(name, runner);
 
-    private void InjectFault(int actionsDone)
-    {
-        if (options.Fault is { } fault && fault.AfterAction == actionsDone)
-            Processes.Signal(Environment.ProcessId, fault.Signal);
-    }
 
     private static string NewLabId() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(3));
 }
