@@ -4,13 +4,14 @@
 #   ./run-lab.sh test [dotnet-test args...]   build (if needed) and run all tests
 #   ./run-lab.sh [labrunner args...]          build (if needed) and run labrunner
 #
-# On every run it installs missing system packages (scripts/provision.sh, a
-# no-op when all are present). It builds the solution in Release only when a
+# On every run it installs missing system packages (vagrant/provision.sh, the
+# one provisioning script that CI and the VMs run too; a no-op when all are
+# present). It builds the solution in Release only when a
 # build input (*.cs, *.csproj, *.props, *.targets, *.json under src/ tests/
 # scenarios/, or the root build files) is newer than the last successful build.
 #
 # Environment:
-#   LAB_SKIP_PROVISION=1   do not run scripts/provision.sh
+#   LAB_SKIP_PROVISION=1   do not run vagrant/provision.sh
 #   LAB_FORCE_BUILD=1      always rebuild
 #   LAB_TEST_RESULTS=DIR   where `test` writes xUnit XML reports (default: TestResults/)
 #   LAB_TEST_TIMEOUT=T     global timeout per test assembly, e.g. 45m (MTP --timeout)
@@ -40,12 +41,14 @@ Install the .NET 10 SDK, e.g. on Debian 12:
 (on Ubuntu 24.04+: sudo apt-get install -y dotnet-sdk-10.0), or with the install script:
   curl -sSL https://dot.net/v1/dotnet-install.sh | bash -s -- --channel 10.0
   export PATH="$HOME/.dotnet:$PATH"
+or, as root, the way CI and the VMs do it (the SDK global.json names, in /usr/share/dotnet):
+  bash vagrant/provision.sh --dotnet
 MSG
   exit 3
 fi
 
 if [[ "${LAB_SKIP_PROVISION:-0}" != 1 ]]; then
-  bash "$ROOT/scripts/provision.sh" >&2
+  bash "$ROOT/vagrant/provision.sh" >&2
 fi
 
 # The test assemblies `dotnet test --no-build` needs (one per tests/*/*.csproj).
