@@ -6,9 +6,11 @@
 #
 # On every run it installs missing system packages (vagrant/provision.sh, the
 # one provisioning script that CI and the VMs run too; a no-op when all are
-# present). It builds the solution in Release only when a
-# build input (*.cs, *.csproj, *.props, *.targets, *.json under src/ tests/
-# scenarios/, or the root build files) is newer than the last successful build.
+# present); for `test`, `image` and `run` on the containerd or Docker runtime
+# also containerd and Docker, and it starts their daemons if they do not
+# answer. It builds the solution in Release only when a build input (*.cs,
+# *.csproj, *.props, *.targets, *.json under src/ tests/ scenarios/, or the root
+# build files) is newer than the last successful build.
 #
 # Environment:
 #   LAB_SKIP_PROVISION=1   do not run vagrant/provision.sh
@@ -47,8 +49,33 @@ MSG
   exit 3
 fi
 
+# Whether this command needs the containerd and Docker daemons: `test` (the
+# integration tests run every runtime), `image seed` (containerd by default), and
+# `run` with --runtime containerd|docker or a lab whose top-level `runtime:` is one.
+needs_runtimes() {
+  local arg prev=""
+  case "${1:-}" in
+    test | image) return 0 ;;
+    run) ;;
+    *) return 1 ;;
+  esac
+  for arg in "$@"; do
+    case "$arg" in
+      --runtime=containerd | --runtime=docker) return 0 ;;
+      containerd | docker) [[ "$prev" == --runtime ]] && return 0 ;;
+    esac
+    if [[ -f "$CALLER_PWD/$arg" || ( "$arg" == /* && -f "$arg" ) ]]; then
+      (cd "$CALLER_PWD" && grep -qE '^runtime:[[:space:]]*"?(containerd|docker)"?[[:space:]]*(#.*)?$' -- "$arg") && return 0
+    fi
+    prev="$arg"
+  done
+  return 1
+}
+
 if [[ "${LAB_SKIP_PROVISION:-0}" != 1 ]]; then
-  bash "$ROOT/vagrant/provision.sh" >&2
+  provision_args=()
+  if needs_runtimes "$@"; then provision_args+=(--runtimes); fi
+  bash "$ROOT/vagrant/provision.sh" "${provision_args[@]}" >&2
 fi
 
 # The test assemblies `dotnet test --no-build` needs (one per tests/*/*.csproj).
