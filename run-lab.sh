@@ -4,13 +4,16 @@
 #   ./run-lab.sh test [dotnet-test args...]   build (if needed) and run all tests
 #   ./run-lab.sh [labrunner args...]          build (if needed) and run labrunner
 #
-# On every run it installs missing system packages (scripts/provision.sh, a
-# no-op when all are present). It builds the solution in Release only when a
-# build input (*.cs, *.csproj, *.props, *.targets, *.json under src/ tests/
-# scenarios/, or the root build files) is newer than the last successful build.
+# On every run it installs missing system packages (vagrant/provision.sh, the
+# one provisioning script that CI and the VMs run too; a no-op when all are
+# present); for `test`, `image` and `run` on the containerd or Docker runtime
+# also containerd and Docker, and it starts their daemons if they do not
+# answer. It builds the solution in Release only when a build input (*.cs,
+# *.csproj, *.props, *.targets, *.json under src/ tests/ scenarios/, or the root
+# build files) is newer than the last successful build.
 #
 # Environment:
-#   LAB_SKIP_PROVISION=1   do not run scripts/provision.sh
+#   LAB_SKIP_PROVISION=1   do not run vagrant/provision.sh
 #   LAB_FORCE_BUILD=1      always rebuild
 #   LAB_TEST_RESULTS=DIR   where `test` writes xUnit XML reports (default: TestResults/)
 #   LAB_TEST_TIMEOUT=T     global timeout per test assembly, e.g. 45m (MTP --timeout)
@@ -40,12 +43,39 @@ Install the .NET 10 SDK, e.g. on Debian 12:
 (on Ubuntu 24.04+: sudo apt-get install -y dotnet-sdk-10.0), or with the install script:
   curl -sSL https://dot.net/v1/dotnet-install.sh | bash -s -- --channel 10.0
   export PATH="$HOME/.dotnet:$PATH"
+or, as root, the way CI and the VMs do it (the SDK global.json names, in /usr/share/dotnet):
+  bash vagrant/provision.sh --dotnet
 MSG
   exit 3
 fi
 
+# Whether this command needs the containerd and Docker daemons: `test` (the
+# integration tests run every runtime), `image seed` (containerd by default), and
+# `run` with --runtime containerd|docker or a lab whose top-level `runtime:` is one.
+needs_runtimes() {
+  local arg prev=""
+  case "${1:-}" in
+    test | image) return 0 ;;
+    run) ;;
+    *) return 1 ;;
+  esac
+  for arg in "$@"; do
+    case "$arg" in
+      --runtime=containerd | --runtime=docker) return 0 ;;
+      containerd | docker) [[ "$prev" == --runtime ]] && return 0 ;;
+    esac
+    if [[ -f "$CALLER_PWD/$arg" || ( "$arg" == /* && -f "$arg" ) ]]; then
+      (cd "$CALLER_PWD" && grep -qE '^runtime:[[:space:]]*"?(containerd|docker)"?[[:space:]]*(#.*)?$' -- "$arg") && return 0
+    fi
+    prev="$arg"
+  done
+  return 1
+}
+
 if [[ "${LAB_SKIP_PROVISION:-0}" != 1 ]]; then
-  bash "$ROOT/scripts/provision.sh" >&2
+  provision_args=()
+  if needs_runtimes "$@"; then provision_args+=(--runtimes); fi
+  bash "$ROOT/vagrant/provision.sh" "${provision_args[@]}" >&2
 fi
 
 # The test assemblies `dotnet test --no-build` needs (one per tests/*/*.csproj).
