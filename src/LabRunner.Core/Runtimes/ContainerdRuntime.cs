@@ -26,7 +26,7 @@ public sealed class ContainerdRuntime(ICommandRunner runner) : IContainerRuntime
         var version = await runner.RunAsync([.. Ctr, "version"], CommandPurpose.Setup, ct);
         if (!version.Succeeded)
             throw new EnvironmentProblemException($"containerd does not answer on {Socket}: {version.Error}",
-                "start it: `containerd &` (or `systemctl start containerd`); ./run-lab.sh --runtime containerd starts it for you");
+                "start it with `bash vagrant/provision.sh --runtimes` (installs and starts containerd), or `systemctl start containerd`");
         var images = await runner.RunAsync([.. Ctr, "images", "ls", "-q"], CommandPurpose.Setup, ct);
         if (runner.IsDryRun || images.Stdout.Split('\n').Any(l => l.Trim() == BusyboxImage.Reference)) return;
         await SeedImageAsync(ct);

@@ -55,7 +55,7 @@ public sealed class DockerRuntime : IContainerRuntime, IDisposable
         catch (Exception e) when (e is not OperationCanceledException)
         {
             throw new EnvironmentProblemException($"Docker does not answer on {Socket} (API {ApiVersion}): {e.GetBaseException().Message}",
-                "start it: `dockerd &` (or `systemctl start docker`); ./run-lab.sh --runtime docker starts it for you");
+                "start it with `bash vagrant/provision.sh --runtimes` (starts dockerd without touching this machine's iptables, bridge or forwarding), or `systemctl start docker`");
         }
         if (await ImageExistsAsync(ct)) return;
         await SeedImageAsync(ct);
