@@ -12,7 +12,11 @@ namespace LabRunner.Runtimes;
 /// </summary>
 public sealed class ContainerdRuntime(ICommandRunner runner) : IContainerRuntime
 {
-    public const string Socket = "/run/containerd/containerd.sock";
+    public const string DefaultSocket = "/run/containerd/containerd.sock";
+
+    /// <summary>containerd's socket: $CONTAINERD_ADDRESS when set (ctr itself honours it), else the default.</summary>
+    public static string Socket => Environment.GetEnvironmentVariable("CONTAINERD_ADDRESS") is { Length: > 0 } address ? address : DefaultSocket;
+
     public const string LabLabel = "labrunner.lab";
     private static readonly string[] Ctr = ["ctr", "-n", "default"];
     private static readonly string[] NotFound = ["not found", "no such"];
@@ -25,8 +29,10 @@ public sealed class ContainerdRuntime(ICommandRunner runner) : IContainerRuntime
     {
         var version = await runner.RunAsync([.. Ctr, "version"], CommandPurpose.Setup, ct);
         if (!version.Succeeded)
-            throw new EnvironmentProblemException($"containerd does not answer on {Socket}: {version.Error}",
-                "start it: `containerd &` (or `systemctl start containerd`); ./run-lab.sh --runtime containerd starts it for you");
+            throw new EnvironmentProblemException($"containerd does not answer on {Socket}: {LastLine(version.Error)}",
+                Socket == DefaultSocket
+                    ? "start it: `containerd &` (or `systemctl start containerd`); ./run-lab.sh --runtime containerd starts it for you"
+                    : $"start containerd on {Socket}, or unset CONTAINERD_ADDRESS to use {DefaultSocket}");
         var images = await runner.RunAsync([.. Ctr, "images", "ls", "-q"], CommandPurpose.Setup, ct);
         if (runner.IsDryRun || images.Stdout.Split('\n').Any(l => l.Trim() == BusyboxImage.Reference)) return;
         await SeedImageAsync(ct);
@@ -89,6 +95,9 @@ public sealed class ContainerdRuntime(ICommandRunner runner) : IContainerRuntime
 
     public async Task<bool> ExistsAsync(string id, CancellationToken ct = default) =>
         (await runner.RunAsync([.. Ctr, "containers", "info", id], CommandPurpose.Check, ct)).Succeeded;
+
+    /// <summary>ctr's errors end with the cause (e.g. "connection refused"); the rest is noise on a one-line report.</summary>
+    private static string LastLine(string error) => error.Split(" | ", StringSplitOptions.RemoveEmptyEntries).LastOrDefault()?.Trim() ?? error;
 
     private static bool IsNotFound(CommandOutcome outcome) =>
         NotFound.Any(n => outcome.Output.Contains(n, StringComparison.OrdinalIgnoreCase));
