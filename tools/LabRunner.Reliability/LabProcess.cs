@@ -1,0 +1,47 @@
+using System.Text.RegularExpressions;
+using CliWrap;
+using CliWrap.Buffered;
+
+namespace LabRunner.Reliability;
+
+public sealed partial record LabRun(int ExitCode, string Stdout, string Stderr, TimeSpan Elapsed)
+{
+    /// <summary>The lab id the run printed first ("Lab article (id 1a2b3c, ..."), or null if it never got that far.</summary>
+    public string? LabId => IdLine().Match(Stdout) is { Success: true } m ? m.Groups[1].Value : null;
+
+    public override string ToString() => $"exit {ExitCode}\n--- stdout\n{Stdout}\n--- stderr\n{Stderr}";
+
+    [GeneratedRegex(@"\(id ([0-9a-f]{6}),")]
+    private static partial Regex IdLine();
+}
+
+/// <summary>Runs the real labrunner executable as a separate process, as a user (or CI) would.</summary>
+public static class LabProcess
+{
+    /// <summary>labrunner.dll, built next to this assembly (the Cli project is referenced).</summary>
+    public static string Dll { get; } = Path.Combine(AppContext.BaseDirectory, "labrunner.dll");
+
+    public static string RepoRoot { get; } = FindRepoRoot();
+
+    public static string Scenario(string relative) => Path.Combine(RepoRoot, "scenarios", relative);
+
+    public static async Task<LabRun> RunAsync(IReadOnlyList<string> args, IReadOnlyDictionary<string, string?>? environment = null,
+        IReadOnlyList<string>? prefix = null, CancellationToken ct = default)
+    {
+        string[] argv = [.. prefix ?? [], "dotnet", Dll, .. args];
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var result = await CliWrap.Cli.Wrap(argv[0])
+            .WithArguments(argv.Skip(1))
+            .WithEnvironmentVariables(environment ?? new Dictionary<string, string?>())
+            .WithValidation(CommandResultValidation.None)
+            .ExecuteBufferedAsync(ct);
+        return new LabRun(result.ExitCode, result.StandardOutput, result.StandardError, watch.Elapsed);
+    }
+
+    private static string FindRepoRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "LabRunner.sln"))) return dir.FullName;
+        return Directory.GetCurrentDirectory();
+    }
+}
