@@ -57,12 +57,17 @@ public sealed class ContainerdRuntime(ICommandRunner runner) : IContainerRuntime
     public async Task<ContainerHandle> StartAsync(ContainerStartRequest request, LabJournal journal, CancellationToken ct = default)
     {
         // Write-ahead: the id is chosen before the start, so the undo is on disk before anything exists.
-        journal.Append(new UndoRemoveContainer($"remove container {request.Name}", Name, request.Id) { Resource = ActionExecutor.ContainerResource(request.Id) });
+        var seq = journal.Append(new UndoRemoveContainer($"remove container {request.Name}", Name, request.Id) { Resource = ActionExecutor.ContainerResource(request.Id) });
         string[] share = request.ShareNetnsWith is { } owner ? ["--with-ns", $"network:/proc/{owner.Pid}/ns/net"] : [];
         var run = await runner.RunAsync(
             [.. Ctr, "run", "-d", "--label", $"{LabLabel}={request.LabId}", .. share, BusyboxImage.Reference, request.Id, "sleep", "2147483647"],
             CommandPurpose.Action, ct);
-        if (!run.Succeeded) throw new ContainerStartException($"container {request.Name} did not start: {run.Error}");
+        if (!run.Succeeded)
+        {
+            // A container of that name that was there before is someone else's: teardown must not remove it.
+            if (run.Output.Contains("already exists", StringComparison.Ordinal)) journal.Cancel(seq);
+            throw new ContainerStartException($"container {request.Name} did not start: {run.Error}");
+        }
         if (runner.IsDryRun) return new ContainerHandle(request.Name, request.Id, $"<{request.Name}.pid>");
 
         var tasks = await runner.RunAsync([.. Ctr, "task", "ls"], CommandPurpose.Action, ct);

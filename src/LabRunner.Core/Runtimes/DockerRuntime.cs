@@ -111,7 +111,7 @@ public sealed class DockerRuntime : IContainerRuntime, IDisposable
     public async Task<ContainerHandle> StartAsync(ContainerStartRequest request, LabJournal journal, CancellationToken ct = default)
     {
         // Write-ahead: the container's name is chosen before it exists.
-        journal.Append(new UndoRemoveContainer($"remove container {request.Name}", Name, request.Id) { Resource = ActionExecutor.ContainerResource(request.Id) });
+        var seq = journal.Append(new UndoRemoveContainer($"remove container {request.Name}", Name, request.Id) { Resource = ActionExecutor.ContainerResource(request.Id) });
         var network = request.ShareNetnsWith is { } owner ? $"container:{owner.Id}" : "none";
         string[] shown = ["docker", "run", "-d", "--name", request.Id, "--network", network, "--cap-add", "NET_ADMIN",
             "--label", $"{ContainerdRuntime.LabLabel}={request.LabId}", BusyboxImage.Reference, "sleep", "2147483647"];
@@ -137,7 +137,17 @@ public sealed class DockerRuntime : IContainerRuntime, IDisposable
         _started[request.Id] = container;
         var pid = await Api(shown, CommandPurpose.Action, async () =>
         {
-            await container.StartAsync(ct);
+            try
+            {
+                await container.StartAsync(ct);
+            }
+            catch (DockerApiException e) when (e.StatusCode == System.Net.HttpStatusCode.Conflict)
+            {
+                // The name is taken by a container that was there before: someone else's, which teardown must not remove.
+                journal.Cancel(seq);
+                _started.TryRemove(request.Id, out _);
+                throw new ContainerStartException($"container {request.Name} did not start: {OneLine(e.ResponseBody ?? e.Message)}");
+            }
             var inspect = await _client.Value.Containers.InspectContainerAsync(container.Id, ct);
             return inspect.State?.Pid.ToString(CultureInfo.InvariantCulture)
                    ?? throw new ContainerStartException($"Docker reports no state for container {request.Name}");
