@@ -22,7 +22,9 @@ public static class LabCli
     /// <param name="prefix">argv put in front, e.g. nsenter --net=... to run inside a namespace.</param>
     public static async Task<LabRun> RunAsync(string[] args, IReadOnlyDictionary<string, string?>? environment = null, string[]? prefix = null, CancellationToken ct = default)
     {
-        string[] argv = [.. prefix ?? [], "dotnet", Dll, .. args];
+        // A test host started in the background by a non-interactive shell (CI) inherits SIGINT ignored, and so
+        // would labrunner: `env --default-signal` gives it the default disposition, as in a terminal.
+        string[] argv = [.. prefix ?? [], "env", "--default-signal=INT,TERM", "dotnet", Dll, .. args];
         var result = await CliWrap.Cli.Wrap(argv[0])
             .WithArguments(argv.Skip(1))
             .WithEnvironmentVariables(environment ?? new Dictionary<string, string?>())

@@ -28,7 +28,9 @@ public static class LabProcess
     public static async Task<LabRun> RunAsync(IReadOnlyList<string> args, IReadOnlyDictionary<string, string?>? environment = null,
         IReadOnlyList<string>? prefix = null, CancellationToken ct = default)
     {
-        string[] argv = [.. prefix ?? [], "dotnet", Dll, .. args];
+        // `env --default-signal`: a process started in the background by a non-interactive shell inherits SIGINT
+        // ignored (POSIX), and .NET then keeps ignoring it; the labs here must see SIGINT as a user's Ctrl-C.
+        string[] argv = [.. prefix ?? [], "env", "--default-signal=INT,TERM", "dotnet", Dll, .. args];
         var watch = System.Diagnostics.Stopwatch.StartNew();
         var result = await CliWrap.Cli.Wrap(argv[0])
             .WithArguments(argv.Skip(1))
