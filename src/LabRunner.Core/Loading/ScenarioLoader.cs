@@ -86,11 +86,17 @@ public static class ScenarioLoader
             throw Invalid(new SourceSpan(file, 1, 1), $"text is larger than {MaxFileBytes} bytes, the most a scenario may be");
         if (text.Contains('\0'))
             throw Invalid(new SourceSpan(file, 1, 1), "file contains NUL bytes: it is binary, not a YAML scenario");
+        if (FirstForbiddenCharacter(text, file) is { } odd)
+            throw Invalid(odd.Span, $"character U+{(int)odd.Char:X4} is not allowed in a scenario", "remove it: control characters, byte order marks and Unicode line/paragraph separators have no place in a lab (and trip the YAML parser)");
         PreScan(text, file);
         var stream = new YamlStream();
         try
         {
             stream.Load(new StringReader(text));
+        }
+        catch (Exception e) when (e is not YamlException and (InvalidOperationException or ArgumentException or IndexOutOfRangeException or FormatException or OverflowException))
+        {
+            throw Invalid(new SourceSpan(file, 1, 1), $"not valid YAML: the parser failed ({e.Message})");
         }
         catch (YamlException e)
         {
@@ -139,6 +145,27 @@ public static class ScenarioLoader
         {
             // Syntax errors are reported, with their position, by the full parse that follows.
         }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException or IndexOutOfRangeException or FormatException or OverflowException)
+        {
+            // YamlDotNet itself failed (not a YamlException): still a rejection, placed after the last thing it read.
+            var mark = parser.Current?.End;
+            throw Invalid(new SourceSpan(file, (int)(mark?.Line ?? 1), (int)(mark?.Column ?? 1)), $"not valid YAML: the parser failed here ({e.Message})");
+        }
+    }
+
+    /// <summary>Control characters (other than tab and line ends), byte order marks inside the text, U+2028/U+2029.</summary>
+    private static (SourceSpan Span, char Char)? FirstForbiddenCharacter(string text, string file)
+    {
+        var line = 1;
+        var column = 1;
+        foreach (var c in text)
+        {
+            if (c == '\n') { line++; column = 1; continue; }
+            if (c is < ' ' and not '\t' and not '\r' || c is >= '\u007F' and <= '\u009F' and not '\u0085' || c is '\u2028' or '\u2029' or '\uFEFF')
+                return (new SourceSpan(file, line, column), c);
+            column++;
+        }
+        return null;
     }
 
     private static ScenarioInvalidException Capped(IReadOnlyList<ScenarioError> errors) =>

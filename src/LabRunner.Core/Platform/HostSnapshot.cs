@@ -44,6 +44,12 @@ public sealed partial record HostSnapshot(ImmutableSortedDictionary<string, Immu
         "net.bridge.bridge-nf-call-arptables",
     ];
 
+    /// <summary>
+    /// The owner of /var/run/netns entries and nsfs mounts that no lab made: their names are neither a sandbox's
+    /// (lr-ID...) nor a container's PID, and no journal names them. Diff with onlyLabs leaves them out.
+    /// </summary>
+    public const string NotALab = "-";
+
     /// <summary>"facet\0entry" -> the lab id the entry belongs to, when it can be told (name, label, journal, cgroup).</summary>
     public ImmutableDictionary<string, string> Owners { get; init; } = ImmutableDictionary<string, string>.Empty;
 
@@ -128,6 +134,7 @@ public sealed partial record HostSnapshot(ImmutableSortedDictionary<string, Immu
     /// <summary>
     /// The cheap check every teardown runs (no process is started: /var/run/netns, /proc/self/mountinfo and
     /// /proc/*/environ only): what still carries this lab's id. In a sandbox every name of the lab carries it.
+    /// Each line starts with the object's path or label.
     /// </summary>
     public static IReadOnlyList<string> TracesOf(string labId)
     {
@@ -135,9 +142,9 @@ public sealed partial record HostSnapshot(ImmutableSortedDictionary<string, Immu
         bool Ours(string name) => name == prefix || name.StartsWith(prefix + "-", StringComparison.Ordinal) || name.StartsWith(prefix + "_", StringComparison.Ordinal);
         var traces = new List<string>();
         traces.AddRange(NamedNamespaces().Where(n => Ours(n.Name)).Select(n => $"/var/run/netns/{n.Name} still exists"));
-        traces.AddRange(NsfsMounts().Where(m => Ours(Path.GetFileName(m.MountPoint))).Select(m => $"nsfs mount {m.MountPoint} still exists"));
+        traces.AddRange(NsfsMounts().Where(m => Ours(Path.GetFileName(m.MountPoint))).Select(m => $"{m.MountPoint} is still an nsfs mount"));
         traces.AddRange(Processes.WithEnvironmentName(ProcessRuntime.LabelVariable)
-            .Where(p => LabOfLabel(p.Value) == labId).Select(p => $"container process {p.Pid} ({p.Value}) still runs"));
+            .Where(p => LabOfLabel(p.Value) == labId).Select(p => $"{p.Value} still runs (container process {p.Pid})"));
         return traces;
     }
 
@@ -227,12 +234,16 @@ public sealed partial record HostSnapshot(ImmutableSortedDictionary<string, Immu
             _docker.FirstOrDefault(d => d.SandboxKey is { Length: > 0 } key && Path.GetFileName(key) == Path.GetFileName(mountPoint))?.Lab
             ?? OwnerOfNetnsEntry(Path.GetFileName(mountPoint));
 
-        /// <summary>/var/run/netns/NAME: lr-ID..., a journalled name, or a container's PID (label, cgroup, Docker id).</summary>
+        /// <summary>
+        /// /var/run/netns/NAME: lr-ID..., a journalled name, or a container's PID (label, cgroup, Docker id). A name no
+        /// lab could have made (not lr-ID..., not a PID, in no journal: a test's own namespace, say) is <see cref="NotALab"/>.
+        /// </summary>
         public string? OwnerOfNetnsEntry(string name)
         {
             if (OwnerOfName(name) is { } byName) return byName;
             if (_netns.TryGetValue(name, out var journalled)) return journalled;
-            if (!int.TryParse(name, NumberStyles.None, CultureInfo.InvariantCulture, out var pid)) return null;
+            if (!int.TryParse(name, NumberStyles.None, CultureInfo.InvariantCulture, out var pid))
+                return name.StartsWith("lr-", StringComparison.Ordinal) ? null : NotALab;
             if (_processLabs.TryGetValue(pid, out var lab)) return lab;
             try
             {
