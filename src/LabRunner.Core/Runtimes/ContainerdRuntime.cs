@@ -27,12 +27,12 @@ public sealed class ContainerdRuntime(ICommandRunner runner) : IContainerRuntime
     /// <summary>Fails with exit-3 advice when containerd does not answer; imports busybox when it is missing.</summary>
     public async Task PrepareAsync(CancellationToken ct = default)
     {
+        // No socket, no daemon: say so at once (ctr would try to dial it for 10 s, then print a gRPC error).
+        if (!runner.IsDryRun && !File.Exists(Socket))
+            throw new EnvironmentProblemException($"containerd is not running: there is no socket at {Socket}", StartFix());
         var version = await runner.RunAsync([.. Ctr, "version"], CommandPurpose.Setup, ct);
         if (!version.Succeeded)
-            throw new EnvironmentProblemException($"containerd does not answer on {Socket}: {LastLine(version.Error)}",
-                Socket == DefaultSocket
-                    ? "start it: `containerd &` (or `systemctl start containerd`); ./run-lab.sh --runtime containerd starts it for you"
-                    : $"start containerd on {Socket}, or unset CONTAINERD_ADDRESS to use {DefaultSocket}");
+            throw new EnvironmentProblemException($"containerd does not answer on {Socket}: {LastLine(version.Error)}", StartFix());
         var images = await runner.RunAsync([.. Ctr, "images", "ls", "-q"], CommandPurpose.Setup, ct);
         if (runner.IsDryRun || images.Stdout.Split('\n').Any(l => l.Trim() == BusyboxImage.Reference)) return;
         await SeedImageAsync(ct);
@@ -100,6 +100,11 @@ public sealed class ContainerdRuntime(ICommandRunner runner) : IContainerRuntime
 
     public async Task<bool> ExistsAsync(string id, CancellationToken ct = default) =>
         (await runner.RunAsync([.. Ctr, "containers", "info", id], CommandPurpose.Check, ct)).Succeeded;
+
+    private static string StartFix() =>
+        Socket == DefaultSocket
+            ? "start it: `containerd &` (or `systemctl start containerd`); ./run-lab.sh --runtime containerd starts it for you"
+            : $"start containerd on {Socket}, or unset CONTAINERD_ADDRESS to use {DefaultSocket}";
 
     /// <summary>ctr's errors end with the cause (e.g. "connection refused"); the rest is noise on a one-line report.</summary>
     private static string LastLine(string error) => error.Split(" | ", StringSplitOptions.RemoveEmptyEntries).LastOrDefault()?.Trim() ?? error;

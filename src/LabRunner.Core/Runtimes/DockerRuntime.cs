@@ -61,6 +61,8 @@ public sealed class DockerRuntime : IContainerRuntime, IDisposable
         var api = Environment.GetEnvironmentVariable("DOCKER_API_VERSION");
         if (_versionProblem is not null)
             throw new EnvironmentProblemException(_versionProblem, $"unset DOCKER_API_VERSION, or set it to a version such as {ApiVersion}");
+        if (!_runner.IsDryRun && !File.Exists(Socket))
+            throw new EnvironmentProblemException($"Docker is not running: there is no socket at {Socket}", StartFix());
         try
         {
             await Api(["docker", "version"], CommandPurpose.Setup, () => _client.Value.System.GetVersionAsync(ct));
@@ -73,10 +75,7 @@ public sealed class DockerRuntime : IContainerRuntime, IDisposable
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            throw new EnvironmentProblemException($"Docker does not answer on {Socket} (API {api}): {OneLine(e.GetBaseException().Message)}",
-                Socket == DefaultSocket
-                    ? "start it: `dockerd &` (or `systemctl start docker`); ./run-lab.sh --runtime docker starts it for you"
-                    : $"start dockerd on {Socket}, or unset DOCKER_HOST to use {DefaultSocket}");
+            throw new EnvironmentProblemException($"Docker does not answer on {Socket} (API {api}): {OneLine(e.GetBaseException().Message)}", StartFix());
         }
         if (await ImageExistsAsync(ct)) return;
         await SeedImageAsync(ct);
@@ -214,6 +213,11 @@ public sealed class DockerRuntime : IContainerRuntime, IDisposable
             return true; // cannot tell (the daemon went away?): count it as left behind rather than crash the teardown
         }
     }
+
+    private static string StartFix() =>
+        Socket == DefaultSocket
+            ? "start it: `dockerd &` (or `systemctl start docker`); ./run-lab.sh --runtime docker starts it for you"
+            : $"start dockerd on {Socket}, or unset DOCKER_HOST to use {DefaultSocket}";
 
     /// <summary>The daemon's JSON error body ({"message":"..."}) as one line.</summary>
     private static string OneLine(string text)
