@@ -59,8 +59,10 @@ public sealed partial record HostSnapshot(ImmutableSortedDictionary<string, Immu
 
     public static HostSnapshot Take(SnapshotOptions options)
     {
-        var roots = options.StateRoots.Append(LabJournal.DefaultRoot).Concat(RunningStateRoots()).Select(Path.GetFullPath).Distinct().ToList();
-        var journals = roots.SelectMany(ReadJournals).ToList();
+        // Journals of the roots asked for are compared; those of other running labrunners only tell live labs and owners.
+        var roots = options.StateRoots.Append(LabJournal.DefaultRoot).Select(Path.GetFullPath).Distinct().ToList();
+        var others = RunningStateRoots().Select(Path.GetFullPath).Distinct().Except(roots).ToList();
+        var journals = roots.Concat(others).SelectMany(ReadJournals).ToList();
         var live = options.IgnoreLiveLabs ? journals.Where(j => j.Live).Select(j => j.LabId).ToHashSet() : [];
         var processes = Processes.WithEnvironmentName(ProcessRuntime.LabelVariable);
         var docker = File.Exists(DockerRuntime.Socket) ? DockerContainers() : null;
@@ -76,14 +78,14 @@ public sealed partial record HostSnapshot(ImmutableSortedDictionary<string, Immu
         Gather("nsfs mounts", () => NsfsMounts().Select(m => ($"{m.MountPoint} {m.Root}", attribution.OwnerOfMount(m.MountPoint))));
         foreach (var (label, netns) in options.AlsoNamespaces.Select(n => ($"netns {n}", (string?)n)).Prepend(("this namespace", null)))
         {
-            Gather($"links ({label})", () => Links(netns).Select(l => (l.Entry, attribution.OwnerOfLink(l.Name))));
-            Gather($"addresses ({label})", () => Addresses(netns).Select(a => (a.Entry, attribution.OwnerOfLink(a.Dev))));
-            Gather($"routes ({label})", () => Routes(netns).Select(r => (r.Entry, r.Dev is null ? null : attribution.OwnerOfLink(r.Dev))));
+            Gather($"links ({label})", () => Links(netns).Select(l => (l.Entry, attribution.OwnerOfLink(l.Name, netns))));
+            Gather($"addresses ({label})", () => Addresses(netns).Select(a => (a.Entry, attribution.OwnerOfLink(a.Dev, netns))));
+            Gather($"routes ({label})", () => Routes(netns).Select(r => (r.Entry, r.Dev is null ? null : attribution.OwnerOfLink(r.Dev, netns))));
             Gather($"sysctls ({label})", () => Sysctls(netns, sysctls).Select(s => (s, (string?)null)));
             foreach (var table in new[] { "filter", "nat" })
                 Gather($"iptables {table} ({label})", () => Iptables(netns, table).Select(l => (l, (string?)null)));
         }
-        Gather("run journals", () => journals.Select(j => (Path.Combine(j.Root, j.LabId), (string?)j.LabId)));
+        Gather("run journals", () => journals.Where(j => roots.Contains(j.Root)).Select(j => (Path.Combine(j.Root, j.LabId), (string?)j.LabId)));
         Gather("labelled container processes", () => processes.Select(p => ($"PID {p.Pid} {p.Value}", (string?)LabOfLabel(p.Value))));
         if (File.Exists(ContainerdRuntime.Socket))
         {
@@ -155,6 +157,7 @@ public sealed partial record HostSnapshot(ImmutableSortedDictionary<string, Immu
     private static IEnumerable<JournalInfo> ReadJournals(string root)
     {
         if (!Directory.Exists(root)) yield break;
+        root = Path.GetFullPath(root);
         foreach (var dir in Directory.EnumerateDirectories(root))
         {
             JournalInfo? info = null;
@@ -201,7 +204,7 @@ public sealed partial record HostSnapshot(ImmutableSortedDictionary<string, Immu
     private sealed class Attribution
     {
         private readonly Dictionary<string, string> _netns = new(StringComparer.Ordinal);
-        private readonly Dictionary<string, string> _links = new(StringComparer.Ordinal);
+        private readonly Dictionary<(string Name, string Netns), string> _links = [];
         private readonly Dictionary<string, string> _names = new(StringComparer.Ordinal);
         private readonly Dictionary<int, string> _processLabs = [];
         private readonly IReadOnlyList<DockerContainer> _docker;
@@ -218,7 +221,7 @@ public sealed partial record HostSnapshot(ImmutableSortedDictionary<string, Immu
                     case UndoUnlink u: _netns[Path.GetFileName(u.Path)] = j.LabId; break;
                     case UndoRemoveContainer c: _names[c.Id] = j.LabId; break;
                 }
-                if (record.Resource is { } r && LinkResource().Match(r) is { Success: true } m) _links[m.Groups[1].Value] = j.LabId;
+                if (record.Resource is { } r && LinkResource().Match(r) is { Success: true } m) _links[(m.Groups[1].Value, m.Groups[2].Value)] = j.LabId;
             }
             foreach (var (pid, value) in processes)
                 if (LabOfLabel(value) is { } lab) _processLabs[pid] = lab;
@@ -227,7 +230,32 @@ public sealed partial record HostSnapshot(ImmutableSortedDictionary<string, Immu
         public string? OwnerOfName(string name) =>
             LabIdInName().Match(name) is { Success: true } m ? m.Groups[1].Value : _names.GetValueOrDefault(name);
 
-        public string? OwnerOfLink(string name) => _links.GetValueOrDefault(name);
+        /// <summary>
+        /// A link of a journal's lab, in the same namespace: journals name it by netns name, or (the caller's namespace,
+        /// --host) by the owner's PID, which is ours when that process's network namespace is ours.
+        /// </summary>
+        public string? OwnerOfLink(string name, string? netns)
+        {
+            foreach (var ((link, where), lab) in _links)
+            {
+                if (link != name) continue;
+                if (netns is not null ? where == netns : int.TryParse(where, NumberStyles.None, CultureInfo.InvariantCulture, out var pid) && SameNetnsAsUs(pid))
+                    return lab;
+            }
+            return null;
+        }
+
+        private static bool SameNetnsAsUs(int pid)
+        {
+            try
+            {
+                return new FileInfo($"/proc/{pid}/ns/net").LinkTarget is { } theirs && theirs == new FileInfo("/proc/self/ns/net").LinkTarget;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                return false;
+            }
+        }
 
         /// <summary>An nsfs mount: a named netns (/run/netns/NAME) or a Docker container's sandbox (/run/docker/netns/KEY).</summary>
         public string? OwnerOfMount(string mountPoint) =>
@@ -262,7 +290,7 @@ public sealed partial record HostSnapshot(ImmutableSortedDictionary<string, Immu
     [GeneratedRegex(@"(?:^|[^0-9a-z])lr-([0-9a-f]{6})(?:$|[-_/ ])")]
     private static partial Regex LabIdInName();
 
-    [GeneratedRegex(@"^link (\S+) in ")]
+    [GeneratedRegex(@"^link (\S+) in (\S+)$")]
     private static partial Regex LinkResource();
 
     // ---------- facets ----------
@@ -322,7 +350,8 @@ public sealed partial record HostSnapshot(ImmutableSortedDictionary<string, Immu
             var dev = Str(link, "ifname") ?? "?";
             if (!link.TryGetProperty("addr_info", out var addrs)) continue;
             foreach (var a in addrs.EnumerateArray())
-                yield return (dev, $"{dev} {Str(a, "family")} {Str(a, "local")}/{a.GetProperty("prefixlen")}");
+                if (!IsLinkLocal6(Str(a, "local")))
+                    yield return (dev, $"{dev} {Str(a, "family")} {Str(a, "local")}/{a.GetProperty("prefixlen")}");
         }
     }
 
@@ -332,12 +361,20 @@ public sealed partial record HostSnapshot(ImmutableSortedDictionary<string, Immu
         foreach (var r in Json(Ip(netns, family, "-j", "route", "show", "table", "all")))
         {
             if (r.ValueKind != JsonValueKind.Object) { yield return (null, r.ToString()); continue; }
+            if (IsLinkLocal6(Str(r, "dst"))) continue;
             var dev = Str(r, "dev");
             string?[] parts = [Str(r, "type") ?? "unicast", Str(r, "dst"), Str(r, "gateway") is { } g ? "via " + g : null, dev is null ? null : "dev " + dev,
                 "table " + (Str(r, "table") ?? "main"), Str(r, "protocol") is { } p ? "proto " + p : null];
             yield return (dev, string.Join(' ', parts.OfType<string>()));
         }
     }
+
+    /// <summary>
+    /// IPv6 link-local addresses (fe80::/10) and their routes are the kernel's, made for every link that goes up, and
+    /// appear only once duplicate address detection is done (a second or two later): they follow the link, which is
+    /// compared itself, and are left out.
+    /// </summary>
+    private static bool IsLinkLocal6(string? address) => address is not null && address.StartsWith("fe80:", StringComparison.OrdinalIgnoreCase);
 
     private static IEnumerable<string> Sysctls(string? netns, IReadOnlyList<string> keys)
     {
