@@ -1,6 +1,6 @@
 using System.Diagnostics;
-using System.Text;
 using LabRunner.Loading;
+using LabRunner.Reliability;
 using LabRunner.Tests.Unit.Infrastructure;
 
 namespace LabRunner.Tests.Unit;
@@ -16,19 +16,14 @@ public sealed class HostileInputSpecs
     private static readonly TimeSpan MaxTime = TimeSpan.FromSeconds(5);
     private const long MaxAllocatedBytes = 300L << 20;
 
-    public static TheoryData<string> Cases() =>
-    [
-        "alias-bomb", "deep-flow-sequences", "deep-flow-mappings", "deep-block-sequences", "file-50MB", "sparse-50MB",
-        "binary", "invalid-utf8", "nul-bytes", "dev-zero", "dev-urandom", "error-flood", "long-unknown-key", "long-scalar",
-        "unicode-line-separator",
-    ];
+    public static TheoryData<string> Cases() => [.. HostileFiles.Kinds];
 
     [Theory]
     [MemberData(nameof(Cases))]
     public void A_hostile_file_is_rejected_with_a_position_in_bounded_time_and_memory(string kind)
     {
         using var dir = new TempDirectory();
-        var path = Write(kind, dir);
+        var path = HostileFiles.Write(kind, dir.Path);
         var allocated = GC.GetAllocatedBytesForCurrentThread();
         var watch = Stopwatch.StartNew();
 
@@ -46,7 +41,7 @@ public sealed class HostileInputSpecs
     public void An_alias_bomb_is_refused_at_its_first_anchor()
     {
         using var dir = new TempDirectory();
-        var error = Assert.Throws<ScenarioInvalidException>(() => ScenarioLoader.LoadFile(Write("alias-bomb", dir))).Errors[0];
+        var error = Assert.Throws<ScenarioInvalidException>(() => ScenarioLoader.LoadFile(HostileFiles.Write("alias-bomb", dir.Path))).Errors[0];
         Assert.Equal(2, error.Span.Line);
         Assert.StartsWith("YAML anchor '&a0' is not allowed", error.Message);
     }
@@ -62,79 +57,4 @@ public sealed class HostileInputSpecs
     [Fact]
     public void Nesting_of_a_real_lab_is_far_below_the_limit() =>
         Assert.NotNull(ScenarioLoader.LoadFile(Repo.Article("article.yaml")));
-
-    internal static string Write(string kind, TempDirectory dir)
-    {
-        var path = dir.File(kind + ".yaml");
-        switch (kind)
-        {
-            case "alias-bomb": // billion laughs: 9^9 strings from 600 bytes
-            {
-                var text = new StringBuilder("lab: bomb\na0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
-                for (var i = 1; i <= 9; i++) text.Append($"a{i}: &a{i} [{string.Join(", ", Enumerable.Repeat($"*a{i - 1}", 9))}]\n");
-                text.Append("steps:\n  - title: x\n    actions:\n      - command: { argv: *a9, undo: none }\n");
-                File.WriteAllText(path, text.ToString());
-                break;
-            }
-            case "deep-flow-sequences":
-                File.WriteAllText(path, "lab: deep\nsteps: " + new string('[', 100_000) + new string(']', 100_000) + "\n");
-                break;
-            case "deep-flow-mappings":
-                File.WriteAllText(path, "lab: deep\nsteps: " + string.Concat(Enumerable.Repeat("{a: ", 100_000)) + "1" + new string('}', 100_000) + "\n");
-                break;
-            case "deep-block-sequences": // as deep as 1 MiB of indentation allows
-            {
-                var text = new StringBuilder("lab: deep\nsteps:\n");
-                for (var i = 0; i < 1000; i++) text.Append(' ', 2 * i).Append("-\n");
-                File.WriteAllText(path, text.ToString());
-                break;
-            }
-            case "file-50MB":
-            {
-                using var f = File.CreateText(path);
-                f.Write("lab: huge\nsteps:\n");
-                var chunk = "  - title: x\n    actions:\n      - netns-add: n1\n";
-                for (var written = 0L; written < 50L << 20; written += chunk.Length) f.Write(chunk);
-                break;
-            }
-            case "sparse-50MB":
-            {
-                using var f = File.Create(path);
-                f.SetLength(50L << 20);
-                break;
-            }
-            case "binary":
-                File.WriteAllBytes(path, [.. Enumerable.Range(0, 4096).Select(i => (byte)(i * 7919 % 251))]);
-                break;
-            case "invalid-utf8":
-                File.WriteAllBytes(path, [.. "lab: caf"u8, 0xC3, 0x28, .. "\nsteps: []\n"u8]);
-                break;
-            case "nul-bytes":
-                File.WriteAllBytes(path, [.. "lab: x\nsteps:\n  - title: a"u8, 0, .. "\n"u8]);
-                break;
-            case "dev-zero":
-                return "/dev/zero";
-            case "dev-urandom":
-                return "/dev/urandom";
-            case "error-flood": // ~1 MiB of invalid actions: tens of thousands of errors, 50 listed
-            {
-                var text = new StringBuilder("lab: flood\nsteps:\n  - title: x\n    actions:\n");
-                while (text.Length < ScenarioLoader.MaxFileBytes - 100) text.Append("      - netns-add: n1;reboot\n");
-                File.WriteAllText(path, text.ToString());
-                break;
-            }
-            case "long-unknown-key": // "did you mean" compares each unknown key with the known ones
-                File.WriteAllText(path, "lab: x\nsteps:\n  - title: x\n    " + new string('k', ScenarioLoader.MaxFileBytes - 100) + ": 1\n");
-                break;
-            case "long-scalar":
-                File.WriteAllText(path, "lab: x\nsteps:\n  - title: x\n    actions:\n      - netns-add: " + new string('n', ScenarioLoader.MaxFileBytes - 100) + "\n");
-                break;
-            case "unicode-line-separator":
-                File.WriteAllText(path, "lab: x\nsteps:\n  - title: x\n    expect:\n      - links: {in: busybox\u2028-3, exactly: [lo]}\n");
-                break;
-            default:
-                throw new ArgumentException(kind);
-        }
-        return path;
-    }
 }

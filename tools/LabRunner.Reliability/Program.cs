@@ -12,6 +12,7 @@ namespace LabRunner.Reliability;
 ///   lr-reliability parallel [--runs 8] [--runtime R]          N runs of the article at once
 ///   lr-reliability consecutive [--runs 50] [--runtime R]      N runs in a row
 ///   lr-reliability mutate [--count 5000] [--seed N] [--run 20]
+///   lr-reliability hostile [--dir DIR]                      write the hostile files, print 'kind path'
 /// </code>
 /// Each prints one line per case and a summary; exit 0 when everything was clean, 1 otherwise.
 /// </summary>
@@ -29,6 +30,7 @@ public static class Program
             "faults" => await FaultsAsync(options, cts.Token),
             "parallel" => await Concurrency.ParallelMainAsync(options.Int("runs", 8), options.One("runtime", "process"), options.Scenario, Console.Out, cts.Token),
             "consecutive" => await Concurrency.ConsecutiveMainAsync(options.Int("runs", 50), options.One("runtime", "process"), options.Scenario, Console.Out, cts.Token),
+            "hostile" => WriteHostile(options),
             "mutate" => await Mutation.MainAsync(options.Int("count", 5000), options.Int("seed", Environment.TickCount & 0x7fffffff), options.Int("run", 20), Console.Out, cts.Token),
             _ => Usage(),
         };
@@ -38,6 +40,15 @@ public static class Program
     {
         Console.Error.WriteLine("usage: lr-reliability snapshot | faults [--runtime R] [--signal KILL|INT|TERM] [--k LIST|all] | parallel [--runs N] | consecutive [--runs N] | mutate [--count N] [--seed N] [--run N]");
         return 2;
+    }
+
+    /// <summary>Writes every hostile file into --dir and prints "kind path" lines (scripts/reliability.sh measures the CLI on each).</summary>
+    private static int WriteHostile(Options options)
+    {
+        var dir = options.One("dir", Path.Combine(Path.GetTempPath(), "lr-hostile"));
+        Directory.CreateDirectory(dir);
+        foreach (var kind in HostileFiles.Kinds) Console.WriteLine($"{kind} {HostileFiles.Write(kind, dir)}");
+        return 0;
     }
 
     private static int PrintSnapshot(Options options)
