@@ -279,6 +279,8 @@ public sealed partial record HostSnapshot(ImmutableSortedDictionary<string, Immu
                 if (LabIdInName().Match(cgroup) is { Success: true } m) return m.Groups[1].Value;
                 foreach (var d in _docker)
                     if (cgroup.Contains(d.Id, StringComparison.Ordinal)) return d.Lab;
+                // A containerd task (cgroup /default/NAME) of a --host lab, whose name carries no id: ask for its label.
+                if (ContainerdCgroup().Match(cgroup) is { Success: true } c && ContainerdLabel(c.Groups[1].Value) is { } labelled) return labelled;
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
@@ -289,6 +291,25 @@ public sealed partial record HostSnapshot(ImmutableSortedDictionary<string, Immu
 
     [GeneratedRegex(@"(?:^|[^0-9a-z])lr-([0-9a-f]{6})(?:$|[-_/ ])")]
     private static partial Regex LabIdInName();
+
+    [GeneratedRegex(@"^0::/default/([A-Za-z0-9][A-Za-z0-9_.-]*)$", RegexOptions.Multiline)]
+    private static partial Regex ContainerdCgroup();
+
+    /// <summary>The labrunner.lab label of a containerd container, from `ctr containers info` (null if none).</summary>
+    private static string? ContainerdLabel(string name)
+    {
+        var info = string.Join('\n', Lines("ctr", "-n", "default", "containers", "info", name));
+        try
+        {
+            return JsonDocument.Parse(info).RootElement.TryGetProperty("Labels", out var labels) && labels.ValueKind == JsonValueKind.Object
+                ? Str(labels, ContainerdRuntime.LabLabel)
+                : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
 
     [GeneratedRegex(@"^link (\S+) in (\S+)$")]
     private static partial Regex LinkResource();
