@@ -7,7 +7,8 @@ namespace LabRunner.Reliability;
 /// <summary>The outcome of one injected fault: the run signalled after action K, then (for SIGKILL) `labrunner clean`.</summary>
 public sealed record FaultCase(string Runtime, string Signal, int AfterAction, bool Clean, string Verdict, TimeSpan Elapsed)
 {
-    public override string ToString() => $"{Runtime} SIG{Signal} after action {AfterAction}: {(Clean ? "clean" : "NOT CLEAN")} ({Verdict}) in {Elapsed.TotalSeconds:0.0}s";
+    public override string ToString() =>
+        $"{Runtime} SIG{Signal}{(AfterAction > 0 ? $" after action {AfterAction}" : "")}: {(Clean ? "clean" : "NOT CLEAN")} ({Verdict}) in {Elapsed.TotalSeconds:0.0}s";
 }
 
 /// <summary>
@@ -57,6 +58,31 @@ public static class FaultInjection
         problems.AddRange(diff.Select(d => "left: " + d));
         var verdict = problems.Count == 0 ? $"exit {run.ExitCode}{cleaned}, snapshots equal" : string.Join("; ", problems);
         return new FaultCase(runtime, signal, afterAction, problems.Count == 0, verdict, watch.Elapsed);
+    }
+
+    /// <summary>
+    /// SIGKILL at a moment chosen by the test, not by the engine: usually in the middle of a command (ip, ctr, a
+    /// Docker API call), which the write-ahead journal must cover too. Then `labrunner clean`, then the snapshots.
+    /// </summary>
+    public static async Task<FaultCase> RunKilledAtAsync(string scenarioPath, string runtime, TimeSpan delay, string stateDir, CancellationToken ct = default)
+    {
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var snapshot = new SnapshotOptions { StateRoots = [stateDir] };
+        var before = HostSnapshot.Take(snapshot);
+        var run = await LabProcess.RunAndKillAsync(["run", scenarioPath, "--runtime", runtime, "--state-dir", stateDir], delay, ct);
+        var problems = new List<string>();
+        if (run.ExitCode is not (137 or 0)) problems.Add($"run exited {run.ExitCode}: {Tail(run)}");
+        // Killed before it printed its id, a run may still have claimed one: its journal directory (our own state dir) says.
+        var labs = run.LabId is { } id ? new HashSet<string> { id }
+            : Directory.Exists(stateDir) ? Directory.GetDirectories(stateDir).Select(Path.GetFileName).OfType<string>().ToHashSet() : [];
+        var clean = await LabProcess.RunAsync(["clean", "--state-dir", stateDir], ct: ct);
+        if (clean.ExitCode != 0) problems.Add($"clean exited {clean.ExitCode}: {Tail(clean)}");
+        problems.AddRange(before.Diff(HostSnapshot.Take(snapshot), labs).Select(d => "left: " + d));
+        var lastCommand = run.Stdout.Split('\n').LastOrDefault(l => l.TrimStart().StartsWith("$ ", StringComparison.Ordinal))?.Trim() ?? "(none)";
+        var verdict = problems.Count == 0
+            ? $"exit {run.ExitCode}, clean replayed the journal, snapshots equal; last command shown: {lastCommand}"
+            : string.Join("; ", problems) + $"; last command shown: {lastCommand}";
+        return new FaultCase(runtime, $"KILL@{delay.TotalSeconds:0.00}s", 0, problems.Count == 0, verdict, watch.Elapsed);
     }
 
     private static string Tail(LabRun run)

@@ -40,6 +40,21 @@ public static class LabProcess
         return new LabRun(result.ExitCode, result.StandardOutput, result.StandardError, watch.Elapsed);
     }
 
+    /// <summary>Starts a run and sends it SIGKILL after <paramref name="delay"/> (or lets it finish if it is quicker).</summary>
+    public static async Task<LabRun> RunAndKillAsync(IReadOnlyList<string> args, TimeSpan delay, CancellationToken ct = default)
+    {
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        // env execs dotnet: the PID CliWrap reports is labrunner's own.
+        var task = CliWrap.Cli.Wrap("env")
+            .WithArguments(["--default-signal=INT,TERM", "dotnet", Dll, .. args])
+            .WithValidation(CommandResultValidation.None)
+            .ExecuteBufferedAsync(ct);
+        var finished = await Task.WhenAny(task.Task, Task.Delay(delay, ct));
+        if (finished != task.Task) Platform.Processes.Signal(task.ProcessId, Platform.Processes.SIGKILL);
+        var result = await task;
+        return new LabRun(result.ExitCode, result.StandardOutput, result.StandardError, watch.Elapsed);
+    }
+
     private static string FindRepoRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)

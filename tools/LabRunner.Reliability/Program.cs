@@ -12,6 +12,7 @@ namespace LabRunner.Reliability;
 ///   lr-reliability parallel [--runs 8] [--runtime R]          N runs of the article at once
 ///   lr-reliability consecutive [--runs 50] [--runtime R]      N runs in a row
 ///   lr-reliability mutate [--count 5000] [--seed N] [--run 20]
+///   lr-reliability kills [--runs 20] [--runtime R] [--max 10] [--seed N]   SIGKILL at random moments, then clean
 ///   lr-reliability hostile [--dir DIR]                      write the hostile files, print 'kind path'
 /// </code>
 /// Each prints one line per case and a summary; exit 0 when everything was clean, 1 otherwise.
@@ -31,6 +32,7 @@ public static class Program
             "parallel" => await Concurrency.ParallelMainAsync(options.Int("runs", 8), options.One("runtime", "process"), options.Scenario, Console.Out, cts.Token),
             "consecutive" => await Concurrency.ConsecutiveMainAsync(options.Int("runs", 50), options.One("runtime", "process"), options.Scenario, Console.Out, cts.Token),
             "hostile" => WriteHostile(options),
+            "kills" => await KillsAsync(options, cts.Token),
             "mutate" => await Mutation.MainAsync(options.Int("count", 5000), options.Int("seed", Environment.TickCount & 0x7fffffff), options.Int("run", 20), Console.Out, cts.Token),
             _ => Usage(),
         };
@@ -40,6 +42,35 @@ public static class Program
     {
         Console.Error.WriteLine("usage: lr-reliability snapshot | faults [--runtime R] [--signal KILL|INT|TERM] [--k LIST|all] | parallel [--runs N] | consecutive [--runs N] | mutate [--count N] [--seed N] [--run N]");
         return 2;
+    }
+
+    /// <summary>SIGKILL at random moments (seeded): --runs N per runtime, delays uniform in [0.3 s, --max seconds].</summary>
+    private static async Task<int> KillsAsync(Options options, CancellationToken ct)
+    {
+        var runs = options.Int("runs", 20);
+        var seed = options.Int("seed", Environment.TickCount & 0x7fffffff);
+        var max = options.Int("max", 10);
+        var random = new Random(seed);
+        var runtimes = options.All("runtime") is { Count: > 0 } r ? r : Runtimes.ContainerRuntimes.Names;
+        var stateDir = Path.Combine(Path.GetTempPath(), $"lr-kills-{Environment.ProcessId}");
+        Console.WriteLine($"random kills: seed {seed}, {runs} runs per runtime, SIGKILL after 0.3-{max} s, then clean");
+        var summary = new List<string>();
+        var allClean = true;
+        foreach (var runtime in runtimes)
+        {
+            var clean = 0;
+            for (var i = 0; i < runs; i++)
+            {
+                var delay = TimeSpan.FromSeconds(0.3 + random.NextDouble() * (max - 0.3));
+                var result = await FaultInjection.RunKilledAtAsync(options.Scenario, runtime, delay, stateDir, ct);
+                Console.WriteLine("  " + result);
+                if (result.Clean) clean++;
+            }
+            summary.Add($"{runtime,-10} SIGKILL at a random moment: {clean} of {runs} clean");
+            allClean &= clean == runs;
+        }
+        foreach (var line in summary) Console.WriteLine(line);
+        return allClean ? 0 : 1;
     }
 
     /// <summary>Writes every hostile file into --dir and prints "kind path" lines (scripts/reliability.sh measures the CLI on each).</summary>
