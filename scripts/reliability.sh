@@ -3,6 +3,7 @@
 # As root, with containerd and dockerd running (scripts/provision.sh / .ci/run start them).
 #
 #   scripts/reliability.sh faults [lr-reliability faults args]   every k of K, every runtime and signal (~45 min)
+#   scripts/reliability.sh kills [N] [RUNTIME]                   N runs per runtime SIGKILLed at a random moment, then clean
 #   scripts/reliability.sh parallel [N] [RUNTIME]                N runs of article.yaml at once (default 8, process)
 #   scripts/reliability.sh consecutive [N] [RUNTIME]             N runs in a row (default 50, process)
 #   scripts/reliability.sh mutate [COUNT] [RUNS] [SEED]          COUNT Bogus mutants through the loader (default 5000),
@@ -21,6 +22,10 @@ mkdir -p "$LOGS"
 TOOL="$ROOT/tools/LabRunner.Reliability/bin/Release/net10.0/lr-reliability.dll"
 CLI="$ROOT/src/LabRunner.Cli/bin/Release/net10.0/labrunner.dll"
 
+case "${1:-}" in
+  faults | kills | parallel | consecutive | mutate | hostile | all) ;;
+  *) sed -n '2,17p' "$0"; exit 2 ;;
+esac
 if [[ "$(id -u)" -ne 0 ]]; then echo "reliability: run as root (labs create namespaces)" >&2; exit 3; fi
 dotnet build "$ROOT/tools/LabRunner.Reliability/LabRunner.Reliability.csproj" -c Release -nologo -v quiet >&2
 
@@ -50,6 +55,7 @@ run() { # name, command...
 
 case "${1:-}" in
   faults) shift; run faults tool faults "$@" ;;
+  kills) run kills tool kills --runs "${2:-20}" ${3:+--runtime "$3"} ;;
   parallel) run parallel tool parallel --runs "${2:-8}" --runtime "${3:-process}" ;;
   consecutive) run consecutive tool consecutive --runs "${2:-50}" --runtime "${3:-process}" ;;
   mutate) run mutate tool mutate --count "${2:-5000}" --run "${3:-20}" ${4:+--seed "$4"} ;;
@@ -59,8 +65,9 @@ case "${1:-}" in
     run mutate tool mutate --count 5000 --run 20
     run parallel tool parallel --runs 8
     run consecutive tool consecutive --runs 50
+    run kills tool kills --runs 20
     run faults tool faults
     ;;
-  *) sed -n '2,16p' "$0"; exit 2 ;;
+  *) sed -n '2,17p' "$0"; exit 2 ;;
 esac
 exit "$status"
