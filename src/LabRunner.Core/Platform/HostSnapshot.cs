@@ -372,7 +372,7 @@ public sealed partial record HostSnapshot(ImmutableSortedDictionary<string, Immu
             if (!link.TryGetProperty("addr_info", out var addrs)) continue;
             foreach (var a in addrs.EnumerateArray())
                 if (!IsLinkLocal6(Str(a, "local")))
-                    yield return (dev, $"{dev} {Str(a, "family")} {Str(a, "local")}/{a.GetProperty("prefixlen")}");
+                    yield return (dev, $"{dev} {Str(a, "family")} {Str(a, "local")}/{(a.TryGetProperty("prefixlen", out var p) ? p.ToString() : "?")}");
         }
     }
 
