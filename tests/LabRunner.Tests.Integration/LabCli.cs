@@ -20,9 +20,13 @@ public static class LabCli
     private static string Dll => Path.Combine(AppContext.BaseDirectory, "labrunner.dll");
 
     /// <param name="prefix">argv put in front, e.g. nsenter --net=... to run inside a namespace.</param>
-    public static async Task<LabRun> RunAsync(string[] args, IReadOnlyDictionary<string, string?>? environment = null, string[]? prefix = null, CancellationToken ct = default)
+    /// <param name="dll">another copy of labrunner.dll to run (default: the one built next to the tests).</param>
+    public static async Task<LabRun> RunAsync(string[] args, IReadOnlyDictionary<string, string?>? environment = null, string[]? prefix = null, CancellationToken ct = default,
+        string? dll = null)
     {
-        string[] argv = [.. prefix ?? [], "dotnet", Dll, .. args];
+        // A test host started in the background by a non-interactive shell (CI) inherits SIGINT ignored, and so
+        // would labrunner: `env --default-signal` gives it the default disposition, as in a terminal.
+        string[] argv = [.. prefix ?? [], "env", "--default-signal=INT,TERM", "dotnet", dll ?? Dll, .. args];
         var result = await CliWrap.Cli.Wrap(argv[0])
             .WithArguments(argv.Skip(1))
             .WithEnvironmentVariables(environment ?? new Dictionary<string, string?>())

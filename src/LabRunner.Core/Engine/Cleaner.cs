@@ -13,6 +13,9 @@ public sealed record CleanedLab(string LabId, string Scenario, TeardownReport Re
 /// </summary>
 public sealed class Cleaner(ICommandRunner runner, Func<string, IContainerRuntime> runtimes, string stateRoot = LabJournal.DefaultRoot)
 {
+    /// <summary>A journal without a header this old belongs to a run that died creating it.</summary>
+    public static readonly TimeSpan HeaderlessAfter = TimeSpan.FromSeconds(10);
+
     /// <summary>Journals of dead runs, oldest first. Journals of live runs are left alone.</summary>
     public IReadOnlyList<string> OrphanedJournals()
     {
@@ -20,18 +23,19 @@ public sealed class Cleaner(ICommandRunner runner, Func<string, IContainerRuntim
         var orphans = new List<(DateTimeOffset, string)>();
         foreach (var dir in Directory.EnumerateDirectories(stateRoot))
         {
-            var path = Path.Combine(dir, LabJournal.FileName);
-            if (!File.Exists(path)) continue;
+            if (!File.Exists(Path.Combine(dir, LabJournal.FileName))) continue;
             JournalHeader header;
             try
             {
-                header = LabJournal.Read(dir).Header;
+                using var journal = LabJournal.Read(dir);
+                header = journal.Header;
             }
             catch (InvalidDataException)
             {
-                // The header is written before any action: a journal without one belongs to a run that died before
-                // doing anything (or one being created this instant: hence the age check). Nothing to undo.
-                if (DateTime.UtcNow - File.GetLastWriteTimeUtc(path) > TimeSpan.FromSeconds(30)) Directory.Delete(dir, recursive: true);
+                // No header: the run died while creating its journal, before any action (the header is written
+                // first), or it is writing it right now: only one that has not changed for a while is an orphan.
+                if (DateTime.UtcNow - File.GetLastWriteTimeUtc(Path.Combine(dir, LabJournal.FileName)) > HeaderlessAfter)
+                    orphans.Add((DateTimeOffset.MinValue, dir));
                 continue;
             }
             if (Processes.IsRunning(header.OwnerPid, header.OwnerStartTime)) continue;
@@ -45,6 +49,13 @@ public sealed class Cleaner(ICommandRunner runner, Func<string, IContainerRuntim
         var cleaned = new List<CleanedLab>();
         foreach (var dir in OrphanedJournals())
         {
+            if (IsHeaderless(dir))
+            {
+                onLab?.Invoke($"{Path.GetFileName(dir)} (a journal without a header: its run died before its first action)");
+                Directory.Delete(dir, recursive: true);
+                cleaned.Add(new CleanedLab(Path.GetFileName(dir), "", new TeardownReport(0, [], [])));
+                continue;
+            }
             using var journal = LabJournal.Read(dir);
             onLab?.Invoke($"{journal.Header.LabId} ({journal.Header.Scenario}, started {journal.Header.Started:u}, owner PID {journal.Header.OwnerPid} gone)");
             var report = await new Teardown(runner, runtimes).RunAsync(journal, ct);
@@ -52,5 +63,19 @@ public sealed class Cleaner(ICommandRunner runner, Func<string, IContainerRuntim
             cleaned.Add(new CleanedLab(journal.Header.LabId, journal.Header.Scenario, report));
         }
         return cleaned;
+    }
+
+    /// <summary>A journal whose header line never made it to disk holds no record either (records follow the header).</summary>
+    private static bool IsHeaderless(string dir)
+    {
+        try
+        {
+            using var journal = LabJournal.Read(dir);
+            return false;
+        }
+        catch (InvalidDataException)
+        {
+            return true;
+        }
     }
 }

@@ -77,6 +77,25 @@ public sealed partial class LabEngine(ICommandRunner runner, IContainerRuntime r
         return result;
     }
 
+    /// <summary>
+    /// The journal's exclusive create is what makes a lab id (and so every lr-ID-* name) one run's alone. A random id
+    /// that is taken (by a live run, or a dead one not cleaned yet) is replaced by another; a fixed one is an error.
+    /// </summary>
+    private (LabSession, LabJournal) ClaimJournal(LabSession session)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return (session, OpenJournal(session));
+            }
+            catch (IOException) when (options.LabId is null && attempt < 10 && Directory.Exists(Path.Combine(options.StateRoot, session.LabId)))
+            {
+                session = new LabSession(NewLabId(), options.Sandbox, session.Uplink) { UplinkIp = session.UplinkIp };
+            }
+        }
+    }
+
     private LabJournal OpenJournal(LabSession session)
     {
         var header = new JournalHeader(session.LabId, Environment.ProcessId, Processes.StartTime(Environment.ProcessId) ?? 0,
@@ -131,6 +150,9 @@ public sealed partial class LabEngine(ICommandRunner runner, IContainerRuntime r
                 case BridgeAdd a when a.In.Kind == PlaceKind.Host && a.ExpectedError is null && await LinkExistsAsync(a.Name, ct):
                     clashes.Add($"link {a.Name} ({a.Span})");
                     break;
+                case ContainerRun a when a.ExpectedError is null && await runtime.ExistsAsync(session.PhysicalName(a.Name), ct):
+                    clashes.Add($"container {a.Name} in {runtime.Name} ({a.Span})");
+                    break;
             }
         }
         if (clashes.Count > 0) throw new HostConflictException(clashes.Distinct().ToList());
@@ -156,7 +178,18 @@ public sealed partial class LabEngine(ICommandRunner runner, IContainerRuntime r
         name == runtime.Name ? runtime : ContainerRuntimes.Create(name, runner);
 
 
-    private static string NewLabId() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(3));
+    /// <summary>A random id whose names are free: no journal in the state root, no lr-ID namespace (another state root's lab).</summary>
+    private string NewLabId()
+    {
+        while (true)
+        {
+            var id = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(3));
+            if (runner.IsDryRun) return id;
+            if (Directory.Exists(Path.Combine(options.StateRoot, id))) continue;
+            if (Directory.Exists("/var/run/netns") && Directory.EnumerateFileSystemEntries("/var/run/netns", $"lr-{id}*").Any()) continue;
+            return id;
+        }
+    }
 }
 
 /// <summary>The machine cannot run labs as it is (exit 3); <see cref="Fix"/> says what to do.</summary>

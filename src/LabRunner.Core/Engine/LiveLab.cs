@@ -36,9 +36,11 @@ public sealed partial class LabEngine
     private async Task<LiveLab> CreateAsync(Scenario scenario, CancellationToken ct)
     {
         var session = new LabSession(options.LabId ?? NewLabId(), options.Sandbox, scenario.Uplink);
-        if (!options.Sandbox && !runner.IsDryRun) await PreflightHostModeAsync(scenario, session, ct);
+        // The runtime first: the --host preflight asks it whether the lab's container names are taken.
         if (!runner.IsDryRun && scenario.AllActions.Any(a => a is ContainerRun)) await runtime.PrepareAsync(ct);
-        var journal = OpenJournal(session);
+        if (!options.Sandbox && !runner.IsDryRun) await PreflightHostModeAsync(scenario, session, ct);
+        LabJournal journal;
+        (session, journal) = ClaimJournal(session);
         return new LiveLab(scenario, session, journal, runner, runtime, observer, RuntimeNamed, options.Fault);
     }
 

@@ -28,8 +28,13 @@ public sealed class Teardown(ICommandRunner runner, Func<string, IContainerRunti
         }
         var leftovers = new List<string>();
         if (!runner.IsDryRun)
+        {
             foreach (var undo in Verifiable(pending))
                 if (await LeftoverAsync(undo, ct) is { } left) leftovers.Add(left);
+            // Beyond the records: anything still carrying the lab's id (a name or label no record covers). Fork-free.
+            foreach (var trace in Platform.HostSnapshot.TracesOf(journal.Header.LabId))
+                if (!leftovers.Any(l => l.Contains(trace.Split(' ')[0], StringComparison.Ordinal))) leftovers.Add(trace);
+        }
         return new TeardownReport(pending.Count, problems, leftovers);
     }
 

@@ -29,17 +29,26 @@ public static class ScenarioLoader
         "netns", "command",
     ];
 
+    /// <summary>Deeper YAML nesting is refused before the tree is built (a real lab nests 7 deep; YamlDotNet's tree builder recurses).</summary>
+    public const int MaxDepth = 64;
+
+    /// <summary>At most this many errors are listed; the rest are counted.</summary>
+    public const int MaxErrors = 50;
+
     public static Scenario LoadFile(string path)
     {
         var info = new FileInfo(path);
         if (!info.Exists)
-            throw Invalid(new SourceSpan(path, 0, 0), $"no such file: {path}", "check the path");
+            throw Invalid(new SourceSpan(path, 0, 0), Directory.Exists(path) ? $"{path} is a directory, not a scenario file" : $"no such file: {path}", "check the path");
         if (info.Length > MaxFileBytes)
             throw Invalid(new SourceSpan(path, 1, 1), $"file is {info.Length} bytes; a scenario may be at most {MaxFileBytes}");
         string text;
         try
         {
-            var bytes = File.ReadAllBytes(path);
+            // Read at most one byte more than allowed: a device or pipe (/dev/zero, <(...)) has no length to check first.
+            var bytes = ReadAtMost(path, MaxFileBytes + 1);
+            if (bytes.Length > MaxFileBytes)
+                throw Invalid(new SourceSpan(path, 1, 1), $"file is larger than {MaxFileBytes} bytes, the most a scenario may be");
             // A UTF-8 byte order mark (as some editors write) is not part of the text.
             var start = bytes.AsSpan().StartsWith(Encoding.UTF8.Preamble) ? Encoding.UTF8.Preamble.Length : 0;
             text = new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(bytes, start, bytes.Length - start);
@@ -48,18 +57,46 @@ public static class ScenarioLoader
         {
             throw Invalid(new SourceSpan(path, 1, 1), "file is not valid UTF-8 text", "save the scenario as UTF-8");
         }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw Invalid(new SourceSpan(path, 0, 0), $"cannot read {path}: {e.Message}", "check the file's permissions (labrunner run needs root; validate does not)");
+        }
         return Load(text, path);
+    }
+
+    private static byte[] ReadAtMost(string path, int limit)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, bufferSize: 1, FileOptions.SequentialScan);
+        var buffer = new byte[Math.Min(limit, stream.CanSeek && stream.Length > 0 ? (int)Math.Min(stream.Length + 1, limit) : 64 * 1024)];
+        var total = 0;
+        while (total < limit)
+        {
+            if (total == buffer.Length) Array.Resize(ref buffer, Math.Min(limit, buffer.Length * 2));
+            var read = stream.Read(buffer, total, buffer.Length - total);
+            if (read == 0) break;
+            total += read;
+        }
+        return buffer[..total];
     }
 
     public static Scenario Load(string text, string file)
     {
         var errors = new ErrorSink(file);
+        if (text.Length > MaxFileBytes && Encoding.UTF8.GetByteCount(text) > MaxFileBytes)
+            throw Invalid(new SourceSpan(file, 1, 1), $"text is larger than {MaxFileBytes} bytes, the most a scenario may be");
         if (text.Contains('\0'))
             throw Invalid(new SourceSpan(file, 1, 1), "file contains NUL bytes: it is binary, not a YAML scenario");
+        if (FirstForbiddenCharacter(text, file) is { } odd)
+            throw Invalid(odd.Span, $"character U+{(int)odd.Char:X4} is not allowed in a scenario", "remove it: control characters, byte order marks and Unicode line/paragraph separators have no place in a lab (and trip the YAML parser)");
+        PreScan(text, file);
         var stream = new YamlStream();
         try
         {
             stream.Load(new StringReader(text));
+        }
+        catch (Exception e) when (e is not YamlException and (InvalidOperationException or ArgumentException or IndexOutOfRangeException or FormatException or OverflowException))
+        {
+            throw Invalid(new SourceSpan(file, 1, 1), $"not valid YAML: the parser failed ({e.Message})");
         }
         catch (YamlException e)
         {
@@ -73,11 +110,68 @@ public static class ScenarioLoader
             throw Invalid(new SourceSpan(file, 1, 1), stream.Documents.Count == 0 ? "file is empty" : "file holds more than one YAML document");
 
         var scenario = new Reader(errors).Read(stream.Documents[0].RootNode);
-        if (errors.Errors.Count > 0) throw new ScenarioInvalidException([.. errors.Errors]);
+        if (errors.Errors.Count > 0) throw Capped(errors.Errors);
         var flowErrors = ScenarioValidator.Validate(scenario!);
-        if (flowErrors.Length > 0) throw new ScenarioInvalidException(flowErrors);
+        if (flowErrors.Length > 0) throw Capped(flowErrors);
         return scenario!;
     }
+
+    /// <summary>
+    /// Hostile YAML is refused from the parser's event stream, before any tree is built: anchors and aliases (a
+    /// "billion laughs" file expands exponentially, and a lab has no use for them) and nesting deeper than
+    /// <see cref="MaxDepth"/> (the tree builder would overflow the stack, which kills the process). The scan itself
+    /// keeps no more than a counter, so time and memory stay linear in the file's size (at most 1 MiB).
+    /// </summary>
+    private static void PreScan(string text, string file)
+    {
+        var parser = new Parser(new StringReader(text));
+        var depth = 0;
+        try
+        {
+            while (parser.MoveNext())
+            {
+                var e = parser.Current!;
+                var at = new SourceSpan(file, (int)e.Start.Line, (int)e.Start.Column);
+                if (e is YamlDotNet.Core.Events.AnchorAlias alias)
+                    throw Invalid(at, $"YAML alias '*{alias.Value}' is not allowed in a scenario", "write the value out where it is used: anchors and aliases are refused (they can expand a small file into billions of nodes)");
+                if (e is YamlDotNet.Core.Events.NodeEvent { Anchor.IsEmpty: false } node)
+                    throw Invalid(at, $"YAML anchor '&{node.Anchor}' is not allowed in a scenario", "remove it and write the value out where it is used");
+                if (e is YamlDotNet.Core.Events.SequenceStart or YamlDotNet.Core.Events.MappingStart && ++depth > MaxDepth)
+                    throw Invalid(at, $"YAML nested more than {MaxDepth} levels deep", "a scenario nests about 7 levels (steps, actions, their fields): flatten it");
+                if (e is YamlDotNet.Core.Events.SequenceEnd or YamlDotNet.Core.Events.MappingEnd) depth--;
+            }
+        }
+        catch (YamlException)
+        {
+            // Syntax errors are reported, with their position, by the full parse that follows.
+        }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException or IndexOutOfRangeException or FormatException or OverflowException)
+        {
+            // YamlDotNet itself failed (not a YamlException): still a rejection, placed after the last thing it read.
+            var mark = parser.Current?.End;
+            throw Invalid(new SourceSpan(file, (int)(mark?.Line ?? 1), (int)(mark?.Column ?? 1)), $"not valid YAML: the parser failed here ({e.Message})");
+        }
+    }
+
+    /// <summary>Control characters (other than tab and line ends), byte order marks inside the text, U+2028/U+2029.</summary>
+    private static (SourceSpan Span, char Char)? FirstForbiddenCharacter(string text, string file)
+    {
+        var line = 1;
+        var column = 1;
+        foreach (var c in text)
+        {
+            if (c == '\n') { line++; column = 1; continue; }
+            if (c is < ' ' and not '\t' and not '\r' || c is >= '\u007F' and <= '\u009F' and not '\u0085' || c is '\u2028' or '\u2029' or '\uFEFF')
+                return (new SourceSpan(file, line, column), c);
+            column++;
+        }
+        return null;
+    }
+
+    private static ScenarioInvalidException Capped(IReadOnlyList<ScenarioError> errors) =>
+        errors.Count <= MaxErrors
+            ? new([.. errors])
+            : new([.. errors.Take(MaxErrors), new ScenarioError(errors[MaxErrors].Span, $"{errors.Count - MaxErrors} more errors not listed", "fix these first")]);
 
     /// <summary>Where the first tab in a line's leading whitespace is, or null.</summary>
     private static SourceSpan? FirstTabIndent(string text, string file)

@@ -1,83 +1,460 @@
 using System.Collections.Immutable;
 using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using LabRunner.Journal;
 using LabRunner.Runtimes;
 
 namespace LabRunner.Platform;
 
-/// <summary>
-/// What a lab could leave on a machine, as sets of comparable lines: namespaces in /var/run/netns, nsfs mounts,
-/// links of the caller's namespace (and of extra named namespaces), run journals, and labelled container processes.
-/// Two snapshots taken around a run must be equal; <see cref="Diff"/> names each difference.
-/// </summary>
-public sealed record HostSnapshot(ImmutableSortedDictionary<string, ImmutableSortedSet<string>> Facets)
+/// <summary>What to look at besides the machine-wide facets.</summary>
+public sealed record SnapshotOptions
 {
-    /// <param name="ignoreLiveLabs">
+    /// <summary>Journal directories to read (live labs, run journals). The default root is always read too.</summary>
+    public IReadOnlyList<string> StateRoots { get; init; } = [];
+
+    /// <summary>
     /// Leave out what belongs to labs still running (their owner process is alive): another lab running
     /// beside a test is not that test's leak. Anything of a finished or dead lab is always counted.
-    /// </param>
-    public static HostSnapshot Take(string stateRoot = Journal.LabJournal.DefaultRoot, bool ignoreLiveLabs = true, params string[] alsoNamespaces)
-    {
-        var live = ignoreLiveLabs ? LiveLabIds(stateRoot) : [];
-        var containers = Processes.WithEnvironmentName(ProcessRuntime.LabelVariable);
-        bool Live(string labelOrName) => live.Any(id => labelOrName == id || labelOrName.StartsWith(id + "/", StringComparison.Ordinal) || labelOrName.Contains($"lr-{id}", StringComparison.Ordinal));
-        bool LivePid(string name) => containers.Any(c => c.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture) == name && Live(c.Value));
-        ImmutableSortedSet<string> Keep(IEnumerable<string> entries) => [.. entries.Where(e => !Live(e) && !LivePid(e))];
+    /// </summary>
+    public bool IgnoreLiveLabs { get; init; } = true;
 
-        var facets = ImmutableSortedDictionary.CreateBuilder<string, ImmutableSortedSet<string>>();
-        facets["/var/run/netns entries"] = Keep(Listing("/var/run/netns"));
-        facets["nsfs mounts"] = Keep(File.ReadLines("/proc/self/mountinfo").Where(l => l.Contains(" - nsfs ")).Select(l => l.Split(' ')[4]));
-        facets["links (this namespace)"] = Links([]);
-        foreach (var ns in alsoNamespaces) facets[$"links (netns {ns})"] = Links(["-n", ns]);
-        facets["run journals"] = Keep(Listing(stateRoot));
-        facets["labelled container processes"] = [.. containers.Where(c => !Live(c.Value)).Select(c => $"PID {c.Pid} {c.Value}")];
+    /// <summary>Named namespaces whose links, addresses, routes, sysctls and iptables are compared too (e.g. a --host lab's host).</summary>
+    public IReadOnlyList<string> AlsoNamespaces { get; init; } = [];
+
+    /// <summary>Sysctls to compare besides <see cref="HostSnapshot.DefaultSysctls"/> (e.g. every key a scenario sets).</summary>
+    public IReadOnlyList<string> Sysctls { get; init; } = [];
+}
+
+/// <summary>
+/// What a lab could leave on a machine, as sets of comparable lines, one set per facet: named namespaces with their
+/// inode, nsfs mounts, the links (with kind, master and admin state), addresses, routes, sysctls and iptables
+/// (filter, nat) of the caller's namespace and of extra named ones, run journals, labelled container processes, and
+/// the containerd and Docker containers carrying the lab label. Two snapshots taken around a run must be equal;
+/// <see cref="Diff"/> names each difference. Used by tests, the reliability tool and (its cheap part,
+/// <see cref="TracesOf"/>) by every teardown.
+/// </summary>
+public sealed partial record HostSnapshot(ImmutableSortedDictionary<string, ImmutableSortedSet<string>> Facets)
+{
+    /// <summary>Sysctls of the caller's namespace a lab may touch (the article's br_netfilter toggle, forwarding).</summary>
+    public static readonly IReadOnlyList<string> DefaultSysctls =
+    [
+        "net.ipv4.ip_forward", "net.bridge.bridge-nf-call-iptables", "net.bridge.bridge-nf-call-ip6tables",
+        "net.bridge.bridge-nf-call-arptables",
+    ];
+
+    /// <summary>
+    /// The owner of /var/run/netns entries and nsfs mounts that no lab made: their names are neither a sandbox's
+    /// (lr-ID...) nor a container's PID, and no journal names them. Diff with onlyLabs leaves them out.
+    /// </summary>
+    public const string NotALab = "-";
+
+    /// <summary>"facet\0entry" -> the lab id the entry belongs to, when it can be told (name, label, journal, cgroup).</summary>
+    public ImmutableDictionary<string, string> Owners { get; init; } = ImmutableDictionary<string, string>.Empty;
+
+    /// <summary>Compatibility form of <see cref="Take(SnapshotOptions)"/>.</summary>
+    public static HostSnapshot Take(string stateRoot = LabJournal.DefaultRoot, bool ignoreLiveLabs = true, params string[] alsoNamespaces) =>
+        Take(new SnapshotOptions { StateRoots = [stateRoot], IgnoreLiveLabs = ignoreLiveLabs, AlsoNamespaces = alsoNamespaces });
+
+    public static HostSnapshot Take(SnapshotOptions options)
+    {
+        // Journals of the roots asked for are compared; those of other running labrunners only tell live labs and owners.
+        var roots = options.StateRoots.Append(LabJournal.DefaultRoot).Select(Path.GetFullPath).Distinct().ToList();
+        var others = RunningStateRoots().Select(Path.GetFullPath).Distinct().Except(roots).ToList();
+        var journals = roots.Concat(others).SelectMany(ReadJournals).ToList();
+        var live = options.IgnoreLiveLabs ? journals.Where(j => j.Live).Select(j => j.LabId).ToHashSet() : [];
+        var processes = Processes.WithEnvironmentName(ProcessRuntime.LabelVariable);
+        var docker = File.Exists(DockerRuntime.Socket) ? DockerContainers() : null;
+        var attribution = new Attribution(journals, processes, docker ?? []);
+
+        // Facets are gathered at once (each is a command or two); attribution and filtering come after.
+        var sysctls = DefaultSysctls.Concat(options.Sysctls).Distinct().ToList();
+        var gathering = new List<(string Facet, Task<List<(string Entry, string? Owner)>> Entries)>();
+        void Gather(string facet, Func<IEnumerable<(string, string?)>> entries) => gathering.Add((facet, Task.Run(() => entries().ToList())));
+        IEnumerable<(string, string?)> ByName(IEnumerable<string> entries) => entries.Select(e => (e, attribution.OwnerOfName(e)));
+
+        Gather("/var/run/netns entries", () => NamedNamespaces().Select(n => ($"{n.Name} {n.Inode}", attribution.OwnerOfNetnsEntry(n.Name))));
+        Gather("nsfs mounts", () => NsfsMounts().Select(m => ($"{m.MountPoint} {m.Root}", attribution.OwnerOfMount(m.MountPoint))));
+        foreach (var (label, netns) in options.AlsoNamespaces.Select(n => ($"netns {n}", (string?)n)).Prepend(("this namespace", null)))
+        {
+            Gather($"links ({label})", () => Links(netns).Select(l => (l.Entry, attribution.OwnerOfLink(l.Name, netns))));
+            Gather($"addresses ({label})", () => Addresses(netns).Select(a => (a.Entry, attribution.OwnerOfLink(a.Dev, netns))));
+            Gather($"routes ({label})", () => Routes(netns).Select(r => (r.Entry, r.Dev is null ? null : attribution.OwnerOfLink(r.Dev, netns))));
+            Gather($"sysctls ({label})", () => Sysctls(netns, sysctls).Select(s => (s, (string?)null)));
+            foreach (var table in new[] { "filter", "nat" })
+                Gather($"iptables {table} ({label})", () => Iptables(netns, table).Select(l => (l, (string?)null)));
+        }
+        Gather("run journals", () => journals.Where(j => roots.Contains(j.Root)).Select(j => (Path.Combine(j.Root, j.LabId), (string?)j.LabId)));
+        Gather("labelled container processes", () => processes.Select(p => ($"PID {p.Pid} {p.Value}", (string?)LabOfLabel(p.Value))));
         if (File.Exists(ContainerdRuntime.Socket))
         {
-            facets["containerd containers"] = Keep(Lines("ctr", "-n", "default", "containers", "ls", "-q"));
-            facets["containerd tasks"] = Keep(Lines("ctr", "-n", "default", "tasks", "ls", "-q"));
+            var labelled = Task.Run(() => Lines("ctr", "-n", "default", "containers", "ls", "-q", $"labels.\"{ContainerdRuntime.LabLabel}\"").ToHashSet());
+            var tasks = Task.Run(() => Lines("ctr", "-n", "default", "tasks", "ls", "-q").ToList());
+            Gather("containerd containers", () => ByName(labelled.Result));
+            Gather("containerd tasks", () => ByName(tasks.Result.Where(t => labelled.Result.Contains(t) || t.StartsWith('`'))));
         }
-        if (File.Exists(DockerRuntime.Socket))
-            facets["docker containers"] = Keep(Lines("docker", "ps", "-a", "--format", "{{.Names}}"));
-        return new HostSnapshot(facets.ToImmutable());
-    }
+        if (docker is not null)
+            Gather("docker containers", () => docker.Select(d => ($"{d.Name} (lab {d.Lab})", (string?)d.Lab)));
 
-    private static IReadOnlyList<string> LiveLabIds(string stateRoot)
-    {
-        if (!Directory.Exists(stateRoot)) return [];
-        var ids = new List<string>();
-        foreach (var dir in Directory.EnumerateDirectories(stateRoot))
+        var facets = ImmutableSortedDictionary.CreateBuilder<string, ImmutableSortedSet<string>>();
+        var owners = ImmutableDictionary.CreateBuilder<string, string>();
+        foreach (var (facet, entries) in gathering)
         {
-            try
+            var kept = ImmutableSortedSet.CreateBuilder<string>(StringComparer.Ordinal);
+            foreach (var (entry, owner) in entries.Result)
             {
-                var header = Journal.LabJournal.Read(dir).Header;
-                if (Processes.IsRunning(header.OwnerPid, header.OwnerStartTime)) ids.Add(header.LabId);
+                if (owner is not null && live.Contains(owner)) continue;
+                kept.Add(entry);
+                if (owner is not null) owners[facet + "\0" + entry] = owner;
             }
-            catch (Exception e) when (e is IOException or InvalidDataException)
-            {
-                // being created or removed right now
-            }
+            facets[facet] = kept.ToImmutable();
         }
-        return ids;
+        return new HostSnapshot(facets.ToImmutable()) { Owners = owners.ToImmutable() };
     }
 
-    /// <summary>Each difference as "facet: +added" or "facet: -removed"; empty when equal.</summary>
-    public IReadOnlyList<string> Diff(HostSnapshot after)
+    /// <summary>
+    /// Each difference as "facet: +added" or "facet: -removed"; empty when equal. With <paramref name="onlyLabs"/>,
+    /// entries that provably belong to another lab (by its id) are left out; entries of these labs and entries that
+    /// belong to no known lab always count.
+    /// </summary>
+    public IReadOnlyList<string> Diff(HostSnapshot after, IReadOnlySet<string>? onlyLabs = null)
     {
+        bool Counts(HostSnapshot s, string facet, string entry) =>
+            onlyLabs is null || !s.Owners.TryGetValue(facet + "\0" + entry, out var owner) || onlyLabs.Contains(owner);
         var differences = new List<string>();
-        foreach (var (facet, before) in Facets)
+        foreach (var facet in Facets.Keys.Union(after.Facets.Keys))
         {
+            var before = Facets.GetValueOrDefault(facet, []);
             var now = after.Facets.GetValueOrDefault(facet, []);
-            differences.AddRange(now.Except(before).Select(x => $"{facet}: +{x}"));
-            differences.AddRange(before.Except(now).Select(x => $"{facet}: -{x}"));
+            differences.AddRange(now.Except(before).Where(x => Counts(after, facet, x)).Select(x => $"{facet}: +{x}"));
+            differences.AddRange(before.Except(now).Where(x => Counts(this, facet, x)).Select(x => $"{facet}: -{x}"));
         }
         return differences;
     }
 
-    private static ImmutableSortedSet<string> Listing(string directory) =>
-        Directory.Exists(directory) ? [.. Directory.EnumerateFileSystemEntries(directory).Select(Path.GetFileName).OfType<string>()] : [];
+    /// <summary>
+    /// The cheap check every teardown runs (no process is started: /var/run/netns, /proc/self/mountinfo and
+    /// /proc/*/environ only): what still carries this lab's id. In a sandbox every name of the lab carries it.
+    /// Each line starts with the object's path or label.
+    /// </summary>
+    public static IReadOnlyList<string> TracesOf(string labId)
+    {
+        var prefix = $"lr-{labId}";
+        bool Ours(string name) => name == prefix || name.StartsWith(prefix + "-", StringComparison.Ordinal) || name.StartsWith(prefix + "_", StringComparison.Ordinal);
+        var traces = new List<string>();
+        traces.AddRange(NamedNamespaces().Where(n => Ours(n.Name)).Select(n => $"/var/run/netns/{n.Name} still exists"));
+        traces.AddRange(NsfsMounts().Where(m => Ours(Path.GetFileName(m.MountPoint))).Select(m => $"{m.MountPoint} is still an nsfs mount"));
+        traces.AddRange(Processes.WithEnvironmentName(ProcessRuntime.LabelVariable)
+            .Where(p => LabOfLabel(p.Value) == labId).Select(p => $"{p.Value} still runs (container process {p.Pid})"));
+        return traces;
+    }
 
-    /// <summary>Link names (ifindex left out: it is not state that matters).</summary>
-    private static ImmutableSortedSet<string> Links(string[] netns) =>
-        [.. Lines(["ip", .. netns, "-o", "link", "show"]).Select(l => l.Split(": ")[1].Split('@')[0])];
+    // ---------- lab journals ----------
+
+    private sealed record JournalInfo(string Root, string LabId, bool Live, IReadOnlyList<UndoRecord> Records);
+
+    private static IEnumerable<JournalInfo> ReadJournals(string root)
+    {
+        if (!Directory.Exists(root)) yield break;
+        root = Path.GetFullPath(root);
+        foreach (var dir in Directory.EnumerateDirectories(root))
+        {
+            JournalInfo? info = null;
+            try
+            {
+                using var journal = LabJournal.Read(dir);
+                var h = journal.Header;
+                info = new JournalInfo(root, h.LabId, Processes.IsRunning(h.OwnerPid, h.OwnerStartTime), journal.PendingNewestFirst());
+            }
+            catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
+            {
+                // being created or removed right now, or not a journal: shown by name below
+                info = new JournalInfo(root, Path.GetFileName(dir), false, []);
+            }
+            yield return info;
+        }
+    }
+
+    /// <summary>--state-dir of every labrunner process running now: their labs are live even outside the default root.</summary>
+    private static IEnumerable<string> RunningStateRoots()
+    {
+        var roots = new List<string>();
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out _)) continue;
+            try
+            {
+                var args = File.ReadAllText($"{dir}/cmdline").Split('\0');
+                if (!args.Any(a => a.EndsWith("labrunner.dll", StringComparison.Ordinal) || a.EndsWith("/labrunner", StringComparison.Ordinal))) continue;
+                for (var i = 0; i + 1 < args.Length; i++)
+                    if (args[i] == "--state-dir") roots.Add(args[i + 1]);
+                foreach (var a in args.Where(a => a.StartsWith("--state-dir=", StringComparison.Ordinal))) roots.Add(a["--state-dir=".Length..]);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+            }
+        }
+        return roots.Where(Path.IsPathRooted);
+    }
+
+    private static string? LabOfLabel(string label) => label.Contains('/') ? label[..label.IndexOf('/')] : null;
+
+    /// <summary>Tells which lab an entry belongs to: sandbox names carry the id; otherwise journals, labels and cgroups say.</summary>
+    private sealed class Attribution
+    {
+        private readonly Dictionary<string, string> _netns = new(StringComparer.Ordinal);
+        private readonly Dictionary<(string Name, string Netns), string> _links = [];
+        private readonly Dictionary<string, string> _names = new(StringComparer.Ordinal);
+        private readonly Dictionary<int, string> _processLabs = [];
+        private readonly IReadOnlyList<DockerContainer> _docker;
+
+        public Attribution(IEnumerable<JournalInfo> journals, IEnumerable<(int Pid, string Value)> processes, IReadOnlyList<DockerContainer> docker)
+        {
+            _docker = docker;
+            foreach (var j in journals)
+            foreach (var record in j.Records)
+            {
+                switch (record)
+                {
+                    case UndoCommand { Argv: ["ip", "netns", "delete", var name] }: _netns[name] = j.LabId; break;
+                    case UndoUnlink u: _netns[Path.GetFileName(u.Path)] = j.LabId; break;
+                    case UndoRemoveContainer c: _names[c.Id] = j.LabId; break;
+                }
+                if (record.Resource is { } r && LinkResource().Match(r) is { Success: true } m) _links[(m.Groups[1].Value, m.Groups[2].Value)] = j.LabId;
+            }
+            foreach (var (pid, value) in processes)
+                if (LabOfLabel(value) is { } lab) _processLabs[pid] = lab;
+        }
+
+        public string? OwnerOfName(string name) =>
+            LabIdInName().Match(name) is { Success: true } m ? m.Groups[1].Value : _names.GetValueOrDefault(name);
+
+        /// <summary>
+        /// A link of a journal's lab, in the same namespace: journals name it by netns name, or (the caller's namespace,
+        /// --host) by the owner's PID, which is ours when that process's network namespace is ours.
+        /// </summary>
+        public string? OwnerOfLink(string name, string? netns)
+        {
+            foreach (var ((link, where), lab) in _links)
+            {
+                if (link != name) continue;
+                if (netns is not null ? where == netns : int.TryParse(where, NumberStyles.None, CultureInfo.InvariantCulture, out var pid) && SameNetnsAsUs(pid))
+                    return lab;
+            }
+            return null;
+        }
+
+        private static bool SameNetnsAsUs(int pid)
+        {
+            try
+            {
+                return new FileInfo($"/proc/{pid}/ns/net").LinkTarget is { } theirs && theirs == new FileInfo("/proc/self/ns/net").LinkTarget;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                return false;
+            }
+        }
+
+        /// <summary>An nsfs mount: a named netns (/run/netns/NAME) or a Docker container's sandbox (/run/docker/netns/KEY).</summary>
+        public string? OwnerOfMount(string mountPoint) =>
+            _docker.FirstOrDefault(d => d.SandboxKey is { Length: > 0 } key && Path.GetFileName(key) == Path.GetFileName(mountPoint))?.Lab
+            ?? OwnerOfNetnsEntry(Path.GetFileName(mountPoint));
+
+        /// <summary>
+        /// /var/run/netns/NAME: lr-ID..., a journalled name, or a container's PID (label, cgroup, Docker id). A name no
+        /// lab could have made (not lr-ID..., not a PID, in no journal: a test's own namespace, say) is <see cref="NotALab"/>.
+        /// </summary>
+        public string? OwnerOfNetnsEntry(string name)
+        {
+            if (OwnerOfName(name) is { } byName) return byName;
+            if (_netns.TryGetValue(name, out var journalled)) return journalled;
+            if (!int.TryParse(name, NumberStyles.None, CultureInfo.InvariantCulture, out var pid))
+                return name.StartsWith("lr-", StringComparison.Ordinal) ? null : NotALab;
+            if (_processLabs.TryGetValue(pid, out var lab)) return lab;
+            try
+            {
+                var cgroup = File.ReadAllText($"/proc/{pid}/cgroup");
+                if (LabIdInName().Match(cgroup) is { Success: true } m) return m.Groups[1].Value;
+                foreach (var d in _docker)
+                    if (cgroup.Contains(d.Id, StringComparison.Ordinal)) return d.Lab;
+                // A containerd task (cgroup /default/NAME) of a --host lab, whose name carries no id: ask for its label.
+                if (ContainerdCgroup().Match(cgroup) is { Success: true } c && ContainerdLabel(c.Groups[1].Value) is { } labelled) return labelled;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+            }
+            return null;
+        }
+    }
+
+    [GeneratedRegex(@"(?:^|[^0-9a-z])lr-([0-9a-f]{6})(?:$|[-_/ ])")]
+    private static partial Regex LabIdInName();
+
+    [GeneratedRegex(@"^0::/default/([A-Za-z0-9][A-Za-z0-9_.-]*)$", RegexOptions.Multiline)]
+    private static partial Regex ContainerdCgroup();
+
+    /// <summary>The labrunner.lab label of a containerd container, from `ctr containers info` (null if none).</summary>
+    private static string? ContainerdLabel(string name)
+    {
+        var info = string.Join('\n', Lines("ctr", "-n", "default", "containers", "info", name));
+        try
+        {
+            return JsonDocument.Parse(info).RootElement.TryGetProperty("Labels", out var labels) && labels.ValueKind == JsonValueKind.Object
+                ? Str(labels, ContainerdRuntime.LabLabel)
+                : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    [GeneratedRegex(@"^link (\S+) in (\S+)$")]
+    private static partial Regex LinkResource();
+
+    // ---------- facets ----------
+
+    private sealed record NamedNetns(string Name, string Inode);
+
+    private sealed record NsfsMount(string MountPoint, string Root);
+
+    /// <summary>/var/run/netns entries with the namespace each names (net:[inode]), from mountinfo or the symlink's target.</summary>
+    private static IReadOnlyList<NamedNetns> NamedNamespaces()
+    {
+        const string dir = "/var/run/netns";
+        if (!Directory.Exists(dir)) return [];
+        var mounts = NsfsMounts().GroupBy(m => Path.GetFileName(m.MountPoint)).ToDictionary(g => g.Key, g => g.Last().Root);
+        var found = new List<NamedNetns>();
+        foreach (var path in Directory.EnumerateFileSystemEntries(dir))
+        {
+            var name = Path.GetFileName(path);
+            string inode;
+            if (new FileInfo(path).LinkTarget is { } target)
+            {
+                try { inode = new FileInfo(target).LinkTarget ?? "?"; }
+                catch (IOException) { inode = "?"; }
+                inode = inode.StartsWith("net:", StringComparison.Ordinal) ? inode : $"-> {target} (dangling)";
+            }
+            else inode = mounts.GetValueOrDefault(name, "(not mounted)");
+            found.Add(new NamedNetns(name, inode));
+        }
+        return found;
+    }
+
+    private static IReadOnlyList<NsfsMount> NsfsMounts() =>
+        [.. File.ReadLines("/proc/self/mountinfo").Where(l => l.Contains(" - nsfs ")).Select(l => l.Split(' ')).Select(f => new NsfsMount(f[4], f[3]))];
+
+    private static string[] Ip(string? netns, params string[] args) => netns is null ? ["ip", .. args] : ["ip", "-n", netns, .. args];
+
+    private static string[] Exec(string? netns, params string[] argv) => netns is null ? argv : ["ip", "netns", "exec", netns, .. argv];
+
+    /// <summary>Links by name, kind, master and admin state (ifindex, carrier and counters are not state that matters).</summary>
+    private static IEnumerable<(string Name, string Entry)> Links(string? netns)
+    {
+        foreach (var link in Json(Ip(netns, "-j", "-d", "link", "show")))
+        {
+            if (link.ValueKind != JsonValueKind.Object) { yield return (link.ToString(), link.ToString()); continue; }
+            var name = Str(link, "ifname") ?? "?";
+            var kind = link.TryGetProperty("linkinfo", out var info) ? Str(info, "info_kind") : null;
+            var up = link.TryGetProperty("flags", out var flags) && flags.EnumerateArray().Any(f => f.GetString() == "UP");
+            yield return (name, $"{name} kind={kind ?? Str(link, "link_type")} master={Str(link, "master") ?? "-"} {(up ? "up" : "down")}");
+        }
+    }
+
+    private static IEnumerable<(string Dev, string Entry)> Addresses(string? netns)
+    {
+        foreach (var link in Json(Ip(netns, "-j", "addr", "show")))
+        {
+            if (link.ValueKind != JsonValueKind.Object) { yield return ("", link.ToString()); continue; }
+            var dev = Str(link, "ifname") ?? "?";
+            if (!link.TryGetProperty("addr_info", out var addrs)) continue;
+            foreach (var a in addrs.EnumerateArray())
+                if (!IsLinkLocal6(Str(a, "local")))
+                    yield return (dev, $"{dev} {Str(a, "family")} {Str(a, "local")}/{(a.TryGetProperty("prefixlen", out var p) ? p.ToString() : "?")}");
+        }
+    }
+
+    private static IEnumerable<(string? Dev, string Entry)> Routes(string? netns)
+    {
+        foreach (var family in new[] { "-4", "-6" })
+        foreach (var r in Json(Ip(netns, family, "-j", "route", "show", "table", "all")))
+        {
+            if (r.ValueKind != JsonValueKind.Object) { yield return (null, r.ToString()); continue; }
+            if (IsLinkLocal6(Str(r, "dst"))) continue;
+            var dev = Str(r, "dev");
+            string?[] parts = [Str(r, "type") ?? "unicast", Str(r, "dst"), Str(r, "gateway") is { } g ? "via " + g : null, dev is null ? null : "dev " + dev,
+                "table " + (Str(r, "table") ?? "main"), Str(r, "protocol") is { } p ? "proto " + p : null];
+            yield return (dev, string.Join(' ', parts.OfType<string>()));
+        }
+    }
+
+    /// <summary>
+    /// IPv6 link-local addresses (fe80::/10) and their routes are the kernel's, made for every link that goes up, and
+    /// appear only once duplicate address detection is done (a second or two later): they follow the link, which is
+    /// compared itself, and are left out.
+    /// </summary>
+    private static bool IsLinkLocal6(string? address) => address is not null && address.StartsWith("fe80:", StringComparison.OrdinalIgnoreCase);
+
+    private static IEnumerable<string> Sysctls(string? netns, IReadOnlyList<string> keys)
+    {
+        if (netns is null)
+        {
+            foreach (var key in keys)
+            {
+                string value;
+                try { value = File.ReadAllText("/proc/sys/" + key.Replace('.', '/')).Trim(); }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException) { value = "(absent)"; }
+                yield return $"{key} = {value}";
+            }
+            yield break;
+        }
+        // Another namespace: one `sysctl` inside it (-e: keys that do not exist there are skipped, not errors).
+        foreach (var line in Lines(Exec(netns, ["sysctl", "-e", .. keys])))
+            yield return Regex.Replace(line, @"\s+", " ");
+    }
+
+    /// <summary>iptables-save of one table, without comments and packet counters.</summary>
+    private static IEnumerable<string> Iptables(string? netns, string table) =>
+        Lines(Exec(netns, "iptables-save", "-t", table))
+            .Where(l => !l.StartsWith('#'))
+            .Select(l => Regex.Replace(l, @"\[\d+:\d+\]", "").Trim());
+
+    private sealed record DockerContainer(string Id, string Name, string Lab, string? SandboxKey);
+
+    /// <summary>Docker containers carrying the lab label, with the netns mount Docker made for each (its sandbox key).</summary>
+    private static List<DockerContainer> DockerContainers()
+    {
+        var found = Lines("docker", "ps", "-a", "--no-trunc", "--filter", $"label={ContainerdRuntime.LabLabel}",
+                "--format", $"{{{{.ID}}}} {{{{.Names}}}} {{{{.Label \"{ContainerdRuntime.LabLabel}\"}}}}")
+            .Select(l => l.Split(' '))
+            .Select(f => f.Length >= 3 ? new DockerContainer(f[0], f[1], f[2], null) : new DockerContainer(f[0], string.Join(' ', f), "?", null))
+            .ToList();
+        var ids = found.Where(d => d.Lab != "?").Select(d => d.Id).ToArray();
+        if (ids.Length == 0) return found;
+        var keys = Lines(["docker", "inspect", "--format", "{{.Id}} {{.NetworkSettings.SandboxKey}}", .. ids])
+            .Select(l => l.Split(' ')).Where(f => f.Length == 2).ToDictionary(f => f[0], f => f[1]);
+        return [.. found.Select(d => d with { SandboxKey = keys.GetValueOrDefault(d.Id) })];
+    }
+
+    private static string? Str(JsonElement e, string name) =>
+        e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+
+    /// <summary>The elements of a command's JSON array output; a failure shows as one string element saying so.</summary>
+    private static IEnumerable<JsonElement> Json(string[] argv)
+    {
+        var text = string.Join('\n', Lines(argv));
+        if (text.StartsWith('`')) return [JsonSerializer.SerializeToElement(text)];
+        try
+        {
+            return JsonDocument.Parse(text.Length == 0 ? "[]" : text).RootElement.EnumerateArray().Select(e => e.Clone()).ToList();
+        }
+        catch (JsonException e)
+        {
+            return [JsonSerializer.SerializeToElement($"`{string.Join(' ', argv)}` printed no JSON: {e.Message}")];
+        }
+    }
 
     /// <summary>The output lines of a command; a command that cannot run shows as one line saying so, never as "nothing".</summary>
     private static IEnumerable<string> Lines(params string[] argv)
@@ -86,11 +463,12 @@ public sealed record HostSnapshot(ImmutableSortedDictionary<string, ImmutableSor
         {
             var info = new ProcessStartInfo(argv[0], argv[1..]) { RedirectStandardOutput = true, RedirectStandardError = true };
             using var process = Process.Start(info)!;
+            var stderr = process.StandardError.ReadToEndAsync();
             var output = process.StandardOutput.ReadToEnd();
             process.WaitForExit();
             return process.ExitCode == 0
                 ? output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-                : [$"`{string.Join(' ', argv)}` failed with exit {process.ExitCode}"];
+                : [$"`{string.Join(' ', argv)}` failed with exit {process.ExitCode}: {stderr.Result.Trim()}"];
         }
         catch (System.ComponentModel.Win32Exception e)
         {

@@ -12,7 +12,11 @@ namespace LabRunner.Runtimes;
 /// </summary>
 public sealed class ContainerdRuntime(ICommandRunner runner) : IContainerRuntime
 {
-    public const string Socket = "/run/containerd/containerd.sock";
+    public const string DefaultSocket = "/run/containerd/containerd.sock";
+
+    /// <summary>containerd's socket: $CONTAINERD_ADDRESS when set (ctr itself honours it), else the default.</summary>
+    public static string Socket => Environment.GetEnvironmentVariable("CONTAINERD_ADDRESS") is { Length: > 0 } address ? address : DefaultSocket;
+
     public const string LabLabel = "labrunner.lab";
     private static readonly string[] Ctr = ["ctr", "-n", "default"];
     private static readonly string[] NotFound = ["not found", "no such"];
@@ -23,10 +27,12 @@ public sealed class ContainerdRuntime(ICommandRunner runner) : IContainerRuntime
     /// <summary>Fails with exit-3 advice when containerd does not answer; imports busybox when it is missing.</summary>
     public async Task PrepareAsync(CancellationToken ct = default)
     {
+        // No socket, no daemon: say so at once (ctr would try to dial it for 10 s, then print a gRPC error).
+        if (!runner.IsDryRun && !File.Exists(Socket))
+            throw new EnvironmentProblemException($"containerd is not running: there is no socket at {Socket}", StartFix());
         var version = await runner.RunAsync([.. Ctr, "version"], CommandPurpose.Setup, ct);
         if (!version.Succeeded)
-            throw new EnvironmentProblemException($"containerd does not answer on {Socket}: {version.Error}",
-                "start it with `bash vagrant/provision.sh --runtimes` (installs and starts containerd), or `systemctl start containerd`");
+            throw new EnvironmentProblemException($"containerd does not answer on {Socket}: {LastLine(version.Error)}", StartFix());
         var images = await runner.RunAsync([.. Ctr, "images", "ls", "-q"], CommandPurpose.Setup, ct);
         if (runner.IsDryRun || images.Stdout.Split('\n').Any(l => l.Trim() == BusyboxImage.Reference)) return;
         await SeedImageAsync(ct);
@@ -51,12 +57,17 @@ public sealed class ContainerdRuntime(ICommandRunner runner) : IContainerRuntime
     public async Task<ContainerHandle> StartAsync(ContainerStartRequest request, LabJournal journal, CancellationToken ct = default)
     {
         // Write-ahead: the id is chosen before the start, so the undo is on disk before anything exists.
-        journal.Append(new UndoRemoveContainer($"remove container {request.Name}", Name, request.Id) { Resource = ActionExecutor.ContainerResource(request.Id) });
+        var seq = journal.Append(new UndoRemoveContainer($"remove container {request.Name}", Name, request.Id) { Resource = ActionExecutor.ContainerResource(request.Id) });
         string[] share = request.ShareNetnsWith is { } owner ? ["--with-ns", $"network:/proc/{owner.Pid}/ns/net"] : [];
         var run = await runner.RunAsync(
             [.. Ctr, "run", "-d", "--label", $"{LabLabel}={request.LabId}", .. share, BusyboxImage.Reference, request.Id, "sleep", "2147483647"],
             CommandPurpose.Action, ct);
-        if (!run.Succeeded) throw new ContainerStartException($"container {request.Name} did not start: {run.Error}");
+        if (!run.Succeeded)
+        {
+            // A container of that name that was there before is someone else's: teardown must not remove it.
+            if (run.Output.Contains("already exists", StringComparison.Ordinal)) journal.Cancel(seq);
+            throw new ContainerStartException($"container {request.Name} did not start: {run.Error}");
+        }
         if (runner.IsDryRun) return new ContainerHandle(request.Name, request.Id, $"<{request.Name}.pid>");
 
         var tasks = await runner.RunAsync([.. Ctr, "task", "ls"], CommandPurpose.Action, ct);
@@ -89,6 +100,14 @@ public sealed class ContainerdRuntime(ICommandRunner runner) : IContainerRuntime
 
     public async Task<bool> ExistsAsync(string id, CancellationToken ct = default) =>
         (await runner.RunAsync([.. Ctr, "containers", "info", id], CommandPurpose.Check, ct)).Succeeded;
+
+    private static string StartFix() =>
+        Socket == DefaultSocket
+            ? "start it with `bash vagrant/provision.sh --runtimes` (installs and starts containerd), or `systemctl start containerd`"
+            : $"start containerd on {Socket}, or unset CONTAINERD_ADDRESS to use {DefaultSocket}";
+
+    /// <summary>ctr's errors end with the cause (e.g. "connection refused"); the rest is noise on a one-line report.</summary>
+    private static string LastLine(string error) => error.Split(" | ", StringSplitOptions.RemoveEmptyEntries).LastOrDefault()?.Trim() ?? error;
 
     private static bool IsNotFound(CommandOutcome outcome) =>
         NotFound.Any(n => outcome.Output.Contains(n, StringComparison.OrdinalIgnoreCase));

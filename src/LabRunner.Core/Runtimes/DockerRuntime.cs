@@ -21,7 +21,11 @@ namespace LabRunner.Runtimes;
 /// </summary>
 public sealed class DockerRuntime : IContainerRuntime, IDisposable
 {
-    public const string Socket = "/var/run/docker.sock";
+    public const string DefaultSocket = "/var/run/docker.sock";
+
+    /// <summary>Docker's socket: the path of a unix:// $DOCKER_HOST when set (as the docker CLI and Testcontainers read it), else the default.</summary>
+    public static string Socket =>
+        Environment.GetEnvironmentVariable("DOCKER_HOST") is { } host && host.StartsWith("unix://", StringComparison.Ordinal) ? host["unix://".Length..] : DefaultSocket;
 
     /// <summary>Debian 12's Docker (20.10) speaks API 1.41 at most; newer clients must be told.</summary>
     public const string ApiVersion = "1.41";
@@ -30,6 +34,7 @@ public sealed class DockerRuntime : IContainerRuntime, IDisposable
     private readonly Action<CommandEvent>? _onCommand;
     private readonly ConcurrentDictionary<string, IContainer> _started = new();
     private readonly Lazy<IDockerClient> _client;
+    private readonly string? _versionProblem;
 
     public DockerRuntime(ICommandRunner runner, Action<CommandEvent>? onCommand = null)
     {
@@ -40,7 +45,12 @@ public sealed class DockerRuntime : IContainerRuntime, IDisposable
         if (Environment.GetEnvironmentVariable("DOCKER_API_VERSION") is null) Environment.SetEnvironmentVariable("DOCKER_API_VERSION", ApiVersion);
         Environment.SetEnvironmentVariable("TESTCONTAINERS_RYUK_DISABLED", "true");
         TestcontainersSettings.ResourceReaperEnabled = false;
-        var version = System.Version.Parse(Environment.GetEnvironmentVariable("DOCKER_API_VERSION")!);
+        var requested = Environment.GetEnvironmentVariable("DOCKER_API_VERSION")!;
+        if (!System.Version.TryParse(requested, out var version))
+        {
+            _versionProblem = $"DOCKER_API_VERSION='{requested}' is not an API version";
+            version = System.Version.Parse(ApiVersion);
+        }
         _client = new Lazy<IDockerClient>(() => new DockerClientBuilder().WithEndpoint(new Uri($"unix://{Socket}")).WithApiVersion(version).Build());
     }
 
@@ -48,14 +58,24 @@ public sealed class DockerRuntime : IContainerRuntime, IDisposable
 
     public async Task PrepareAsync(CancellationToken ct = default)
     {
+        var api = Environment.GetEnvironmentVariable("DOCKER_API_VERSION");
+        if (_versionProblem is not null)
+            throw new EnvironmentProblemException(_versionProblem, $"unset DOCKER_API_VERSION, or set it to a version such as {ApiVersion}");
+        if (!_runner.IsDryRun && !File.Exists(Socket))
+            throw new EnvironmentProblemException($"Docker is not running: there is no socket at {Socket}", StartFix());
         try
         {
             await Api(["docker", "version"], CommandPurpose.Setup, () => _client.Value.System.GetVersionAsync(ct));
         }
+        catch (DockerApiException e) when (e.ResponseBody is { } body && (body.Contains("too old", StringComparison.Ordinal) || body.Contains("too new", StringComparison.Ordinal)))
+        {
+            // The daemon answers, but not in the API version asked for (DOCKER_API_VERSION).
+            throw new EnvironmentProblemException($"Docker on {Socket} refuses API {api}: {OneLine(e.ResponseBody!)}",
+                $"unset DOCKER_API_VERSION (LabRunner then uses {ApiVersion}, what Debian 12's Docker 20.10 speaks), or set it to a version the daemon supports");
+        }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            throw new EnvironmentProblemException($"Docker does not answer on {Socket} (API {ApiVersion}): {e.GetBaseException().Message}",
-                "start it with `bash vagrant/provision.sh --runtimes` (starts dockerd without touching this machine's iptables, bridge or forwarding), or `systemctl start docker`");
+            throw new EnvironmentProblemException($"Docker does not answer on {Socket} (API {api}): {OneLine(e.GetBaseException().Message)}", StartFix());
         }
         if (await ImageExistsAsync(ct)) return;
         await SeedImageAsync(ct);
@@ -90,7 +110,7 @@ public sealed class DockerRuntime : IContainerRuntime, IDisposable
     public async Task<ContainerHandle> StartAsync(ContainerStartRequest request, LabJournal journal, CancellationToken ct = default)
     {
         // Write-ahead: the container's name is chosen before it exists.
-        journal.Append(new UndoRemoveContainer($"remove container {request.Name}", Name, request.Id) { Resource = ActionExecutor.ContainerResource(request.Id) });
+        var seq = journal.Append(new UndoRemoveContainer($"remove container {request.Name}", Name, request.Id) { Resource = ActionExecutor.ContainerResource(request.Id) });
         var network = request.ShareNetnsWith is { } owner ? $"container:{owner.Id}" : "none";
         string[] shown = ["docker", "run", "-d", "--name", request.Id, "--network", network, "--cap-add", "NET_ADMIN",
             "--label", $"{ContainerdRuntime.LabLabel}={request.LabId}", BusyboxImage.Reference, "sleep", "2147483647"];
@@ -116,7 +136,17 @@ public sealed class DockerRuntime : IContainerRuntime, IDisposable
         _started[request.Id] = container;
         var pid = await Api(shown, CommandPurpose.Action, async () =>
         {
-            await container.StartAsync(ct);
+            try
+            {
+                await container.StartAsync(ct);
+            }
+            catch (DockerApiException e) when (e.StatusCode == System.Net.HttpStatusCode.Conflict)
+            {
+                // The name is taken by a container that was there before: someone else's, which teardown must not remove.
+                journal.Cancel(seq);
+                _started.TryRemove(request.Id, out _);
+                throw new ContainerStartException($"container {request.Name} did not start: {OneLine(e.ResponseBody ?? e.Message)}");
+            }
             var inspect = await _client.Value.Containers.InspectContainerAsync(container.Id, ct);
             return inspect.State?.Pid.ToString(CultureInfo.InvariantCulture)
                    ?? throw new ContainerStartException($"Docker reports no state for container {request.Name}");
@@ -178,6 +208,28 @@ public sealed class DockerRuntime : IContainerRuntime, IDisposable
         {
             return false;
         }
+        catch (Exception e) when (e is DockerApiException or HttpRequestException or IOException)
+        {
+            return true; // cannot tell (the daemon went away?): count it as left behind rather than crash the teardown
+        }
+    }
+
+    private static string StartFix() =>
+        Socket == DefaultSocket
+            ? "start it with `bash vagrant/provision.sh --runtimes` (starts dockerd without touching this machine's iptables, bridge or forwarding), or `systemctl start docker`"
+            : $"start dockerd on {Socket}, or unset DOCKER_HOST to use {DefaultSocket}";
+
+    /// <summary>The daemon's JSON error body ({"message":"..."}) as one line.</summary>
+    private static string OneLine(string text)
+    {
+        try
+        {
+            if (System.Text.Json.JsonDocument.Parse(text).RootElement.TryGetProperty("message", out var m)) text = m.GetString() ?? text;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+        }
+        return text.Trim().ReplaceLineEndings(" ");
     }
 
     public void Dispose()

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# The long reliability runs of docs/RELIABILITY.md (CI runs a slice of each in the test suites).
+# As root, with containerd and dockerd running (scripts/provision.sh / .ci/run start them).
+#
+#   scripts/reliability.sh faults [lr-reliability faults args]   every k of K, every runtime and signal (~45 min)
+#   scripts/reliability.sh kills [N] [RUNTIME]                   N runs per runtime SIGKILLed at a random moment, then clean
+#   scripts/reliability.sh parallel [N] [RUNTIME]                N runs of article.yaml at once (default 8, process)
+#   scripts/reliability.sh consecutive [N] [RUNTIME]             N runs in a row (default 50, process)
+#   scripts/reliability.sh mutate [COUNT] [RUNS] [SEED]          COUNT Bogus mutants through the loader (default 5000),
+#                                                                RUNS valid ones run for real (default 20), random seed
+#   scripts/reliability.sh hostile                               time and peak memory of `labrunner validate` on each hostile file
+#   scripts/reliability.sh all                                   all of the above
+#
+# Each prints one line per case and a summary, and exits non-zero if anything leaked, failed or crashed.
+# Logs go to $LAB_RELIABILITY_LOGS (default TestResults/reliability/).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+LOGS="${LAB_RELIABILITY_LOGS:-$ROOT/TestResults/reliability}"
+mkdir -p "$LOGS"
+TOOL="$ROOT/tools/LabRunner.Reliability/bin/Release/net10.0/lr-reliability.dll"
+CLI="$ROOT/src/LabRunner.Cli/bin/Release/net10.0/labrunner.dll"
+
+case "${1:-}" in
+  faults | kills | parallel | consecutive | mutate | hostile | all) ;;
+  *) sed -n '2,17p' "$0"; exit 2 ;;
+esac
+if [[ "$(id -u)" -ne 0 ]]; then echo "reliability: run as root (labs create namespaces)" >&2; exit 3; fi
+dotnet build "$ROOT/tools/LabRunner.Reliability/LabRunner.Reliability.csproj" -c Release -nologo -v quiet >&2
+
+# `env --default-signal`: started from a non-interactive shell in the background, we would inherit SIGINT ignored.
+tool() { env --default-signal=INT,TERM dotnet "$TOOL" "$@"; }
+
+hostile() {
+  local dir kind path out rc
+  dir="$(mktemp -d /tmp/lr-hostile-XXXXXX)"
+  printf '%-24s %5s %8s %10s  %s\n' kind exit seconds "peak RSS" "first line of the rejection"
+  while read -r kind path; do
+    out="$(/usr/bin/time -f '%e %M' -o "$dir/time" timeout 60 dotnet "$CLI" validate "$path" 2>&1 >/dev/null)" && rc=0 || rc=$?
+    read -r secs kb < <(tail -1 "$dir/time") || true
+    printf '%-24s %5s %8s %7s MB  %s\n' "$kind" "$rc" "$secs" "$((kb / 1024))" "$(head -1 <<<"$out" | cut -c1-110)"
+    [[ "$rc" == 2 ]] || { echo "hostile: $kind exited $rc, expected 2" >&2; status=1; }
+  done < <(tool hostile --dir "$dir")
+  rm -rf "$dir"
+}
+
+status=0
+run() { # name, command...
+  local name="$1"; shift
+  echo "== $name ($(date -u +%FT%TZ))"
+  if "$@" 2>&1 | tee "$LOGS/$name.log"; then :; else status=1; fi
+  [[ "${PIPESTATUS[0]}" == 0 ]] || status=1
+}
+
+case "${1:-}" in
+  faults) shift; run faults tool faults "$@" ;;
+  kills) run kills tool kills --runs "${2:-20}" ${3:+--runtime "$3"} ;;
+  parallel) run parallel tool parallel --runs "${2:-8}" --runtime "${3:-process}" ;;
+  consecutive) run consecutive tool consecutive --runs "${2:-50}" --runtime "${3:-process}" ;;
+  mutate) run mutate tool mutate --count "${2:-5000}" --run "${3:-20}" ${4:+--seed "$4"} ;;
+  hostile) run hostile hostile ;;
+  all)
+    run hostile hostile
+    run mutate tool mutate --count 5000 --run 20
+    run parallel tool parallel --runs 8
+    run consecutive tool consecutive --runs 50
+    run kills tool kills --runs 20
+    run faults tool faults
+    ;;
+  *) sed -n '2,17p' "$0"; exit 2 ;;
+esac
+exit "$status"

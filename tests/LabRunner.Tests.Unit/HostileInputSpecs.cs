@@ -1,0 +1,60 @@
+using System.Diagnostics;
+using LabRunner.Loading;
+using LabRunner.Reliability;
+using LabRunner.Tests.Unit.Infrastructure;
+
+namespace LabRunner.Tests.Unit;
+
+/// <summary>
+/// Hostile files are rejected (exit 2 in the CLI), with a position, in bounded time and memory, and never crash the
+/// process: alias bombs, deep nesting, a 50 MB file, binary bytes, invalid UTF-8, endless devices, error floods.
+/// docs/RELIABILITY.md has the measured times and peak memory of the CLI on each.
+/// </summary>
+public sealed class HostileInputSpecs
+{
+    /// <summary>Generous bounds for a loaded CI machine; measured values are ~10x smaller (docs/RELIABILITY.md).</summary>
+    private static readonly TimeSpan MaxTime = TimeSpan.FromSeconds(5);
+    private const long MaxAllocatedBytes = 300L << 20;
+
+    public static TheoryData<string> Cases() => [.. HostileFiles.Kinds];
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void A_hostile_file_is_rejected_with_a_position_in_bounded_time_and_memory(string kind)
+    {
+        using var dir = new TempDirectory();
+        var path = HostileFiles.Write(kind, dir.Path);
+        var allocated = GC.GetAllocatedBytesForCurrentThread();
+        var watch = Stopwatch.StartNew();
+
+        var errors = Assert.Throws<ScenarioInvalidException>(() => ScenarioLoader.LoadFile(path)).Errors;
+
+        watch.Stop();
+        allocated = GC.GetAllocatedBytesForCurrentThread() - allocated;
+        Assert.All(errors, e => Assert.True(e.Span.Line > 0, $"no position: {e}"));
+        Assert.True(errors.Length <= ScenarioLoader.MaxErrors + 1, $"{errors.Length} errors listed");
+        Assert.True(watch.Elapsed < MaxTime, $"{kind}: {watch.Elapsed.TotalSeconds:0.00}s");
+        Assert.True(allocated < MaxAllocatedBytes, $"{kind}: {allocated >> 20} MiB allocated");
+    }
+
+    [Fact]
+    public void An_alias_bomb_is_refused_at_its_first_anchor()
+    {
+        using var dir = new TempDirectory();
+        var error = Assert.Throws<ScenarioInvalidException>(() => ScenarioLoader.LoadFile(HostileFiles.Write("alias-bomb", dir.Path))).Errors[0];
+        Assert.Equal(2, error.Span.Line);
+        Assert.StartsWith("YAML anchor '&a0' is not allowed", error.Message);
+    }
+
+    [Fact]
+    public void Nesting_100000_deep_is_refused_at_level_65_instead_of_overflowing_the_stack()
+    {
+        var error = Scenarios.ErrorsIn("lab: x\nsteps: " + new string('[', 100_000) + new string(']', 100_000) + "\n")[0];
+        error.At(2, 7 + ScenarioLoader.MaxDepth); // the root mapping is level 1, so the 64th [ is level 65
+        Assert.Equal($"YAML nested more than {ScenarioLoader.MaxDepth} levels deep", error.Message);
+    }
+
+    [Fact]
+    public void Nesting_of_a_real_lab_is_far_below_the_limit() =>
+        Assert.NotNull(ScenarioLoader.LoadFile(Repo.Article("article.yaml")));
+}
