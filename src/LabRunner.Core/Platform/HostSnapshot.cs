@@ -65,7 +65,11 @@ public sealed partial record HostSnapshot(ImmutableSortedDictionary<string, Immu
         var journals = roots.Concat(others).SelectMany(ReadJournals).ToList();
         var live = options.IgnoreLiveLabs ? journals.Where(j => j.Live).Select(j => j.LabId).ToHashSet() : [];
         var processes = Processes.WithEnvironmentName(ProcessRuntime.LabelVariable);
+        // Docker makes a container's netns mount when it starts and removes it when it stops: list the containers
+        // before and after reading the mounts, so that a container starting or stopping meanwhile still owns its mount.
         var docker = File.Exists(DockerRuntime.Socket) ? DockerContainers() : null;
+        var mounts = NsfsMounts();
+        if (docker is not null) docker = [.. docker.Concat(DockerContainers()).DistinctBy(d => d.Id)];
         var attribution = new Attribution(journals, processes, docker ?? []);
 
         // Facets are gathered at once (each is a command or two); attribution and filtering come after.
@@ -75,7 +79,7 @@ public sealed partial record HostSnapshot(ImmutableSortedDictionary<string, Immu
         IEnumerable<(string, string?)> ByName(IEnumerable<string> entries) => entries.Select(e => (e, attribution.OwnerOfName(e)));
 
         Gather("/var/run/netns entries", () => NamedNamespaces().Select(n => ($"{n.Name} {n.Inode}", attribution.OwnerOfNetnsEntry(n.Name))));
-        Gather("nsfs mounts", () => NsfsMounts().Select(m => ($"{m.MountPoint} {m.Root}", attribution.OwnerOfMount(m.MountPoint))));
+        Gather("nsfs mounts", () => mounts.Select(m => ($"{m.MountPoint} {m.Root}", attribution.OwnerOfMount(m.MountPoint))));
         foreach (var (label, netns) in options.AlsoNamespaces.Select(n => ($"netns {n}", (string?)n)).Prepend(("this namespace", null)))
         {
             Gather($"links ({label})", () => Links(netns).Select(l => (l.Entry, attribution.OwnerOfLink(l.Name, netns))));
