@@ -63,9 +63,20 @@ public sealed partial record HostSnapshot(ImmutableSortedDictionary<string, Immu
         var roots = options.StateRoots.Append(LabJournal.DefaultRoot).Select(Path.GetFullPath).Distinct().ToList();
         var others = RunningStateRoots().Select(Path.GetFullPath).Distinct().Except(roots).ToList();
         var journals = roots.Concat(others).SelectMany(ReadJournals).ToList();
-        var live = options.IgnoreLiveLabs ? journals.Where(j => j.Live).Select(j => j.LabId).ToHashSet() : [];
         var processes = Processes.WithEnvironmentName(ProcessRuntime.LabelVariable);
+        var live = options.IgnoreLiveLabs ? journals.Where(j => j.Live).Select(j => j.LabId).ToHashSet() : [];
+        // A process-runtime container is the child of the process running its lab (an engine inside a test host too,
+        // whose state root no command line shows); once that process dies it is re-parented to PID 1.
+        if (options.IgnoreLiveLabs)
+            foreach (var (pid, label) in processes)
+                if (LabOfLabel(label) is { } lab && Processes.ParentOf(pid) is > 1 and var parent && Processes.IsRunning(parent)
+                    && !journals.Any(j => j.LabId == lab && !j.Live))
+                    live.Add(lab);
+        // Docker makes a container's netns mount when it starts and removes it when it stops: list the containers
+        // before and after reading the mounts, so that a container starting or stopping meanwhile still owns its mount.
         var docker = File.Exists(DockerRuntime.Socket) ? DockerContainers() : null;
+        var mounts = NsfsMounts();
+        if (docker is not null) docker = [.. DockerContainers().Concat(docker).DistinctBy(d => d.Id)]; // the later listing knows a new container's sandbox
         var attribution = new Attribution(journals, processes, docker ?? []);
 
         // Facets are gathered at once (each is a command or two); attribution and filtering come after.
@@ -75,7 +86,7 @@ public sealed partial record HostSnapshot(ImmutableSortedDictionary<string, Immu
         IEnumerable<(string, string?)> ByName(IEnumerable<string> entries) => entries.Select(e => (e, attribution.OwnerOfName(e)));
 
         Gather("/var/run/netns entries", () => NamedNamespaces().Select(n => ($"{n.Name} {n.Inode}", attribution.OwnerOfNetnsEntry(n.Name))));
-        Gather("nsfs mounts", () => NsfsMounts().Select(m => ($"{m.MountPoint} {m.Root}", attribution.OwnerOfMount(m.MountPoint))));
+        Gather("nsfs mounts", () => mounts.Select(m => ($"{m.MountPoint} {m.Root}", attribution.OwnerOfMount(m.MountPoint))));
         foreach (var (label, netns) in options.AlsoNamespaces.Select(n => ($"netns {n}", (string?)n)).Prepend(("this namespace", null)))
         {
             Gather($"links ({label})", () => Links(netns).Select(l => (l.Entry, attribution.OwnerOfLink(l.Name, netns))));

@@ -22,6 +22,20 @@ public static class Processes
         }
     }
 
+    /// <summary>The parent's PID (field 4 of /proc/PID/stat), or null if no such process.</summary>
+    public static int? ParentOf(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            return int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1], CultureInfo.InvariantCulture);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>True if the process exists and has not exited (a zombie counts as exited).</summary>
     public static bool IsRunning(int pid, long? startTime = null)
     {
