@@ -25,7 +25,6 @@ public sealed class CleanerSpecs
         using var root = new TempDirectory();
         var torn = Directory.CreateDirectory(Path.Combine(root.Path, "aaaaaa")).FullName;
         File.WriteAllText(Path.Combine(torn, LabJournal.FileName), "{\"Header\":{\"LabId\":\"aaa"); // torn mid-line
-        File.SetLastWriteTimeUtc(Path.Combine(torn, LabJournal.FileName), DateTime.UtcNow - TimeSpan.FromMinutes(1));
         // A dead run's journal beside it (PID 0 is never a live run).
         using (var dead = LabJournal.Create(root.Path, new JournalHeader("bbbbbb", 0, 0, "x.yaml", true, DateTimeOffset.UtcNow)))
             dead.Append(new UndoCommand("delete netns lr-bbbbbb", ["ip", "netns", "delete", "lr-bbbbbb"], [], null));
@@ -42,7 +41,8 @@ public sealed class CleanerSpecs
     {
         using var root = new TempDirectory();
         var fresh = Directory.CreateDirectory(Path.Combine(root.Path, "cccccc")).FullName;
-        File.WriteAllText(Path.Combine(fresh, LabJournal.FileName), "");
+        // Its run holds it open while it writes the header.
+        using var open = new FileStream(Path.Combine(fresh, LabJournal.FileName), FileMode.CreateNew, FileAccess.Write, FileShare.Read);
 
         var cleaned = await CleanerFor(root.Path).CleanAsync(ct: TestContext.Current.CancellationToken);
 

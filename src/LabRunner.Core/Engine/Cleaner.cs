@@ -13,9 +13,6 @@ public sealed record CleanedLab(string LabId, string Scenario, TeardownReport Re
 /// </summary>
 public sealed class Cleaner(ICommandRunner runner, Func<string, IContainerRuntime> runtimes, string stateRoot = LabJournal.DefaultRoot)
 {
-    /// <summary>A journal without a header this old belongs to a run that died creating it.</summary>
-    public static readonly TimeSpan HeaderlessAfter = TimeSpan.FromSeconds(10);
-
     /// <summary>Journals of dead runs, oldest first. Journals of live runs are left alone.</summary>
     public IReadOnlyList<string> OrphanedJournals()
     {
@@ -33,8 +30,8 @@ public sealed class Cleaner(ICommandRunner runner, Func<string, IContainerRuntim
             catch (InvalidDataException)
             {
                 // No header: the run died while creating its journal, before any action (the header is written
-                // first), or it is writing it right now: only one that has not changed for a while is an orphan.
-                if (DateTime.UtcNow - File.GetLastWriteTimeUtc(Path.Combine(dir, LabJournal.FileName)) > HeaderlessAfter)
+                // first), or it is writing it right now, and then holds the file open (a run keeps its journal open).
+                if (!Processes.AnyHasOpen(Path.Combine(dir, LabJournal.FileName)))
                     orphans.Add((DateTimeOffset.MinValue, dir));
                 continue;
             }

@@ -22,6 +22,26 @@ public static class Processes
         }
     }
 
+    /// <summary>Whether any process has <paramref name="path"/> open (from /proc/*/fd; root sees every process).</summary>
+    public static bool AnyHasOpen(string path)
+    {
+        path = Path.GetFullPath(path);
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out _)) continue;
+            try
+            {
+                foreach (var fd in Directory.EnumerateFileSystemEntries($"{dir}/fd"))
+                    if (new FileInfo(fd).LinkTarget == path) return true;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // gone, or not ours to look at
+            }
+        }
+        return false;
+    }
+
     /// <summary>The parent's PID (field 4 of /proc/PID/stat), or null if no such process.</summary>
     public static int? ParentOf(int pid)
     {
