@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using LabRunner.Loading;
 using LabRunner.Reliability;
 using LabRunner.Tests.Unit.Infrastructure;
@@ -12,8 +11,10 @@ namespace LabRunner.Tests.Unit;
 /// </summary>
 public sealed class HostileInputSpecs
 {
-    /// <summary>Generous bounds for a loaded CI machine; measured values are ~10x smaller (docs/RELIABILITY.md).</summary>
-    private static readonly TimeSpan MaxTime = TimeSpan.FromSeconds(5);
+    /// <summary>
+    /// A bound on work done (bytes allocated: deterministic, unlike seconds on a shared 2-core machine). Time is
+    /// measured, not asserted: `scripts/reliability.sh hostile` and docs/RELIABILITY.md.
+    /// </summary>
     private const long MaxAllocatedBytes = 300L << 20;
 
     public static TheoryData<string> Cases() => [.. HostileFiles.Kinds];
@@ -25,15 +26,12 @@ public sealed class HostileInputSpecs
         using var dir = new TempDirectory();
         var path = HostileFiles.Write(kind, dir.Path);
         var allocated = GC.GetAllocatedBytesForCurrentThread();
-        var watch = Stopwatch.StartNew();
 
         var errors = Assert.Throws<ScenarioInvalidException>(() => ScenarioLoader.LoadFile(path)).Errors;
 
-        watch.Stop();
         allocated = GC.GetAllocatedBytesForCurrentThread() - allocated;
         Assert.All(errors, e => Assert.True(e.Span.Line > 0, $"no position: {e}"));
         Assert.True(errors.Length <= ScenarioLoader.MaxErrors + 1, $"{errors.Length} errors listed");
-        Assert.True(watch.Elapsed < MaxTime, $"{kind}: {watch.Elapsed.TotalSeconds:0.00}s");
         Assert.True(allocated < MaxAllocatedBytes, $"{kind}: {allocated >> 20} MiB allocated");
     }
 
