@@ -39,6 +39,7 @@ public sealed class FaultInjectionSpecs
         var cases = new List<FaultCase>();
         foreach (var k in new[] { k1, k2 }) cases.Add(await FaultInjection.RunAsync(Article, runtime, signal, k, stateDir, ct));
 
+        LabProcess.DeleteIfEmpty(stateDir);
         var clean = cases.Count(c => c.Clean);
         TestContext.Current.SendDiagnosticMessage($"{runtime} SIG{signal}: {clean} of {cases.Count} clean (k = {k1}, {k2} of K = {total})");
         Assert.True(clean == cases.Count, $"{runtime} SIG{signal}: {clean} of {cases.Count} clean:\n{string.Join("\n", cases)}");

@@ -27,6 +27,7 @@ public static class Concurrency
         var ids = results.Select(r => r.LabId).OfType<string>().ToHashSet();
         if (ids.Count != runs) problems.Add($"{runs} runs but {ids.Count} distinct lab ids: {string.Join(", ", results.Select(r => r.LabId))}");
         problems.AddRange(before.Diff(HostSnapshot.Take(snapshot), ids).Select(d => "left: " + d));
+        LabProcess.DeleteIfEmpty(stateDir);
         return new BatchResult(results, problems, elapsed);
     }
 
@@ -49,6 +50,7 @@ public static class Concurrency
             problems.AddRange(left.Select(d => $"run {i} left: {d}"));
             progress?.WriteLine($"  run {i}/{runs}: exit {run.ExitCode}, {(left.Count == 0 ? "nothing left" : $"{left.Count} left")}, {run.Elapsed.TotalSeconds:0.0}s{(ok ? "" : "  <-- FAILED")}");
         }
+        LabProcess.DeleteIfEmpty(stateDir);
         return new BatchResult(all, problems, watch.Elapsed);
     }
 

@@ -55,6 +55,19 @@ public static class LabProcess
         return new LabRun(result.ExitCode, result.StandardOutput, result.StandardError, watch.Elapsed);
     }
 
+    /// <summary>Removes a private state directory once no journal is left in it (each run's --state-dir is a temp dir).</summary>
+    public static void DeleteIfEmpty(string directory)
+    {
+        try
+        {
+            if (Directory.Exists(directory) && !Directory.EnumerateFileSystemEntries(directory).Any()) Directory.Delete(directory);
+        }
+        catch (IOException)
+        {
+            // someone wrote into it meanwhile: leave it
+        }
+    }
+
     private static string FindRepoRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)

@@ -69,6 +69,7 @@ public static class Program
             summary.Add($"{runtime,-10} SIGKILL at a random moment: {clean} of {runs} clean");
             allClean &= clean == runs;
         }
+        LabProcess.DeleteIfEmpty(stateDir);
         foreach (var line in summary) Console.WriteLine(line);
         return allClean ? 0 : 1;
     }
@@ -124,6 +125,7 @@ public static class Program
             summary.Add(line);
             allClean &= clean == ks.Count;
         }
+        LabProcess.DeleteIfEmpty(stateDir);
         Console.WriteLine();
         Console.WriteLine($"summary ({total.Elapsed.TotalMinutes:0.0} min):");
         foreach (var line in summary) Console.WriteLine("  " + line);
