@@ -10,32 +10,15 @@ namespace LabRunner.Tests.Integration;
 /// </summary>
 public sealed class TrespassSpecs : IAsyncLifetime
 {
-    private readonly string _outer = $"lrt5-{Guid.NewGuid():N}"[..13];
+    private readonly OuterHost _host = new("lrt5");
 
-    private string Wan => _outer + "-w";
+    private string Outer => _host.Name;
 
-    private string[] InOuter => ["nsenter", $"--net=/var/run/netns/{_outer}"];
+    private string[] InOuter => _host.Enter;
 
-    public async ValueTask InitializeAsync()
-    {
-        if (!Processes.IsRoot) return;
-        var ct = TestContext.Current.CancellationToken;
-        foreach (var argv in new[]
-                 {
-                     ["ip", "netns", "add", _outer], ["ip", "netns", "add", Wan],
-                     ["ip", "-n", _outer, "link", "add", "ens3", "type", "veth", "peer", "name", "wan0", "netns", Wan],
-                     ["ip", "-n", _outer, "addr", "add", "192.168.64.6/24", "dev", "ens3"],
-                     ["ip", "-n", _outer, "link", "set", "ens3", "up"], new[] { "ip", "-n", Wan, "link", "set", "wan0", "up" },
-                 })
-            Assert.Equal(0, await LabCli.ShAsync(argv, ct));
-    }
+    public async ValueTask InitializeAsync() => await _host.CreateAsync(TestContext.Current.CancellationToken);
 
-    public async ValueTask DisposeAsync()
-    {
-        if (!Processes.IsRoot) return;
-        await LabCli.ShAsync(["ip", "netns", "delete", Wan]);
-        await LabCli.ShAsync(["ip", "netns", "delete", _outer]);
-    }
+    public ValueTask DisposeAsync() => _host.DisposeAsync();
 
     [Theory]
     [MemberData(nameof(Root.Runtimes), MemberType = typeof(Root))]
@@ -70,7 +53,7 @@ public sealed class TrespassSpecs : IAsyncLifetime
             if (runtime != "process") Assert.Equal(0, (await LabCli.RunAsync(["image", "seed", "--runtime", runtime], ct: ct)).ExitCode);
             Assert.Equal(0, await LabCli.ShAsync(["ip", "netns", "add", netns], ct));
             if (startForeign.Length > 0) Assert.Equal(0, await LabCli.ShAsync(startForeign, ct));
-            var before = HostSnapshot.Take(alsoNamespaces: [_outer]);
+            var before = HostSnapshot.Take(alsoNamespaces: [Outer]);
 
             var run = await LabCli.RunAsync(["run", "--host", scenario, "--runtime", runtime], prefix: InOuter, ct: ct);
 
@@ -79,7 +62,7 @@ public sealed class TrespassSpecs : IAsyncLifetime
             if (runtime != "process") Assert.Contains($"container {container} in {runtime}", run.Stderr);
             Assert.Contains("nothing was touched", run.Stderr);
             // The run must not start a lab at all: whatever belongs to a lab is another run's (the machine is shared).
-            Assert.Empty(before.Diff(HostSnapshot.Take(alsoNamespaces: [_outer]), onlyLabs: new HashSet<string>()));
+            Assert.Empty(before.Diff(HostSnapshot.Take(alsoNamespaces: [Outer]), onlyLabs: new HashSet<string>()));
             Assert.True(File.Exists($"/var/run/netns/{netns}"));
         }
         finally
@@ -113,19 +96,19 @@ public sealed class TrespassSpecs : IAsyncLifetime
     {
         Root.Require();
         var ct = TestContext.Current.CancellationToken;
-        var before = HostSnapshot.Take(alsoNamespaces: [_outer]);
+        var before = HostSnapshot.Take(alsoNamespaces: [Outer]);
         foreach (var argv in new[]
                  {
-                     ["ip", "-n", _outer, "link", "add", "br-t5", "type", "bridge"], ["ip", "-n", _outer, "addr", "add", "10.99.0.1/24", "dev", "br-t5"],
-                     ["ip", "-n", _outer, "link", "set", "br-t5", "up"], ["ip", "-n", _outer, "route", "add", "10.98.0.0/16", "dev", "br-t5"],
-                     ["ip", "netns", "exec", _outer, "sysctl", "-w", "net.ipv4.ip_forward=1"],
-                     new[] { "ip", "netns", "exec", _outer, "iptables", "-t", "nat", "-A", "POSTROUTING", "-s", "10.99.0.0/24", "-j", "MASQUERADE" },
+                     ["ip", "-n", Outer, "link", "add", "br-t5", "type", "bridge"], ["ip", "-n", Outer, "addr", "add", "10.99.0.1/24", "dev", "br-t5"],
+                     ["ip", "-n", Outer, "link", "set", "br-t5", "up"], ["ip", "-n", Outer, "route", "add", "10.98.0.0/16", "dev", "br-t5"],
+                     ["ip", "netns", "exec", Outer, "sysctl", "-w", "net.ipv4.ip_forward=1"],
+                     new[] { "ip", "netns", "exec", Outer, "iptables", "-t", "nat", "-A", "POSTROUTING", "-s", "10.99.0.0/24", "-j", "MASQUERADE" },
                  })
             Assert.Equal(0, await LabCli.ShAsync(argv, ct));
 
-        var diff = before.Diff(HostSnapshot.Take(alsoNamespaces: [_outer]));
+        var diff = before.Diff(HostSnapshot.Take(alsoNamespaces: [Outer]));
 
-        var ns = $"netns {_outer}";
+        var ns = $"netns {Outer}";
         Assert.Contains($"links ({ns}): +br-t5 kind=bridge master=- up", diff);
         Assert.Contains($"addresses ({ns}): +br-t5 inet 10.99.0.1/24", diff);
         Assert.Contains($"routes ({ns}): +unicast 10.98.0.0/16 dev br-t5 table main", diff);
