@@ -1,3 +1,4 @@
+using LabRunner.Platform;
 using LabRunner.Reliability;
 
 namespace LabRunner.Tests.Integration;
@@ -29,5 +30,39 @@ public sealed class ConcurrencySpecs
         var result = await Concurrency.ConsecutiveAsync(3, "process", LabCli.Scenario("article/article.yaml"), ct: TestContext.Current.CancellationToken);
 
         Assert.True(result.Clean, string.Join("\n", result.Problems));
+    }
+
+    /// <summary>
+    /// Another lab starting or ending while a snapshot is taken is not a difference: its journal may appear between
+    /// the snapshot's read of the journals and its listing of /var/run/netns (found by CI, where the regression
+    /// suite's labs run beside these specs). Snapshots are taken back to back while labs start and end beside them.
+    /// </summary>
+    [Fact]
+    public async Task Snapshots_taken_while_other_labs_start_and_end_see_nothing_of_them()
+    {
+        Root.Require();
+        var ct = TestContext.Current.CancellationToken;
+        var baseline = HostSnapshot.Take();
+        var differences = new List<string>();
+        var snapshots = 0;
+
+        var runs = Task.Run(async () =>
+        {
+            for (var i = 0; i < 4; i++)
+            {
+                var run = await LabCli.RunAsync(["run", LabCli.Scenario("article/01-veth-bridge.yaml")], ct: ct);
+                Assert.True(run.ExitCode == 0, run.ToString());
+            }
+        }, ct);
+        while (!runs.IsCompleted)
+        {
+            var n = ++snapshots;
+            differences.AddRange(baseline.Diff(HostSnapshot.Take()).Select(d => $"snapshot {n}: {d}"));
+        }
+        await runs;
+
+        TestContext.Current.SendDiagnosticMessage($"{snapshots} snapshots while 4 labs ran");
+        Assert.True(snapshots > 4, $"only {snapshots} snapshots");
+        Assert.Empty(differences);
     }
 }

@@ -61,9 +61,49 @@ public sealed partial record HostSnapshot(ImmutableSortedDictionary<string, Immu
     {
         // Journals of the roots asked for are compared; those of other running labrunners only tell live labs and owners.
         var roots = options.StateRoots.Append(LabJournal.DefaultRoot).Select(Path.GetFullPath).Distinct().ToList();
-        var others = RunningStateRoots().Select(Path.GetFullPath).Distinct().Except(roots).ToList();
-        var journals = roots.Concat(others).SelectMany(ReadJournals).ToList();
+        List<JournalInfo> AllJournals() =>
+            [.. roots.Concat(RunningStateRoots().Select(Path.GetFullPath).Distinct().Except(roots)).SelectMany(ReadJournals)];
+        var journalsBefore = AllJournals();
         var processes = Processes.WithEnvironmentName(ProcessRuntime.LabelVariable);
+        // Docker makes a container's netns mount when it starts and removes it when it stops: list the containers
+        // before and after reading the mounts, so that a container starting or stopping meanwhile still owns its mount.
+        var docker = File.Exists(DockerRuntime.Socket) ? DockerContainers() : null;
+        var mounts = NsfsMounts();
+        if (docker is not null) docker = [.. DockerContainers().Concat(docker).DistinctBy(d => d.Id)]; // the later listing knows a new container's sandbox
+
+        // Facets are gathered at once (each is a command or two); who owns an entry is told afterwards, from journals
+        // read before *and after* the gathering: a lab that starts meanwhile (journal, then its first namespace) has
+        // entries in the listings but no journal in the first read, and must still count as live.
+        var sysctls = DefaultSysctls.Concat(options.Sysctls).Distinct().ToList();
+        var gathering = new List<(string Facet, Task<List<Gathered>> Entries)>();
+        void Gather(string facet, Func<IEnumerable<Gathered>> entries) => gathering.Add((facet, Task.Run(() => entries().ToList())));
+        static Gathered Unowned(string entry) => new(entry, _ => null);
+
+        Gather("/var/run/netns entries", () => NamedNamespaces().Select(n => new Gathered($"{n.Name} {n.Inode}", a => a.OwnerOfNetnsEntry(n.Name))));
+        Gather("nsfs mounts", () => mounts.Select(m => new Gathered($"{m.MountPoint} {m.Root}", a => a.OwnerOfMount(m.MountPoint))));
+        foreach (var (label, netns) in options.AlsoNamespaces.Select(n => ($"netns {n}", (string?)n)).Prepend(("this namespace", null)))
+        {
+            Gather($"links ({label})", () => Links(netns).Select(l => new Gathered(l.Entry, a => a.OwnerOfLink(l.Name, netns))));
+            Gather($"addresses ({label})", () => Addresses(netns).Select(x => new Gathered(x.Entry, a => a.OwnerOfLink(x.Dev, netns))));
+            Gather($"routes ({label})", () => Routes(netns).Select(r => new Gathered(r.Entry, a => r.Dev is null ? null : a.OwnerOfLink(r.Dev, netns))));
+            Gather($"sysctls ({label})", () => Sysctls(netns, sysctls).Select(Unowned));
+            foreach (var table in new[] { "filter", "nat" })
+                Gather($"iptables {table} ({label})", () => Iptables(netns, table).Select(Unowned));
+        }
+        Gather("run journals", () => journalsBefore.Where(j => roots.Contains(j.Root)).Select(j => new Gathered(Path.Combine(j.Root, j.LabId), _ => j.LabId)));
+        Gather("labelled container processes", () => processes.Select(p => new Gathered($"PID {p.Pid} {p.Value}", _ => LabOfLabel(p.Value))));
+        if (File.Exists(ContainerdRuntime.Socket))
+        {
+            var labelled = Task.Run(() => Lines("ctr", "-n", "default", "containers", "ls", "-q", $"labels.\"{ContainerdRuntime.LabLabel}\"").ToHashSet());
+            var tasks = Task.Run(() => Lines("ctr", "-n", "default", "tasks", "ls", "-q").ToList());
+            Gather("containerd containers", () => labelled.Result.Select(c => new Gathered(c, a => a.OwnerOfName(c))));
+            Gather("containerd tasks", () => tasks.Result.Where(t => labelled.Result.Contains(t) || t.StartsWith('`')).Select(t => new Gathered(t, a => a.OwnerOfName(t))));
+        }
+        if (docker is not null)
+            Gather("docker containers", () => docker.Select(d => new Gathered($"{d.Name} (lab {d.Lab})", _ => d.Lab)));
+        Task.WaitAll(gathering.Select(g => g.Entries));
+
+        var journals = journalsBefore.Concat(AllJournals()).ToList();
         var live = options.IgnoreLiveLabs ? journals.Where(j => j.Live).Select(j => j.LabId).ToHashSet() : [];
         // A process-runtime container is the child of the process running its lab (an engine inside a test host too,
         // whose state root no command line shows); once that process dies it is re-parented to PID 1.
@@ -72,49 +112,16 @@ public sealed partial record HostSnapshot(ImmutableSortedDictionary<string, Immu
                 if (LabOfLabel(label) is { } lab && Processes.ParentOf(pid) is > 1 and var parent && Processes.IsRunning(parent)
                     && !journals.Any(j => j.LabId == lab && !j.Live))
                     live.Add(lab);
-        // Docker makes a container's netns mount when it starts and removes it when it stops: list the containers
-        // before and after reading the mounts, so that a container starting or stopping meanwhile still owns its mount.
-        var docker = File.Exists(DockerRuntime.Socket) ? DockerContainers() : null;
-        var mounts = NsfsMounts();
-        if (docker is not null) docker = [.. DockerContainers().Concat(docker).DistinctBy(d => d.Id)]; // the later listing knows a new container's sandbox
         var attribution = new Attribution(journals, processes, docker ?? []);
-
-        // Facets are gathered at once (each is a command or two); attribution and filtering come after.
-        var sysctls = DefaultSysctls.Concat(options.Sysctls).Distinct().ToList();
-        var gathering = new List<(string Facet, Task<List<(string Entry, string? Owner)>> Entries)>();
-        void Gather(string facet, Func<IEnumerable<(string, string?)>> entries) => gathering.Add((facet, Task.Run(() => entries().ToList())));
-        IEnumerable<(string, string?)> ByName(IEnumerable<string> entries) => entries.Select(e => (e, attribution.OwnerOfName(e)));
-
-        Gather("/var/run/netns entries", () => NamedNamespaces().Select(n => ($"{n.Name} {n.Inode}", attribution.OwnerOfNetnsEntry(n.Name))));
-        Gather("nsfs mounts", () => mounts.Select(m => ($"{m.MountPoint} {m.Root}", attribution.OwnerOfMount(m.MountPoint))));
-        foreach (var (label, netns) in options.AlsoNamespaces.Select(n => ($"netns {n}", (string?)n)).Prepend(("this namespace", null)))
-        {
-            Gather($"links ({label})", () => Links(netns).Select(l => (l.Entry, attribution.OwnerOfLink(l.Name, netns))));
-            Gather($"addresses ({label})", () => Addresses(netns).Select(a => (a.Entry, attribution.OwnerOfLink(a.Dev, netns))));
-            Gather($"routes ({label})", () => Routes(netns).Select(r => (r.Entry, r.Dev is null ? null : attribution.OwnerOfLink(r.Dev, netns))));
-            Gather($"sysctls ({label})", () => Sysctls(netns, sysctls).Select(s => (s, (string?)null)));
-            foreach (var table in new[] { "filter", "nat" })
-                Gather($"iptables {table} ({label})", () => Iptables(netns, table).Select(l => (l, (string?)null)));
-        }
-        Gather("run journals", () => journals.Where(j => roots.Contains(j.Root)).Select(j => (Path.Combine(j.Root, j.LabId), (string?)j.LabId)));
-        Gather("labelled container processes", () => processes.Select(p => ($"PID {p.Pid} {p.Value}", (string?)LabOfLabel(p.Value))));
-        if (File.Exists(ContainerdRuntime.Socket))
-        {
-            var labelled = Task.Run(() => Lines("ctr", "-n", "default", "containers", "ls", "-q", $"labels.\"{ContainerdRuntime.LabLabel}\"").ToHashSet());
-            var tasks = Task.Run(() => Lines("ctr", "-n", "default", "tasks", "ls", "-q").ToList());
-            Gather("containerd containers", () => ByName(labelled.Result));
-            Gather("containerd tasks", () => ByName(tasks.Result.Where(t => labelled.Result.Contains(t) || t.StartsWith('`'))));
-        }
-        if (docker is not null)
-            Gather("docker containers", () => docker.Select(d => ($"{d.Name} (lab {d.Lab})", (string?)d.Lab)));
 
         var facets = ImmutableSortedDictionary.CreateBuilder<string, ImmutableSortedSet<string>>();
         var owners = ImmutableDictionary.CreateBuilder<string, string>();
         foreach (var (facet, entries) in gathering)
         {
             var kept = ImmutableSortedSet.CreateBuilder<string>(StringComparer.Ordinal);
-            foreach (var (entry, owner) in entries.Result)
+            foreach (var (entry, ownerOf) in entries.Result)
             {
+                var owner = ownerOf(attribution);
                 if (owner is not null && live.Contains(owner)) continue;
                 kept.Add(entry);
                 if (owner is not null) owners[facet + "\0" + entry] = owner;
@@ -164,6 +171,9 @@ public sealed partial record HostSnapshot(ImmutableSortedDictionary<string, Immu
     // ---------- lab journals ----------
 
     private sealed record JournalInfo(string Root, string LabId, bool Live, IReadOnlyList<UndoRecord> Records);
+
+    /// <summary>A facet's entry, and how to tell its lab once every journal has been read.</summary>
+    private sealed record Gathered(string Entry, Func<Attribution, string?> OwnerOf);
 
     private static IEnumerable<JournalInfo> ReadJournals(string root)
     {
