@@ -178,6 +178,19 @@ var lab = Lab.Named("article")
         .Expect.Neighbor("172.16.100.1", macOf: "br-0").In("busybox-2")
         .Expect.Neighbor("172.16.100.101", macOf: "veth-2", macOfIn: "busybox-1").In("busybox-2"))
 
+    .Step("3.5 tcpdump: the echo requests cross br-0 but never reach veth-2", """
+        tcpdump -n -i br-0; ip netns exec PID-2 tcpdump -n -i veth-4; ip netns exec PID-1 tcpdump -n -i veth-2,
+        while busybox-2 pings busybox-1: br-0 and veth-4 see the ICMP echo requests, veth-2 never does
+        (all three see the ARP request and reply when busybox-2's neighbour entry needs refreshing).
+        Layer 2 works; something between the bridge ports filters.
+        """, s => s
+        .Expect.Capture(pingFrom: "busybox-2", pingTo: "172.16.100.101", on:
+        [
+            new CaptureOn("br-0", Sees: ["icmp[icmptype] == icmp-echo and src host 172.16.100.102"]),
+            new CaptureOn("veth-4", In: "busybox-2", Sees: ["icmp[icmptype] == icmp-echo"]),
+            new CaptureOn("veth-2", In: "busybox-1", Never: ["icmp"]),
+        ]))
+
     .Step("3.6 br_netfilter sends bridged frames through iptables", """
         sysctl net.bridge.bridge-nf-call-iptables = 1, and iptables' FORWARD policy (set by Docker) is DROP.
         The article warns: on a Kubernetes node this must stay 1.
@@ -194,8 +207,14 @@ var lab = Lab.Named("article")
         .Sysctl("net.bridge.bridge-nf-call-iptables", "0")
         .Expect.Sysctl("net.bridge.bridge-nf-call-iptables", "0"))
 
-    .Step("3.8 busybox-2 reaches busybox-1", s => s
-        .Expect.Ping(from: "busybox-2", to: "172.16.100.101"))
+    .Step("3.8 busybox-2 reaches busybox-1", """
+        The same ping, and now tcpdump on veth-2 sees the echo requests and busybox-1's replies.
+        """, s => s
+        .Expect.Ping(from: "busybox-2", to: "172.16.100.101")
+        .Expect.Capture(pingFrom: "busybox-2", pingTo: "172.16.100.101", on:
+        [
+            new CaptureOn("veth-2", In: "busybox-1", Sees: ["icmp[icmptype] == icmp-echo", "icmp[icmptype] == icmp-echoreply"]),
+        ]))
 
     // ---------- 4. Containers sharing one network namespace (a Kubernetes pod) ----------
     .Step("4.1 busybox-3 joins busybox-1's network namespace", """

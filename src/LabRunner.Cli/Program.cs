@@ -35,7 +35,7 @@ public static class Program
         run.SetAction((r, ct) => RunAsync(console, r.GetValue(file)!, new RunSettings(r.GetValue(host), r.GetValue(uplink), r.GetValue(runtimeOption), r.GetValue(verbose), r.GetValue(pause), r.GetValue(stateDir)!), dryRun: false));
 
         var validate = new Command("validate", "Check a lab file without touching anything (exit 2 with file:line:col when invalid)") { file };
-        validate.SetAction(r => Validate(console, r.GetValue(file)!));
+        validate.SetAction((r, ct) => ValidateAsync(console, r.GetValue(file)!, ct));
 
         var plan = new Command("plan", "Show every command a run would execute, teardown included; touches nothing") { file, host, uplink, runtimeOption };
         plan.SetAction((r, ct) => RunAsync(console, r.GetValue(file)!, new RunSettings(r.GetValue(host), r.GetValue(uplink), r.GetValue(runtimeOption), false, false, LabJournal.DefaultRoot), dryRun: true));
@@ -64,9 +64,20 @@ public static class Program
 
     private sealed record RunSettings(bool Host, string? Uplink, string? Runtime, bool Verbose, bool Pause, string StateDir);
 
-    private static int Validate(IAnsiConsole console, string path)
+    private static async Task<int> ValidateAsync(IAnsiConsole console, string path, CancellationToken ct)
     {
         if (Load(console, path) is not { } scenario) return ExitCodes.InvalidInput;
+        if (CaptureFilters.Of(scenario).Any())
+        {
+            // libpcap is the judge of a pcap filter; without tcpdump they are checked when the lab runs.
+            if (EnvironmentCheck.FindOnPath("tcpdump") is null)
+                console.MarkupLine("[yellow]note[/]: tcpdump is not installed, so the capture filters were not compiled (they will be before a run)");
+            else if (await CaptureFilters.CheckAsync(scenario, ct: ct) is { Length: > 0 } bad)
+            {
+                PrintErrors(new ScenarioInvalidException(bad));
+                return ExitCodes.InvalidInput;
+            }
+        }
         console.MarkupLine($"[green]valid[/]: {Markup.Escape(path)}: lab {Markup.Escape(scenario.Name)}, {scenario.Steps.Length} steps, " +
                            $"{scenario.AllActions.Count()} actions, {scenario.Steps.Sum(s => s.Expectations.Length)} expectations");
         return ExitCodes.Passed;
@@ -80,10 +91,15 @@ public static class Program
         }
         catch (ScenarioInvalidException e)
         {
-            foreach (var error in e.Errors) Console.Error.WriteLine(error.ToString());
-            Console.Error.WriteLine($"{e.Errors.Length} error(s); nothing was run.");
+            PrintErrors(e);
             return null;
         }
+    }
+
+    private static void PrintErrors(ScenarioInvalidException e)
+    {
+        foreach (var error in e.Errors) Console.Error.WriteLine(error.ToString());
+        Console.Error.WriteLine($"{e.Errors.Length} error(s); nothing was run.");
     }
 
     private static async Task<int> RunAsync(IAnsiConsole console, string path, RunSettings settings, bool dryRun)
@@ -128,6 +144,12 @@ public static class Program
         {
             var result = await new LabEngine(runner, runtime, reporter, options).RunAsync(scenario, cts.Token);
             return dryRun ? ExitCodes.Passed : result.ExitCode(interruptedCode);
+        }
+        catch (ScenarioInvalidException e)
+        {
+            // Found before anything was touched (e.g. a pcap filter libpcap refuses).
+            PrintErrors(e);
+            return ExitCodes.InvalidInput;
         }
         catch (HostConflictException e)
         {

@@ -17,7 +17,7 @@ public sealed class CSharpLabCliSpecs
         var run = await LabCli.RunAsync(["run", LabCli.Scenario("article/article.csx")], ct: Ct);
 
         Assert.True(run.ExitCode == 0, run.ToString());
-        Assert.Contains("PASSED: 52/52 expectations held", run.Stdout);
+        Assert.Contains("PASSED: 54/54 expectations held", run.Stdout);
         Assert.Contains("✓ ping from busybox-2 to 172.16.100.101 fails (2 sent, 0 received", run.Stdout);
         Assert.Contains("✓ veth-add failed as expected: RTNETLINK answers: File exists", run.Stdout);
         Assert.Contains("nothing of the lab is left", run.Stdout);
@@ -80,7 +80,7 @@ public sealed class CSharpLabCliSpecs
         Assert.Equal(yaml.Stdout.Replace("article.yaml", "article.csx", StringComparison.Ordinal), csx.Stdout);
         Assert.True(csxPlan.ExitCode == 0, csxPlan.ToString());
         Assert.Contains("$ ip -n lr-", csxPlan.Stdout);
-        Assert.Contains("52 checks; nothing was run.", csxPlan.Stdout);
+        Assert.Contains("54 checks; nothing was run.", csxPlan.Stdout);
     }
 
     /// <summary>

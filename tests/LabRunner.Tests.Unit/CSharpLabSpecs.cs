@@ -72,12 +72,7 @@ public sealed class CSharpLabSpecs
     }
 
     /// <summary>A model record as JSON with its source position left out: equal JSON, equal meaning.</summary>
-    private static string Dump(object record)
-    {
-        var node = JsonSerializer.SerializeToNode(record, record.GetType())!.AsObject();
-        node.Remove("Span");
-        return node.ToJsonString();
-    }
+    private static string Dump(object record) => ModelJson.WithoutSpans(record);
 
     // ---------- the builder ----------
 

@@ -14,6 +14,9 @@ public sealed class CleanerSpecs
 
         public Task<CommandOutcome> RunAsync(IReadOnlyList<string> argv, CommandPurpose purpose, CancellationToken ct = default) =>
             Task.FromResult(new CommandOutcome(0, "", "", TimeSpan.Zero));
+
+        public Task<IBackgroundCommand> StartAsync(IReadOnlyList<string> argv, CommandPurpose purpose, BackgroundStart start, CancellationToken ct = default) =>
+            throw new NotSupportedException("these specs start no background command");
     }
 
     private static Cleaner CleanerFor(string root) =>

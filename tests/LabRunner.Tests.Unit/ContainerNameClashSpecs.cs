@@ -19,6 +19,9 @@ public sealed class ContainerNameClashSpecs
 
         public Task<CommandOutcome> RunAsync(IReadOnlyList<string> argv, CommandPurpose purpose, CancellationToken ct = default) =>
             Task.FromResult(argv.Contains("run") ? new CommandOutcome(1, "", error, TimeSpan.Zero) : new CommandOutcome(0, "", "", TimeSpan.Zero));
+
+        public Task<IBackgroundCommand> StartAsync(IReadOnlyList<string> argv, CommandPurpose purpose, BackgroundStart start, CancellationToken ct = default) =>
+            throw new NotSupportedException("these specs start no background command");
     }
 
     [Fact]

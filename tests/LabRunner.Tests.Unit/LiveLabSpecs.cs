@@ -77,9 +77,9 @@ public sealed class LiveLabSpecs
 
         var scenario = ScenarioLoader.LoadFile(Repo.Article("article.yaml"));
         Assert.Equal(scenario.Steps.Length, rows.Count);
-        Assert.Equal("article 01/24: 0 The article's host runs Docker", rows.First().TestDisplayName);
-        Assert.Equal("article 24/24: " + scenario.Steps[^1].Title, rows.Last().TestDisplayName);
-        Assert.Equal([23], rows.Last().GetData());
+        Assert.Equal("article 01/25: 0 The article's host runs Docker", rows.First().TestDisplayName);
+        Assert.Equal("article 25/25: " + scenario.Steps[^1].Title, rows.Last().TestDisplayName);
+        Assert.Equal([24], rows.Last().GetData());
     }
 
     private sealed class ArticleYaml() : ScenarioFileFixture(Repo.Article("article.yaml"));

@@ -149,6 +149,18 @@ internal sealed partial class BuildContext(IReadOnlySet<string> netns, IReadOnly
         return null;
     }
 
+    /// <summary>pcap filters, checked as the YAML loader checks them (libpcap compiles them before a run).</summary>
+    public ImmutableArray<string> Filters(IReadOnlyList<string>? filters, SourceSpan span, string what)
+    {
+        foreach (var f in filters ?? [])
+        {
+            if (string.IsNullOrWhiteSpace(f)) Error(span, $"an empty filter in '{what}'", "give a pcap filter, e.g. icmp or arp");
+            else if (f.Length > Loading.CaptureFilters.MaxLength) Error(span, $"a filter of {f.Length} characters in '{what}' (at most {Loading.CaptureFilters.MaxLength})");
+            else if (f.Any(char.IsControl)) Error(span, $"a filter in '{what}' contains a control character");
+        }
+        return [.. filters ?? []];
+    }
+
     public ImmutableArray<string>? Interfaces(IReadOnlyList<string>? names, SourceSpan span, string what)
     {
         if (names is null) { Error(span, $"'{what}' is missing"); return null; }

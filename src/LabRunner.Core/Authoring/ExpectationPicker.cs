@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using System.Runtime.CompilerServices;
 using LabRunner.Model;
 using static LabRunner.Authoring.StepBuilder;
@@ -160,7 +161,40 @@ public sealed class ExpectationPicker
             var exit = exitCode is null && outputContains is null ? 0 : exitCode;
             return a is null || !containsOk || exitCode is < 0 or > 255 ? null : new CommandExpectation(c.PlaceOf(d), a.Value, exit, outputContains);
         }));
+
+    /// <summary>
+    /// Packets captured on links while <paramref name="pingFrom"/> pings <paramref name="pingTo"/> (YAML <c>capture</c>):
+    /// on each link of <paramref name="on"/>, every <c>Sees</c> pcap filter must match a packet and no <c>Never</c>
+    /// filter may, e.g. <c>new CaptureOn("veth-2", In: "busybox-1", Never: ["icmp"])</c>.
+    /// </summary>
+    public ExpectClause Capture(string pingFrom, string pingTo, CaptureOn[] on, int pingCount = 2,
+        [CallerFilePath] string file = "", [CallerLineNumber] int line = 0) =>
+        Add(new("capture", At(file, line), (c, d) =>
+        {
+            var from = c.Place(pingFrom, d.Span);
+            var to = c.PingTarget(pingTo, d.Span);
+            if (pingCount is < 1 or > 20) c.Error(d.Span, $"'pingCount' must be a whole number from 1 to 20, not '{pingCount}'");
+            if (on is null || on.Length == 0) c.Error(d.Span, "'on' must list at least one link to capture on", "e.g. [new CaptureOn(\"br-0\", Sees: [\"icmp\"])]");
+            var points = ImmutableArray.CreateBuilder<CapturePoint>();
+            foreach (var point in on ?? [])
+            {
+                var link = c.Interface(point.Link, d.Span, "Link");
+                var sees = c.Filters(point.Sees, d.Span, "Sees");
+                var never = c.Filters(point.Never, d.Span, "Never");
+                if (sees.IsEmpty && never.IsEmpty) c.Error(d.Span, $"the capture on '{point.Link}' needs 'Sees' or 'Never'", "give pcap filters, e.g. Sees: [\"icmp\"]");
+                if (link is not null) points.Add(new CapturePoint(link, c.Place(point.In, d.Span), sees, never) { Span = d.Span });
+            }
+            return to is null || on is null || points.Count != on.Length || pingCount is < 1 or > 20
+                ? null
+                : new CaptureExpectation(new CaptureTraffic(from, to, pingCount), points.ToImmutable());
+        }) { TakesPlace = false });
 }
+
+/// <summary>
+/// One link of a <see cref="ExpectationPicker.Capture"/>: where (<paramref name="In"/>: a netns or container, default
+/// the host) and the pcap filters its packets must (<paramref name="Sees"/>) and must not (<paramref name="Never"/>) match.
+/// </summary>
+public sealed record CaptureOn(string Link, string? In = null, string[]? Sees = null, string[]? Never = null);
 
 /// <summary>The step after an expectation: more of the step, or a modifier of that expectation.</summary>
 public sealed class ExpectClause : StepBuilder

@@ -15,7 +15,8 @@ public static class EnvironmentCheck
         ("busybox", "busybox-static"), ("sysctl", "procps"), ("ln", "coreutils"), ("kill", "procps"),
     ];
 
-    public static IReadOnlyList<string> Problems(Scenario scenario, string runtime = "process")
+    /// <param name="searchPath">Where to look for the tools (default: $PATH).</param>
+    public static IReadOnlyList<string> Problems(Scenario scenario, string runtime = "process", string? searchPath = null)
     {
         var problems = new List<string>();
         if (!Processes.IsRoot)
@@ -23,17 +24,19 @@ public static class EnvironmentCheck
         var needed = Always.ToList();
         if (scenario.AllActions.Any(a => a is IptablesPolicy) || scenario.Steps.SelectMany(s => s.Expectations).Any(e => e is IptablesPolicyExpectation))
             needed.Add(("iptables", "iptables"));
+        if (scenario.Steps.SelectMany(s => s.Expectations).Any(e => e is CaptureExpectation))
+            needed.Add(("tcpdump", "tcpdump"));
         if (runtime == "containerd") needed.Add(("ctr", "containerd"));
-        var missing = needed.Where(t => FindOnPath(t.Tool) is null).ToList();
+        var missing = needed.Where(t => FindOnPath(t.Tool, searchPath) is null).ToList();
         if (missing.Count > 0)
             problems.Add($"missing tools: {string.Join(", ", missing.Select(m => m.Tool))}; install them with: " +
                          $"apt-get install -y {string.Join(' ', missing.Select(m => m.Package).Distinct())} (or run ./run-lab.sh, which installs them)");
         return problems;
     }
 
-    public static string? FindOnPath(string tool)
+    public static string? FindOnPath(string tool, string? searchPath = null)
     {
-        var path = Environment.GetEnvironmentVariable("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin";
+        var path = searchPath ?? Environment.GetEnvironmentVariable("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin";
         return path.Split(':', StringSplitOptions.RemoveEmptyEntries)
             .Select(dir => Path.Combine(dir, tool))
             .FirstOrDefault(File.Exists);

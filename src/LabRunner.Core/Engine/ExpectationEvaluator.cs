@@ -15,8 +15,10 @@ public sealed record ExpectationResult(bool Held, string Expected, string Observ
 /// deadline passes: no fixed sleeps, so ARP resolution or carrier coming up late never makes a lab flaky.
 /// Inspection uses iproute2's JSON output from outside the namespace; pings run inside the container.
 /// </summary>
-public sealed partial class ExpectationEvaluator(LabSession session, ICommandRunner runner, IContainerRuntime runtime)
+public sealed partial class ExpectationEvaluator(LabSession session, ICommandRunner runner, IContainerRuntime runtime, Journal.LabJournal journal)
 {
+    private readonly PacketCapture _capture = new(session, runner, runtime, journal);
+
     private static readonly TimeSpan RetryInterval = TimeSpan.FromMilliseconds(100);
 
     public async Task<ExpectationResult> EvaluateAsync(Expectation expectation, CancellationToken ct)
@@ -46,6 +48,7 @@ public sealed partial class ExpectationEvaluator(LabSession session, ICommandRun
         BridgePortsExpectation e => BridgePortsAsync(e, ct),
         NetnsExpectation e => NetnsAsync(e, ct),
         CommandExpectation e => CommandAsync(e, ct),
+        CaptureExpectation e => _capture.ObserveAsync(e, ct),
         _ => throw new NotSupportedException($"no evaluator for expectation {expectation.Keyword}"),
     };
 

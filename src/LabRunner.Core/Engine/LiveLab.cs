@@ -35,6 +35,9 @@ public sealed partial class LabEngine
     /// </summary>
     private async Task<LiveLab> CreateAsync(Scenario scenario, CancellationToken ct)
     {
+        // pcap filters are compiled by libpcap, so only here (not in the loader) can a bad one be found: still before any change.
+        if (!runner.IsDryRun && await Loading.CaptureFilters.CheckAsync(scenario, ct: ct) is { Length: > 0 } badFilters)
+            throw new Loading.ScenarioInvalidException(badFilters);
         var session = new LabSession(options.LabId ?? NewLabId(), options.Sandbox, scenario.Uplink);
         // The runtime first: the --host preflight asks it whether the lab's container names are taken.
         if (!runner.IsDryRun && scenario.AllActions.Any(a => a is ContainerRun)) await runtime.PrepareAsync(ct);
@@ -93,7 +96,7 @@ public sealed class LiveLab : IAsyncDisposable
         _observer = observer;
         _runtimes = runtimes;
         _executor = new ActionExecutor(session, journal, runner, runtime);
-        _evaluator = new ExpectationEvaluator(session, runner, runtime);
+        _evaluator = new ExpectationEvaluator(session, runner, runtime, journal);
     }
 
     public Scenario Scenario { get; }

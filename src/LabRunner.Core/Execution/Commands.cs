@@ -31,6 +31,31 @@ public interface ICommandRunner
     bool IsDryRun { get; }
 
     Task<CommandOutcome> RunAsync(IReadOnlyList<string> argv, CommandPurpose purpose, CancellationToken ct = default);
+
+    /// <summary>
+    /// Starts argv in the background (a packet capture) and returns once a line of its stderr contains
+    /// <see cref="BackgroundStart.ReadyWhenStderrContains"/>, or it has ended, or the wait ran out (the handle then
+    /// holds the failure). The command is reported when it is stopped, with its outcome.
+    /// </summary>
+    Task<IBackgroundCommand> StartAsync(IReadOnlyList<string> argv, CommandPurpose purpose, BackgroundStart start, CancellationToken ct = default);
+}
+
+/// <summary>How to start a background command: when it counts as ready, and the environment it gets besides ours.</summary>
+public sealed record BackgroundStart(string ReadyWhenStderrContains)
+{
+    public TimeSpan ReadyTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
+}
+
+/// <summary>A command running in the background; <see cref="StopAsync"/> ends it and tells what it did.</summary>
+public interface IBackgroundCommand
+{
+    /// <summary>False when it ended before it was ready, or never said it was.</summary>
+    bool Ready { get; }
+
+    /// <summary>Asks it to finish as Ctrl-C would (SIGINT), kills it if it has not within a few seconds, and returns its outcome.</summary>
+    Task<CommandOutcome> StopAsync();
 }
 
 public sealed record CommandEvent(CommandPurpose Purpose, ImmutableArray<string> Argv, CommandOutcome Outcome)
@@ -81,6 +106,100 @@ public sealed class CliWrapCommandRunner(Action<CommandEvent>? onCommand = null,
         onCommand?.Invoke(new CommandEvent(purpose, [.. argv], outcome));
         return outcome;
     }
+
+    public Task<IBackgroundCommand> StartAsync(IReadOnlyList<string> argv, CommandPurpose purpose, BackgroundStart start, CancellationToken ct = default) =>
+        CliWrapBackgroundCommand.StartAsync(argv, purpose, start, onCommand, ct);
+}
+
+/// <summary>
+/// A background command run by CliWrap. Stopping uses CliWrap's graceful cancellation (SIGINT, so tcpdump writes out what
+/// it holds), then its forceful one (SIGKILL) if the command is still there after <see cref="GraceTime"/>.
+/// </summary>
+internal sealed class CliWrapBackgroundCommand : IBackgroundCommand
+{
+    private static readonly TimeSpan GraceTime = TimeSpan.FromSeconds(5);
+    private readonly IReadOnlyList<string> _argv;
+    private readonly CommandPurpose _purpose;
+    private readonly Action<CommandEvent>? _onCommand;
+    private readonly System.Text.StringBuilder _stdout = new();
+    private readonly System.Text.StringBuilder _stderr = new();
+    private readonly CancellationTokenSource _graceful = new();
+    private readonly CancellationTokenSource _forceful = new();
+    private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Stopwatch _watch = Stopwatch.StartNew();
+    private Task<CommandResult>? _run;
+    private string? _startFailure;
+
+    private CliWrapBackgroundCommand(IReadOnlyList<string> argv, CommandPurpose purpose, Action<CommandEvent>? onCommand)
+    {
+        _argv = argv;
+        _purpose = purpose;
+        _onCommand = onCommand;
+    }
+
+    public bool Ready { get; private set; }
+
+    public static async Task<IBackgroundCommand> StartAsync(IReadOnlyList<string> argv, CommandPurpose purpose, BackgroundStart start,
+        Action<CommandEvent>? onCommand, CancellationToken ct)
+    {
+        var command = new CliWrapBackgroundCommand(argv, purpose, onCommand);
+        var stderr = PipeTarget.Merge(
+            PipeTarget.ToStringBuilder(command._stderr),
+            PipeTarget.ToDelegate(line =>
+            {
+                if (line.Contains(start.ReadyWhenStderrContains, StringComparison.Ordinal)) command._ready.TrySetResult();
+            }));
+        try
+        {
+            command._run = Cli.Wrap(argv[0])
+                .WithArguments(argv.Skip(1))
+                .WithEnvironmentVariables(start.Environment.ToDictionary(e => e.Key, e => (string?)e.Value))
+                .WithValidation(CommandResultValidation.None)
+                .WithStandardOutputPipe(PipeTarget.ToStringBuilder(command._stdout))
+                .WithStandardErrorPipe(stderr)
+                .ExecuteAsync(command._forceful.Token, command._graceful.Token)
+                .Task;
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            command._startFailure = $"{argv[0]}: {e.Message}";
+            return command;
+        }
+        var first = await Task.WhenAny(command._ready.Task, command._run, Task.Delay(start.ReadyTimeout, ct));
+        command.Ready = first == command._ready.Task;
+        if (!command.Ready && first != command._run)
+            command._startFailure = ct.IsCancellationRequested ? "cancelled" : $"not ready after {start.ReadyTimeout.TotalSeconds:0}s";
+        return command;
+    }
+
+    public async Task<CommandOutcome> StopAsync()
+    {
+        var exitCode = 0;
+        if (_run is not null)
+        {
+            if (!_run.IsCompleted)
+            {
+                _graceful.Cancel();
+                _forceful.CancelAfter(GraceTime);
+            }
+            try
+            {
+                exitCode = (await _run).ExitCode;
+            }
+            catch (OperationCanceledException)
+            {
+                exitCode = _forceful.IsCancellationRequested ? 137 : 0; // stopped by us, as asked
+            }
+        }
+        else exitCode = 127;
+        var error = _startFailure is null ? _stderr.ToString() : (_stderr + _startFailure).Trim();
+        if (_startFailure is not null && exitCode == 0) exitCode = 1;
+        var outcome = new CommandOutcome(exitCode, _stdout.ToString(), error, _watch.Elapsed);
+        _onCommand?.Invoke(new CommandEvent(_purpose, [.. _argv], outcome));
+        _graceful.Dispose();
+        _forceful.Dispose();
+        return outcome;
+    }
 }
 
 /// <summary>Lists commands instead of running them (labrunner plan): every command "succeeds" with no output.</summary>
@@ -93,5 +212,18 @@ public sealed class DryRunCommandRunner(Action<CommandEvent>? onCommand = null) 
         var outcome = new CommandOutcome(0, "", "", TimeSpan.Zero);
         onCommand?.Invoke(new CommandEvent(purpose, [.. argv], outcome));
         return Task.FromResult(outcome);
+    }
+
+    public Task<IBackgroundCommand> StartAsync(IReadOnlyList<string> argv, CommandPurpose purpose, BackgroundStart start, CancellationToken ct = default)
+    {
+        onCommand?.Invoke(new CommandEvent(purpose, [.. argv], new CommandOutcome(0, "", "", TimeSpan.Zero)));
+        return Task.FromResult<IBackgroundCommand>(new Listed());
+    }
+
+    private sealed class Listed : IBackgroundCommand
+    {
+        public bool Ready => true;
+
+        public Task<CommandOutcome> StopAsync() => Task.FromResult(new CommandOutcome(0, "", "", TimeSpan.Zero));
     }
 }

@@ -26,7 +26,7 @@ public static class ScenarioLoader
     public static readonly ImmutableArray<string> ExpectationKeys =
     [
         "ping", "neighbor", "link", "links", "address", "route", "sysctl", "iptables-policy", "bridge-ports",
-        "netns", "command",
+        "netns", "command", "capture",
     ];
 
     /// <summary>Deeper YAML nesting is refused before the tree is built (a real lab nests 7 deep; YamlDotNet's tree builder recurses).</summary>
@@ -542,6 +542,12 @@ public static class ScenarioLoader
                     if (exit is null && contains is null) exit = 0;
                     return argv is null ? null : new CommandExpectation(PlaceOf(m), argv.Value, exit, contains);
                 }),
+                "capture" => Expect(value, kind, m =>
+                {
+                    var traffic = CaptureWhile(m);
+                    var points = CapturePoints(m);
+                    return traffic is null || points is null ? null : new CaptureExpectation(traffic, points.Value);
+                }),
                 _ => null,
             };
             if (e is null) return null;
@@ -559,6 +565,74 @@ public static class ScenarioLoader
                 _within = m.Duration("within");
                 return read(m);
             });
+
+        /// <summary>'while: { ping: { from: busybox-2, to: 172.16.100.101, count: 2 } }': the traffic a capture watches.</summary>
+        private CaptureTraffic? CaptureWhile(YamlMap m)
+        {
+            if (m.Node("while") is not { } node)
+            {
+                errors.Add(m.Span, "'while' is missing", "say what traffic to capture: 'while: { ping: { from: busybox-2, to: 172.16.100.101 } }'");
+                return null;
+            }
+            if (errors.Map(node, "'while'") is not { } w) return null;
+            CaptureTraffic? traffic = null;
+            if (w.Node("ping") is { } pingNode && errors.Map(pingNode, "'ping'") is { } ping)
+            {
+                var from = ping.Has("from") ? PlaceOf(ping, "from") : null;
+                if (from is null) errors.Add(ping.Span, "'from' is missing", "name the host, netns or container that pings");
+                var to = Target(ping, "to");
+                var count = ping.Int("count", 1, 20) ?? 2;
+                ping.RejectUnknownKeys("'ping'");
+                traffic = from is null || to is null ? null : new CaptureTraffic(from, to, count);
+            }
+            else if (!w.Has("ping")) errors.Add(w.Span, "'while' needs 'ping'", "e.g. 'while: { ping: { from: busybox-2, to: 172.16.100.101 } }'");
+            w.RejectUnknownKeys("'while'");
+            return traffic;
+        }
+
+        /// <summary>'on: [ { link: br-0, sees: [icmp] }, { link: veth-2, in: busybox-1, never: [icmp] } ]'.</summary>
+        private ImmutableArray<CapturePoint>? CapturePoints(YamlMap m)
+        {
+            if (m.Node("on") is not { } node)
+            {
+                errors.Add(m.Span, "'on' is missing", "list the links to capture on: 'on: [ { link: br-0, sees: [icmp] } ]'");
+                return null;
+            }
+            if (node is not YamlSequenceNode seq || seq.Children.Count == 0)
+            {
+                errors.Add(errors.SpanOf(node), "'on' must be a non-empty list of links to capture on", "e.g. 'on: [ { link: br-0, sees: [icmp] } ]'");
+                return null;
+            }
+            var points = ImmutableArray.CreateBuilder<CapturePoint>();
+            var ok = true;
+            foreach (var item in seq.Children)
+            {
+                if (errors.Map(item, "a capture point") is not { } p) { ok = false; continue; }
+                var link = Interface(p, "link", true);
+                var place = PlaceOf(p);
+                var sees = Filters(p, "sees");
+                var never = Filters(p, "never");
+                if (sees.IsEmpty && never.IsEmpty)
+                    errors.Add(p.Span, "a capture point needs 'sees' or 'never'", "give pcap filters, e.g. 'sees: [\"icmp[icmptype] == icmp-echo\"]' or 'never: [icmp]'");
+                p.RejectUnknownKeys("a capture point");
+                if (link is null) { ok = false; continue; }
+                points.Add(new CapturePoint(link, place, sees, never) { Span = p.Span });
+            }
+            return ok ? points.ToImmutable() : null;
+        }
+
+        /// <summary>pcap filter expressions (tcpdump's language); libpcap compiles them before the lab starts.</summary>
+        private ImmutableArray<string> Filters(YamlMap m, string key)
+        {
+            var filters = m.StringList(key) ?? [];
+            foreach (var f in filters)
+            {
+                if (string.IsNullOrWhiteSpace(f)) errors.Add(m.SpanOf(key), $"an empty filter in '{key}'", "give a pcap filter, e.g. icmp or arp");
+                else if (f.Length > CaptureFilters.MaxLength) errors.Add(m.SpanOf(key), $"a filter of {f.Length} characters in '{key}' (at most {CaptureFilters.MaxLength})");
+                else if (f.Any(char.IsControl)) errors.Add(m.SpanOf(key), $"a filter in '{key}' contains a control character");
+            }
+            return filters;
+        }
 
         // ---------- fields ----------
 

@@ -146,3 +146,34 @@ public sealed record CommandExpectation(
         $"`{string.Join(' ', Argv)}` in {In}" + (ExitCode is null ? "" : $" exits {ExitCode}") +
         (OutputContains is null ? "" : $" and prints \"{OutputContains}\"");
 }
+
+/// <summary>
+/// Packets seen on links while traffic runs (the article's tcpdump on br-0, veth-4 and veth-2): a capture is started
+/// on every link of <see cref="On"/>, <see cref="While"/> pings, the captures are stopped and each link's packets are
+/// matched against pcap filter expressions (tcpdump's own language): each of <see cref="CapturePoint.Sees"/> must
+/// match a packet, none of <see cref="CapturePoint.Never"/> may.
+/// </summary>
+public sealed record CaptureExpectation(CaptureTraffic While, ImmutableArray<CapturePoint> On) : Expectation
+{
+    public override string Keyword => "capture";
+
+    public override string Describe() =>
+        $"while {While.From.Name} pings {While.To}: " + string.Join("; ", On.Select(p => p.Describe()));
+}
+
+/// <summary>The traffic of a capture: <see cref="Count"/> pings from a place to an address (answered or not).</summary>
+public sealed record CaptureTraffic(Place From, string To, int Count);
+
+/// <summary>One link to capture on, and the pcap filters its packets must (<see cref="Sees"/>) and must not (<see cref="Never"/>) match.</summary>
+public sealed record CapturePoint(string Link, Place In, ImmutableArray<string> Sees, ImmutableArray<string> Never)
+{
+    public SourceSpan Span { get; init; } = SourceSpan.None;
+
+    public string Describe()
+    {
+        var parts = new List<string>();
+        if (!Sees.IsDefaultOrEmpty) parts.Add("sees " + string.Join(", ", Sees.Select(f => $"'{f}'")));
+        if (!Never.IsDefaultOrEmpty) parts.Add("never " + string.Join(", ", Never.Select(f => $"'{f}'")));
+        return $"{Link}{(In.Kind == PlaceKind.Host ? "" : $" in {In.Name}")} {string.Join(" and ", parts)}";
+    }
+}

@@ -1,0 +1,138 @@
+using System.Globalization;
+using LabRunner.Execution;
+using LabRunner.Journal;
+using LabRunner.Model;
+using LabRunner.Runtimes;
+
+namespace LabRunner.Engine;
+
+/// <summary>
+/// One attempt at a <see cref="CaptureExpectation"/>: tcpdump on every link at once (each in its link's namespace,
+/// writing a pcap file in the lab's state directory), the ping, tcpdump stopped, then each filter counted with
+/// <c>tcpdump -r FILE FILTER</c>. Packets are parsed and filters compiled by tcpdump/libpcap, the reference for
+/// both: LabRunner parses no packet itself.
+/// </summary>
+/// <remarks>
+/// A capture is a process the lab started, so it is journalled like a process-runtime container: labelled in its
+/// environment (LABRUNNER_CONTAINER=ID/capture-N) and recorded before it starts, so teardown and `labrunner clean`
+/// stop it even after a crash, and the host snapshot sees it if it were ever left.
+/// </remarks>
+internal sealed class PacketCapture(LabSession session, ICommandRunner runner, IContainerRuntime runtime, LabJournal journal)
+{
+    /// <summary>What tcpdump prints to stderr once its capture socket is bound: traffic may start.</summary>
+    private const string ListeningLine = "listening on";
+
+    private int _captures;
+
+    public async Task<(bool Held, string Observed)> ObserveAsync(CaptureExpectation e, CancellationToken ct)
+    {
+        var directory = journal.Directory ?? "<lab state dir>";
+        var n = Interlocked.Increment(ref _captures);
+        var started = new List<Running>();
+        CommandOutcome? ping = null;
+        try
+        {
+            foreach (var (point, i) in e.On.Select((p, i) => (p, i)))
+            {
+                var file = Path.Combine(directory, $"capture-{n}-{i + 1}-{point.Link}.pcap");
+                var label = $"{session.LabId}/capture-{n}-{i + 1}";
+                // Write-ahead, as for a container: the undo finds the capture by its label.
+                journal.Append(new UndoRemoveContainer($"stop packet capture on {point.Link}", "process", label) { Resource = $"capture {label}" });
+                // -Z root: Debian's tcpdump would otherwise drop to user tcpdump and fail to write in the root-only state dir.
+                // --immediate-mode: packets reach the file at once, so none is still in a kernel buffer when it is stopped.
+                var argv = session.Target(point.In).Exec("tcpdump", "-n", "-Z", "root", "--immediate-mode", "-U", "-i", point.Link, "-w", file);
+                var command = await runner.StartAsync(argv, CommandPurpose.Check,
+                    new BackgroundStart(ListeningLine) { Environment = new Dictionary<string, string> { [ProcessRuntime.LabelVariable] = label } }, ct);
+                started.Add(new Running(point, file, command, label));
+                if (!command.Ready) break;
+            }
+            if (started.All(s => s.Command.Ready))
+                ping = await RunPingAsync(e.While, ct);
+        }
+        finally
+        {
+            foreach (var s in started)
+            {
+                s.Stopped = await s.Command.StopAsync();
+                journal.Release($"capture {s.Label}"); // stopped: the undo is no longer owed
+            }
+        }
+
+        var notStarted = started.Count < e.On.Length || started.Any(s => !s.Command.Ready);
+        var observed = new List<string>();
+        var held = !notStarted;
+        foreach (var s in started)
+        {
+            var (pointHeld, seen) = await MatchAsync(s, ct);
+            held &= pointHeld;
+            observed.Add(seen);
+            if (!runner.IsDryRun) TryDelete(s.File);
+        }
+        if (ping is not null) observed.Insert(0, $"ping: {PingSummary(ping)}");
+        if (notStarted) observed.Add("the captures did not all start, so no traffic was sent");
+        return (held, string.Join("; ", observed));
+    }
+
+    private sealed record Running(CapturePoint Point, string File, IBackgroundCommand Command, string Label)
+    {
+        public CommandOutcome? Stopped { get; set; }
+    }
+
+    private Task<CommandOutcome> RunPingAsync(CaptureTraffic t, CancellationToken ct)
+    {
+        var to = session.Expand(t.To);
+        var count = t.Count.ToString(CultureInfo.InvariantCulture);
+        return t.From.Kind == PlaceKind.Container
+            ? runtime.ExecAsync(session.Container(t.From.Name), ["ping", "-c", count, "-W", "1", to], CommandPurpose.Check, ct)
+            : runner.RunAsync(session.Target(t.From).Exec("busybox", "ping", "-c", count, "-W", "1", to), CommandPurpose.Check, ct);
+    }
+
+    private static string PingSummary(CommandOutcome ping) =>
+        ping.Stdout.Split('\n').FirstOrDefault(l => l.Contains("packets transmitted", StringComparison.Ordinal))?.Trim()
+        ?? (ping.Error is { Length: > 0 } error ? error : $"exit {ping.ExitCode}");
+
+    /// <summary>Counts each filter's packets in the capture file; every 'sees' needs one, every 'never' none.</summary>
+    private async Task<(bool Held, string Observed)> MatchAsync(Running capture, CancellationToken ct)
+    {
+        var (point, file) = (capture.Point, capture.File);
+        var where = point.In.Kind == PlaceKind.Host ? point.Link : $"{point.Link} in {point.In.Name}";
+        if (!capture.Command.Ready) return (false, $"{where}: capture did not start: {capture.Stopped?.Error}");
+        var held = true;
+        var counts = new List<string>();
+        var all = await CountAsync(file, null, ct);
+        if (all.Error is not null) return (false, $"{where}: {all.Error}");
+        foreach (var filter in point.Sees)
+        {
+            var (count, error) = await CountAsync(file, filter, ct);
+            held &= error is null && count > 0;
+            counts.Add(error ?? $"'{filter}' {count}");
+        }
+        foreach (var filter in point.Never)
+        {
+            var (count, error) = await CountAsync(file, filter, ct);
+            held &= error is null && count == 0;
+            counts.Add(error ?? $"'{filter}' {count}");
+        }
+        return (held, $"{where}: {all.Count} packets, {string.Join(", ", counts)}");
+    }
+
+    private async Task<(int Count, string? Error)> CountAsync(string file, string? filter, CancellationToken ct)
+    {
+        string[] argv = filter is null ? ["tcpdump", "-n", "-r", file] : ["tcpdump", "-n", "-r", file, filter];
+        var outcome = await runner.RunAsync(argv, CommandPurpose.Check, ct);
+        if (!outcome.Succeeded) return (0, $"tcpdump -r failed: {outcome.Error}");
+        return (outcome.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length, null);
+    }
+
+    private static void TryDelete(string file)
+    {
+        try
+        {
+            File.Delete(file);
+        }
+        catch (IOException)
+        {
+            // the journal directory goes at teardown anyway
+        }
+    }
+}

@@ -1,0 +1,55 @@
+using System.Collections.Immutable;
+using CliWrap;
+using CliWrap.Buffered;
+using LabRunner.Model;
+
+namespace LabRunner.Loading;
+
+/// <summary>
+/// The pcap filters of a lab's capture expectations, compiled by libpcap (<c>tcpdump -d</c>) before anything runs,
+/// so a typo in a filter is a scenario error with its position (exit 2), not a failed step half-way through a lab.
+/// The loader checks only what it can without tcpdump (empty, too long, control characters).
+/// </summary>
+public static class CaptureFilters
+{
+    public const int MaxLength = 1000;
+
+    /// <summary>A pcap file header for Ethernet and nothing else: what `tcpdump -d -r` compiles a filter against.</summary>
+    private static readonly byte[] EthernetPcapHeader =
+        [0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0];
+
+    public static IEnumerable<(string Filter, SourceSpan Span)> Of(Scenario scenario) =>
+        from step in scenario.Steps
+        from e in step.Expectations.OfType<CaptureExpectation>()
+        from point in e.On
+        from filter in point.Sees.Concat(point.Never)
+        select (filter, point.Span);
+
+    /// <summary>Every filter libpcap refuses, as scenario errors (empty when all compile, or when the lab has none).</summary>
+    public static async Task<ImmutableArray<ScenarioError>> CheckAsync(Scenario scenario, string tcpdump = "tcpdump", CancellationToken ct = default)
+    {
+        var filters = Of(scenario).DistinctBy(f => (f.Filter, f.Span)).ToList();
+        if (filters.Count == 0) return [];
+        var header = Path.Combine(Path.GetTempPath(), $"labrunner-filter-check-{Environment.ProcessId}-{Guid.NewGuid():N}.pcap");
+        await File.WriteAllBytesAsync(header, EthernetPcapHeader, ct);
+        try
+        {
+            var errors = ImmutableArray.CreateBuilder<ScenarioError>();
+            foreach (var (filter, span) in filters)
+            {
+                var result = await Cli.Wrap(tcpdump).WithArguments(["-d", "-r", header, filter])
+                    .WithValidation(CommandResultValidation.None).ExecuteBufferedAsync(ct);
+                if (result.ExitCode == 0) continue;
+                var why = result.StandardError.Split('\n').Select(l => l.Trim())
+                    .LastOrDefault(l => l.StartsWith("tcpdump:", StringComparison.Ordinal))?["tcpdump:".Length..].Trim() ?? $"exit {result.ExitCode}";
+                errors.Add(new ScenarioError(span, $"pcap filter '{filter}' does not compile: {why}",
+                    "write it as for tcpdump, e.g. 'icmp', 'arp', 'icmp[icmptype] == icmp-echo', 'host 172.16.100.101' (see man pcap-filter)"));
+            }
+            return errors.ToImmutable();
+        }
+        finally
+        {
+            File.Delete(header);
+        }
+    }
+}
