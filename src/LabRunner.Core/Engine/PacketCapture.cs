@@ -82,9 +82,11 @@ internal sealed class PacketCapture(LabSession session, ICommandRunner runner, I
     {
         var to = session.Expand(t.To);
         var count = t.Count.ToString(CultureInfo.InvariantCulture);
+        // 0.2 s apart (root may go below 1 s): the capture waits for the whole ping, answered or not.
+        string[] ping = ["ping", "-c", count, "-i", "0.2", "-W", "1", to];
         return t.From.Kind == PlaceKind.Container
-            ? runtime.ExecAsync(session.Container(t.From.Name), ["ping", "-c", count, "-W", "1", to], CommandPurpose.Check, ct)
-            : runner.RunAsync(session.Target(t.From).Exec("busybox", "ping", "-c", count, "-W", "1", to), CommandPurpose.Check, ct);
+            ? runtime.ExecAsync(session.Container(t.From.Name), ping, CommandPurpose.Check, ct)
+            : runner.RunAsync(session.Target(t.From).Exec(["busybox", .. ping]), CommandPurpose.Check, ct);
     }
 
     private static string PingSummary(CommandOutcome ping) =>
