@@ -239,7 +239,8 @@ internal sealed class XunitObserver(LabFixture fixture) : LabObserver
     public override void ExpectationFinished(Expectation expectation, ExpectationResult result) =>
         fixture.Log(result.Held
             ? $"  ✓ {result.Expected} ({result.Observed})"
-            : $"  ✗ {result.Expected} ({expectation.Span})\n      expected: {result.Expected}\n      observed: {result.Observed}");
+            : $"  ✗ {result.Expected} ({expectation.Span})\n      expected: {result.Expected}\n      observed: {result.Observed}" +
+              string.Concat(result.Diagnosis.Select(d => $"\n      why: {d}")));
 
     public override void TeardownStarting(int records) => fixture.Log($"== teardown: {records} undo records, newest first");
 
@@ -288,5 +289,6 @@ public sealed class LabAssertionException(string message) : Exception(message), 
         text.AppendLine($"  at {check.Expectation.Span}");
         text.AppendLine($"  expected: {check.Result.Expected}");
         text.AppendLine($"  observed: {check.Result.Observed} (after {check.Result.Attempts} tries in {check.Result.Elapsed.TotalSeconds:0.0}s)");
+        foreach (var finding in check.Result.Diagnosis) text.AppendLine($"  why: {finding}");
     }
 }

@@ -45,7 +45,7 @@ public sealed class EnvironmentErrorSpecs
         try
         {
             // Every tool a lab needs, and dotnet, but not ip.
-            foreach (var tool in new[] { "dotnet", "env", "nsenter", "unshare", "setsid", "busybox", "sysctl", "ln", "kill", "iptables" })
+            foreach (var tool in new[] { "dotnet", "env", "nsenter", "unshare", "setsid", "busybox", "sysctl", "ln", "kill", "iptables", "tcpdump" })
                 if (Engine.EnvironmentCheck.FindOnPath(tool) is { } path) File.CreateSymbolicLink(Path.Combine(bin, tool), path);
             var before = HostSnapshot.Take();
 

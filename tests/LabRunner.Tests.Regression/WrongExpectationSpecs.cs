@@ -30,6 +30,7 @@ public sealed class WrongExpectationSpecs
         Assert.Contains("step \"Wrong on purpose: a ping across a router that does not forward\" failed", failure.Message);
         Assert.Contains("expected: ping from h1 to 10.0.2.10 succeeds", failure.Message);
         Assert.Contains("observed: 1 sent, 0 received (100% packet loss)", failure.Message);
+        Assert.Contains("why: the gateway 10.0.1.1 is netns router, which does not forward IPv4 (net.ipv4.ip_forward = 0)", failure.Message);
         Assert.Matches($@"  at \S*{nameof(WrongExpectationSpecs)}\.cs:\d+:1\n", failure.Message); // where the expectation was written
         Assert.Contains("nothing of the lab is left on the host", fixture.Transcript);
         Assert.False(Directory.Exists($"/var/run/netns/lr-{LabIdOf(fixture.Transcript)}"));

@@ -83,6 +83,7 @@ public sealed class ConsoleReporter(IAnsiConsole console, bool verbose, bool pla
         console.MarkupLine($"  [red]✗ {E(result.Expected)}[/] [grey]({E(expectation.Span.ToString())})[/]");
         console.MarkupLine($"      expected: {E(result.Expected)}");
         console.MarkupLine($"      observed: {E(result.Observed)} [grey](after {result.Attempts} tries in {result.Elapsed.TotalSeconds:0.0}s)[/]");
+        foreach (var finding in result.Diagnosis) console.MarkupLine($"      [yellow]why:[/] {E(finding)}");
     }
 
     public override void TeardownStarting(int records)

@@ -8,16 +8,23 @@ using LabRunner.Runtimes;
 
 namespace LabRunner.Engine;
 
-public sealed record ExpectationResult(bool Held, string Expected, string Observed, int Attempts, TimeSpan Elapsed);
+public sealed record ExpectationResult(bool Held, string Expected, string Observed, int Attempts, TimeSpan Elapsed)
+{
+    /// <summary>For a failed expectation that can be explained (a ping that got no answer): what was found, one finding a line.</summary>
+    public IReadOnlyList<string> Diagnosis { get; init; } = [];
+}
 
 /// <summary>
 /// Checks expectations against the live host. Each is observed again and again until it holds or its
 /// deadline passes: no fixed sleeps, so ARP resolution or carrier coming up late never makes a lab flaky.
 /// Inspection uses iproute2's JSON output from outside the namespace; pings run inside the container.
 /// </summary>
-public sealed partial class ExpectationEvaluator(LabSession session, ICommandRunner runner, IContainerRuntime runtime, Journal.LabJournal journal)
+/// <param name="labPlaces">The lab's places (host, its namespaces, its containers), where a diagnosis may look.</param>
+public sealed partial class ExpectationEvaluator(LabSession session, ICommandRunner runner, IContainerRuntime runtime, Journal.LabJournal journal,
+    Func<IReadOnlyList<Place>> labPlaces)
 {
     private readonly PacketCapture _capture = new(session, runner, runtime, journal);
+    private readonly PingDiagnosis _diagnosis = new(session, runner, labPlaces);
 
     private static readonly TimeSpan RetryInterval = TimeSpan.FromMilliseconds(100);
 
@@ -30,7 +37,13 @@ public sealed partial class ExpectationEvaluator(LabSession session, ICommandRun
             attempts++;
             var (held, observed) = await ObserveAsync(expectation, ct);
             if (held || watch.Elapsed >= expectation.Within)
-                return new ExpectationResult(held, session.Expand(expectation.Describe()), observed, attempts, watch.Elapsed);
+            {
+                var result = new ExpectationResult(held, session.Expand(expectation.Describe()), observed, attempts, watch.Elapsed);
+                // A ping that should have been answered is the failure people ask "why?" about: look along its path.
+                if (!held && !runner.IsDryRun && expectation is PingExpectation { Succeeds: true } ping)
+                    result = result with { Diagnosis = await _diagnosis.DiagnoseAsync(ping, ct) };
+                return result;
+            }
             await Task.Delay(RetryInterval, ct);
         }
     }

@@ -96,10 +96,15 @@ public sealed class LiveLab : IAsyncDisposable
         _observer = observer;
         _runtimes = runtimes;
         _executor = new ActionExecutor(session, journal, runner, runtime);
-        _evaluator = new ExpectationEvaluator(session, runner, runtime, journal);
+        _evaluator = new ExpectationEvaluator(session, runner, runtime, journal, LabPlaces);
     }
 
     public Scenario Scenario { get; }
+
+    /// <summary>The host, the lab's namespaces (made or not yet) and its running containers.</summary>
+    private IReadOnlyList<Place> LabPlaces() =>
+        [Place.Host, .. Scenario.AllActions.OfType<NetnsAdd>().Select(a => Place.Netns(a.Name)).Distinct(),
+         .. Session.Containers.Keys.Order(StringComparer.Ordinal).Select(Place.Container)];
 
     /// <summary>The live names: lab id, physical namespaces, container PIDs.</summary>
     public LabSession Session { get; }
@@ -157,7 +162,9 @@ public sealed class LiveLab : IAsyncDisposable
                 {
                     var result = await CheckAsync(expectation, ct);
                     checks.Add(new CheckOutcome(expectation, result));
-                    if (!result.Held) failures.Add($"{expectation.Span}: expected {result.Expected}; observed {result.Observed}");
+                    if (!result.Held)
+                        failures.Add($"{expectation.Span}: expected {result.Expected}; observed {result.Observed}" +
+                                     string.Concat(result.Diagnosis.Select(d => $"\n    why: {d}")));
                 }
             }
         }
