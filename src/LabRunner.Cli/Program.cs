@@ -10,6 +10,7 @@ using LabRunner.Platform;
 using LabRunner.Runtimes;
 using LabRunner.Scripting;
 using Spectre.Console;
+using LabReports = LabRunner.Reporting;
 
 namespace LabRunner.Cli;
 
@@ -28,11 +29,14 @@ public static class Program
         var runtimeOption = new Option<string?>("--runtime") { Description = "container runtime: process (built in, the default), containerd or docker" };
         runtimeOption.AcceptOnlyFromAmong([.. ContainerRuntimes.Names]);
         var stateDir = new Option<string>("--state-dir") { Description = "where run journals live", DefaultValueFactory = _ => LabJournal.DefaultRoot };
+        var junit = new Option<string?>("--junit") { Description = "also write the run as JUnit XML to this file (a test case per step, for CI servers)" };
+        var transcript = new Option<string?>("--transcript") { Description = "also write the run as a Markdown transcript to this file (commands, checks, diagnosis)" };
 
         var run = new Command("run", "Run a lab: build each step, check its expectations, always tear down.\n" +
                                      "Exit codes: 0 all held, 1 an expectation failed, 2 invalid scenario or usage, 3 environment problem, 4 teardown left something, 130/143 interrupted")
-            { file, host, uplink, runtimeOption, verbose, pause, stateDir };
-        run.SetAction((r, ct) => RunAsync(console, r.GetValue(file)!, new RunSettings(r.GetValue(host), r.GetValue(uplink), r.GetValue(runtimeOption), r.GetValue(verbose), r.GetValue(pause), r.GetValue(stateDir)!), dryRun: false));
+            { file, host, uplink, runtimeOption, verbose, pause, stateDir, junit, transcript };
+        run.SetAction((r, ct) => RunAsync(console, r.GetValue(file)!, new RunSettings(r.GetValue(host), r.GetValue(uplink), r.GetValue(runtimeOption), r.GetValue(verbose), r.GetValue(pause), r.GetValue(stateDir)!)
+            { JUnit = r.GetValue(junit), Transcript = r.GetValue(transcript) }, dryRun: false));
 
         var validate = new Command("validate", "Check a lab file without touching anything (exit 2 with file:line:col when invalid)") { file };
         validate.SetAction((r, ct) => ValidateAsync(console, r.GetValue(file)!, ct));
@@ -62,7 +66,12 @@ public static class Program
         return await parsed.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
     }
 
-    private sealed record RunSettings(bool Host, string? Uplink, string? Runtime, bool Verbose, bool Pause, string StateDir);
+    private sealed record RunSettings(bool Host, string? Uplink, string? Runtime, bool Verbose, bool Pause, string StateDir)
+    {
+        public string? JUnit { get; init; }
+
+        public string? Transcript { get; init; }
+    }
 
     private static async Task<int> ValidateAsync(IAnsiConsole console, string path, CancellationToken ct)
     {
@@ -129,9 +138,18 @@ public static class Program
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => OnSignal(c, ExitCodes.Interrupted));
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => OnSignal(c, ExitCodes.Terminated));
 
+        // Report files are opened before the lab starts: a path that cannot be written is a usage error, with nothing built.
+        foreach (var report in new[] { settings.JUnit, settings.Transcript }.OfType<string>())
+            if (CannotWrite(report) is { } why)
+            {
+                Console.Error.WriteLine($"error: cannot write the report {report}: {why}");
+                return ExitCodes.InvalidInput;
+            }
         var reporter = new ConsoleReporter(console, settings.Verbose, plan: dryRun);
-        ICommandRunner runner = dryRun ? new DryRunCommandRunner(reporter.CommandRan) : new CliWrapCommandRunner(reporter.CommandRan);
-        var runtime = ContainerRuntimes.Create(runtimeName, runner, reporter.CommandRan);
+        var recorder = new LabReports.RunRecorder();
+        var observer = new CompositeObserver(reporter, recorder); // commands reach both: the console and the report files
+        ICommandRunner runner = dryRun ? new DryRunCommandRunner(observer.CommandRan) : new CliWrapCommandRunner(observer.CommandRan);
+        var runtime = ContainerRuntimes.Create(runtimeName, runner, observer.CommandRan);
         var options = new LabOptions
         {
             Sandbox = !settings.Host,
@@ -142,7 +160,8 @@ public static class Program
         };
         try
         {
-            var result = await new LabEngine(runner, runtime, reporter, options).RunAsync(scenario, cts.Token);
+            var result = await new LabEngine(runner, runtime, observer, options).RunAsync(scenario, cts.Token);
+            WriteReports(console, recorder, settings);
             return dryRun ? ExitCodes.Passed : result.ExitCode(interruptedCode);
         }
         catch (ScenarioInvalidException e)
@@ -162,6 +181,37 @@ public static class Program
             Console.Error.WriteLine($"environment: {e.Message}");
             Console.Error.WriteLine($"fix: {e.Fix}");
             return ExitCodes.Environment;
+        }
+    }
+
+    private static string? CannotWrite(string path)
+    {
+        try
+        {
+            var full = Path.GetFullPath(path);
+            if (Directory.Exists(full)) return "it is a directory";
+            if (Path.GetDirectoryName(full) is { } dir && !Directory.Exists(dir)) return $"no directory {dir}";
+            using (new FileStream(full, FileMode.Append, FileAccess.Write)) { }
+            return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            return e.Message;
+        }
+    }
+
+    private static void WriteReports(IAnsiConsole console, LabReports.RunRecorder recorder, RunSettings settings)
+    {
+        if (settings.JUnit is { } junit)
+        {
+            using (var writer = System.Xml.XmlWriter.Create(junit, new System.Xml.XmlWriterSettings { Indent = true, Encoding = new System.Text.UTF8Encoding(false) }))
+                LabReports.JUnitReport.Create(recorder.Record).Save(writer);
+            console.MarkupLine($"[grey]JUnit report: {Markup.Escape(junit)}[/]");
+        }
+        if (settings.Transcript is { } transcript)
+        {
+            File.WriteAllText(transcript, LabReports.MarkdownTranscript.Create(recorder.Record));
+            console.MarkupLine($"[grey]transcript: {Markup.Escape(transcript)}[/]");
         }
     }
 

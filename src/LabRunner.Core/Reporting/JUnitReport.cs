@@ -1,0 +1,99 @@
+using System.Globalization;
+using System.Text;
+using System.Xml.Linq;
+using LabRunner.Engine;
+using LabRunner.Execution;
+
+namespace LabRunner.Reporting;
+
+/// <summary>
+/// A run as JUnit XML, the format CI servers (GitLab, Jenkins, GitHub actions' reporters) read: one test suite per
+/// lab, one test case per step (failed with expected vs observed and the diagnosis, or skipped when an earlier step
+/// failed), and one for the teardown (failed when something was left behind).
+/// </summary>
+public static class JUnitReport
+{
+    public static XDocument Create(RunRecord run)
+    {
+        var lab = run.Scenario.Name;
+        var cases = new List<XElement>();
+        foreach (var step in run.Steps)
+        {
+            var testCase = Case(lab, $"{step.Number:00} {step.Step.Title}", step.Elapsed, step.Step.Span);
+            if (!step.Passed)
+            {
+                var (message, detail) = Failure(step, run.Result);
+                testCase.Add(run.Result?.Outcome == LabOutcome.Interrupted && step == run.Steps[^1]
+                    ? new XElement("error", new XAttribute("message", message), new XAttribute("type", "interrupted"), detail)
+                    : new XElement("failure", new XAttribute("message", message), new XAttribute("type", "expectation"), detail));
+            }
+            testCase.Add(new XElement("system-out", Transcript(step)));
+            cases.Add(testCase);
+        }
+        var number = run.Steps.Length;
+        foreach (var step in run.NotRun)
+            cases.Add(Case(lab, $"{++number:00} {step.Title}", TimeSpan.Zero, step.Span,
+                new XElement("skipped", new XAttribute("message", "not run: an earlier step failed or the run was stopped"))));
+
+        var teardown = Case(lab, "teardown", TimeSpan.Zero, run.Scenario.Steps.FirstOrDefault()?.Span ?? Model.SourceSpan.None);
+        if (run.Result is { Teardown: var report } && !report.Clean)
+            teardown.Add(new XElement("failure", new XAttribute("message", "left behind: " + string.Join("; ", report.Leftovers)),
+                new XAttribute("type", "leftover"), string.Join("\n", report.Leftovers.Concat(report.Problems))));
+        teardown.Add(new XElement("system-out", string.Join("\n", run.TeardownCommands.Select(c => "$ " + c.Display))));
+        cases.Add(teardown);
+
+        var failures = cases.Count(c => c.Element("failure") is not null);
+        var errors = cases.Count(c => c.Element("error") is not null);
+        var skipped = cases.Count(c => c.Element("skipped") is not null);
+        var time = Seconds(run.Result?.Elapsed ?? TimeSpan.FromTicks(run.Steps.Sum(s => s.Elapsed.Ticks)));
+        XAttribute[] Counts() =>
+        [
+            new("tests", cases.Count), new("failures", failures), new("errors", errors), new("skipped", skipped), new("time", time),
+        ];
+        var suite = new XElement("testsuite", new XAttribute("name", lab), Counts(),
+            new XAttribute("timestamp", run.Started.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss", CultureInfo.InvariantCulture)),
+            new XElement("properties",
+                new XElement("property", new XAttribute("name", "lab-id"), new XAttribute("value", run.LabId)),
+                new XElement("property", new XAttribute("name", "mode"), new XAttribute("value", run.Sandbox ? "sandbox" : "host")),
+                new XElement("property", new XAttribute("name", "exit-code"), new XAttribute("value", run.Result?.ExitCode() ?? -1))),
+            cases);
+        return new XDocument(new XDeclaration("1.0", "utf-8", null), new XElement("testsuites", new XAttribute("name", "labrunner"), Counts(), suite));
+    }
+
+    private static XElement Case(string lab, string name, TimeSpan time, Model.SourceSpan span, params object[] content) =>
+        new("testcase", new XAttribute("classname", lab), new XAttribute("name", name), new XAttribute("time", Seconds(time)),
+            new XAttribute("file", span.File), new XAttribute("line", span.Line), content);
+
+    private static (string Message, string Detail) Failure(RecordedStep step, LabResult? result)
+    {
+        var lines = new List<string>();
+        foreach (var failure in step.ActionFailures)
+            lines.Add($"{failure.Action.Span}: {failure.Action.Keyword}: {failure.Outcome.Status}: {failure.Outcome.Observed}");
+        foreach (var check in step.Checks.Where(c => !c.Result.Held))
+        {
+            lines.Add($"{check.Expectation.Span}: expected {check.Result.Expected}");
+            lines.Add($"  observed: {check.Result.Observed} (after {check.Result.Attempts} tries in {check.Result.Elapsed.TotalSeconds:0.0}s)");
+            lines.AddRange(check.Result.Diagnosis.Select(d => "  why: " + d));
+        }
+        if (lines.Count == 0) lines.Add(result?.Outcome == LabOutcome.Interrupted ? "interrupted by a signal; teardown was done" : "the step did not finish");
+        var first = step.Checks.FirstOrDefault(c => !c.Result.Held) is { } c
+            ? $"expected {c.Result.Expected}; observed {c.Result.Observed}"
+            : lines[0];
+        return (first, string.Join("\n", lines));
+    }
+
+    /// <summary>What the console shows for the step: the commands of its actions and each check with its mark.</summary>
+    private static string Transcript(RecordedStep step)
+    {
+        var text = new StringBuilder();
+        foreach (var command in step.Commands.Where(c => c.Purpose is CommandPurpose.Action or CommandPurpose.Setup))
+            text.Append("$ ").Append(command.Display).Append(command.ExitCode == 0 ? "" : $"   # exit {command.ExitCode}").Append('\n');
+        foreach (var a in step.NotableActions.Where(a => !a.Failed))
+            text.Append("✓ ").Append(a.Action.Keyword).Append(" failed as expected: ").Append(a.Outcome.Observed).Append('\n');
+        foreach (var check in step.Checks)
+            text.Append(check.Result.Held ? "✓ " : "✗ ").Append(check.Result.Expected).Append(" (").Append(check.Result.Observed).Append(")\n");
+        return text.ToString().TrimEnd();
+    }
+
+    private static string Seconds(TimeSpan t) => t.TotalSeconds.ToString("0.000", CultureInfo.InvariantCulture);
+}

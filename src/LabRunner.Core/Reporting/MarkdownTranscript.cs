@@ -1,0 +1,94 @@
+using System.Globalization;
+using System.Text;
+using LabRunner.Engine;
+using LabRunner.Execution;
+
+namespace LabRunner.Reporting;
+
+/// <summary>
+/// A run written up as Markdown, the way the article reads: each step's title and text, the commands it really ran
+/// (with the lab's real names and PIDs), and what was observed, each check with its mark; failures with expected,
+/// observed and the diagnosis; then the teardown. For workshop hand-outs and bug reports.
+/// </summary>
+public static class MarkdownTranscript
+{
+    public static string Create(RunRecord run)
+    {
+        var md = new StringBuilder();
+        var s = run.Scenario;
+        md.Append("# ").Append(s.Name).Append("\n\n");
+        if (!string.IsNullOrWhiteSpace(s.Description)) md.Append(Quote(s.Description)).Append('\n');
+        var result = run.Result;
+        var checks = run.Steps.SelectMany(x => x.Checks).ToList();
+        md.Append(CultureInfo.InvariantCulture, $"Lab `{run.LabId}`, {(run.Sandbox ? $"sandboxed (the host is the network namespace `lr-{run.LabId}`)" : "on the host")}, ")
+          .Append(CultureInfo.InvariantCulture, $"started {run.Started.UtcDateTime:yyyy-MM-dd HH:mm:ss} UTC. ")
+          .Append(CultureInfo.InvariantCulture, $"**{Verdict(result)}**: {checks.Count(c => c.Result.Held)} of {checks.Count} checks held")
+          .Append(result is null ? "" : string.Create(CultureInfo.InvariantCulture, $" in {result.Elapsed.TotalSeconds:0.0} s"))
+          .Append(CultureInfo.InvariantCulture, $"; exit code {result?.ExitCode().ToString(CultureInfo.InvariantCulture) ?? "?"}.\n\n");
+
+        if (run.SetupCommands.Length > 0)
+        {
+            md.Append("## Sandbox\n\n");
+            Commands(md, run.SetupCommands);
+        }
+        foreach (var step in run.Steps)
+        {
+            md.Append(CultureInfo.InvariantCulture, $"## {step.Number}. {step.Step.Title}\n\n");
+            if (!string.IsNullOrWhiteSpace(step.Step.Text)) md.Append(step.Step.Text.Trim()).Append("\n\n");
+            Commands(md, step.Commands.Where(c => c.Purpose is CommandPurpose.Action or CommandPurpose.Setup));
+            foreach (var a in step.NotableActions)
+                md.Append(a.Failed
+                    ? $"- ✗ `{a.Action.Keyword}` ({a.Action.Span}): {a.Outcome.Status}: {a.Outcome.Observed}\n"
+                    : $"- ✓ `{a.Action.Keyword}` failed as expected: {a.Outcome.Observed}\n");
+            foreach (var check in step.Checks)
+            {
+                var r = check.Result;
+                if (r.Held)
+                {
+                    md.Append(CultureInfo.InvariantCulture, $"- ✓ {r.Expected} — {r.Observed}\n");
+                    continue;
+                }
+                md.Append(CultureInfo.InvariantCulture, $"- ✗ **{r.Expected}** ({check.Expectation.Span})\n");
+                md.Append(CultureInfo.InvariantCulture, $"  - observed: {r.Observed} (after {r.Attempts} tries in {r.Elapsed.TotalSeconds:0.0} s)\n");
+                foreach (var why in r.Diagnosis) md.Append("  - why: ").Append(why).Append('\n');
+            }
+            if (step.NotableActions.Length > 0 || step.Checks.Length > 0) md.Append('\n');
+            if (!step.Passed && !step.ActionFailures.Any() && step.Checks.All(c => c.Result.Held))
+                md.Append("*This step was cut short (interrupted).*\n\n");
+        }
+        var notRun = run.NotRun.ToList();
+        if (notRun.Count > 0)
+        {
+            md.Append("## Not run\n\n");
+            foreach (var step in notRun) md.Append("- ").Append(step.Title).Append('\n');
+            md.Append('\n');
+        }
+        md.Append("## Teardown\n\n");
+        Commands(md, run.TeardownCommands.Where(c => c.Purpose == CommandPurpose.Teardown));
+        if (result is not null)
+            md.Append(result.Teardown.Clean
+                ? "Nothing of the lab is left on the host.\n"
+                : "Left behind:\n\n" + string.Concat(result.Teardown.Leftovers.Select(l => $"- {l}\n")));
+        return md.ToString();
+    }
+
+    private static string Verdict(LabResult? result) => result switch
+    {
+        null => "NOT FINISHED",
+        { Teardown.Clean: false } => "LEFT SOMETHING BEHIND",
+        { Outcome: LabOutcome.Passed } => "PASSED",
+        { Outcome: LabOutcome.Failed } => "FAILED",
+        _ => "INTERRUPTED",
+    };
+
+    private static void Commands(StringBuilder md, IEnumerable<RecordedCommand> commands)
+    {
+        var list = commands.ToList();
+        if (list.Count == 0) return;
+        md.Append("```console\n");
+        foreach (var c in list) md.Append("$ ").Append(c.Display).Append(c.ExitCode == 0 ? "" : $"   # exit {c.ExitCode}").Append('\n');
+        md.Append("```\n\n");
+    }
+
+    private static string Quote(string text) => string.Concat(text.Trim().Split('\n').Select(l => "> " + l.TrimEnd() + "\n"));
+}

@@ -1,0 +1,130 @@
+using System.Collections.Immutable;
+using System.Text.RegularExpressions;
+using System.Xml.Linq;
+using LabRunner.Engine;
+using LabRunner.Execution;
+using LabRunner.Model;
+using LabRunner.Reporting;
+using LabRunner.Tests.Unit.Infrastructure;
+
+namespace LabRunner.Tests.Unit;
+
+/// <summary>
+/// The report files of `labrunner run --junit FILE --transcript FILE`, from a recorded run: a passed step, a failed
+/// one with its diagnosis, one not run, and the teardown. Times and dates are masked before the golden comparison.
+/// </summary>
+public sealed class ReportSpecs
+{
+    private static readonly Scenario Lab = Scenarios.Load("""
+        lab: report
+        description: Two containers on a bridge.
+        steps:
+          - title: "3.1 busybox-2 on br-0"
+            text: The second container joins the bridge.
+            actions:
+              - container-run: busybox-2
+          - title: "3.2 busybox-2 reaches busybox-1"
+            expect:
+              - ping: { from: busybox-2, to: 172.16.100.101 }
+          - title: "3.3 never reached"
+            expect:
+              - ping: { from: busybox-2, to: 172.16.100.1 }
+        """);
+
+    private static RunRecord Recorded(bool teardownClean = true)
+    {
+        var recorder = new RunRecorder();
+        var session = new LabSession("feed01", sandbox: true, Lab.Uplink);
+        recorder.LabStarting(Lab, session);
+        recorder.CommandRan(Command(CommandPurpose.Setup, "ip netns add lr-feed01"));
+
+        recorder.StepStarting(Lab.Steps[0], 0, 3);
+        recorder.CommandRan(Command(CommandPurpose.Action, "setsid unshare --net --uts --ipc -- busybox sleep 2147483647"));
+        recorder.CommandRan(Command(CommandPurpose.Check, "ip -j link show")); // checks are not in the transcript
+        recorder.ActionFinished(Lab.Steps[0].Actions[0], new ActionOutcome(ActionStatus.Done));
+        recorder.StepFinished(Lab.Steps[0], passed: true);
+
+        recorder.StepStarting(Lab.Steps[1], 1, 3);
+        var ping = Lab.Steps[1].Expectations[0];
+        recorder.ExpectationFinished(ping, new ExpectationResult(false, "ping from busybox-2 to 172.16.100.101 succeeds", "1 sent, 0 received (100% packet loss)", 3, TimeSpan.FromSeconds(5.2))
+        {
+            Diagnosis = ["ARP works: 172.16.100.101 is at aa:aa:aa:aa:aa:02 (veth-2 in busybox-1), so layer 2 reaches it", "in host, <br-0> & friends drop it"],
+        });
+        recorder.StepFinished(Lab.Steps[1], passed: false);
+
+        recorder.TeardownStarting(2);
+        recorder.CommandRan(Command(CommandPurpose.Teardown, "kill -KILL 4242"));
+        recorder.CommandRan(Command(CommandPurpose.Teardown, "ip netns delete lr-feed01"));
+        var teardown = new TeardownReport(2, [], teardownClean ? [] : ["/var/run/netns/lr-feed01 still exists"]);
+        recorder.LabFinished(new LabResult("feed01", LabOutcome.Failed, Lab.Steps[1].Title, ["x"], teardown, TimeSpan.FromSeconds(7.5)));
+        return recorder.Record;
+    }
+
+    private static CommandEvent Command(CommandPurpose purpose, string line) =>
+        new(purpose, [.. line.Split(' ')], new CommandOutcome(0, "", "", TimeSpan.Zero));
+
+    private static string Masked(string text) =>
+        Regex.Replace(Regex.Replace(text, @"time=""\d+\.\d{3}""", @"time=""T"""), @"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d", "DATE");
+
+    [Fact]
+    public void The_JUnit_report_has_a_test_case_per_step_and_one_for_the_teardown()
+    {
+        var xml = JUnitReport.Create(Recorded());
+
+        var suite = xml.Root!.Element("testsuite")!;
+        Assert.Equal("4", suite.Attribute("tests")!.Value);
+        Assert.Equal("1", suite.Attribute("failures")!.Value);
+        Assert.Equal("1", suite.Attribute("skipped")!.Value);
+        var failure = suite.Elements("testcase").Single(c => c.Element("failure") is not null);
+        Assert.Equal("02 3.2 busybox-2 reaches busybox-1", failure.Attribute("name")!.Value);
+        Assert.Contains("why: in host, <br-0> & friends drop it", failure.Element("failure")!.Value);
+        Golden.Verify("report.junit.xml", Masked(xml.Declaration + "\n" + xml));
+    }
+
+    [Fact]
+    public void A_teardown_that_left_something_is_a_failed_test_case()
+    {
+        var teardown = JUnitReport.Create(Recorded(teardownClean: false)).Root!.Descendants("testcase").Single(c => c.Attribute("name")!.Value == "teardown");
+
+        Assert.Equal("left behind: /var/run/netns/lr-feed01 still exists", teardown.Element("failure")!.Attribute("message")!.Value);
+    }
+
+    [Fact]
+    public void The_JUnit_report_parses_as_XML_whatever_the_observations_hold()
+    {
+        var text = JUnitReport.Create(Recorded()).ToString();
+
+        Assert.Equal("testsuites", XDocument.Parse(text).Root!.Name.LocalName);
+        Assert.Contains("&lt;br-0&gt; &amp; friends", text);
+    }
+
+    [Fact]
+    public void The_transcript_reads_like_the_article_with_commands_checks_and_the_diagnosis()
+    {
+        var md = MarkdownTranscript.Create(Recorded());
+
+        Assert.DoesNotContain("ip -j link show", md);
+        Assert.Contains("**FAILED**: 0 of 1 checks held in 7.5 s; exit code 1.", md);
+        Golden.Verify("report.transcript.md", Masked(md));
+    }
+
+    [Fact]
+    public void A_step_cut_short_by_a_signal_is_recorded_as_not_passed()
+    {
+        var recorder = new RunRecorder();
+        recorder.LabStarting(Lab, new LabSession("feed02", true, Lab.Uplink));
+        recorder.StepStarting(Lab.Steps[0], 0, 3);
+        recorder.CommandRan(Command(CommandPurpose.Action, "setsid unshare --net -- busybox sleep 2147483647"));
+        recorder.TeardownStarting(1);
+        recorder.LabFinished(new LabResult("feed02", LabOutcome.Interrupted, null, [], new TeardownReport(1, [], []), TimeSpan.FromSeconds(1)));
+
+        var record = recorder.Record;
+
+        var step = Assert.Single(record.Steps);
+        Assert.False(step.Passed);
+        Assert.Single(step.Commands);
+        Assert.Equal("interrupted", JUnitReport.Create(record).Root!.Descendants("error").Single().Attribute("type")!.Value);
+        Assert.Contains("*This step was cut short (interrupted).*", MarkdownTranscript.Create(record));
+        Assert.Equal(ImmutableArray.Create("3.2 busybox-2 reaches busybox-1", "3.3 never reached"), [.. record.NotRun.Select(s => s.Title)]);
+    }
+}
