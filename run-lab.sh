@@ -51,12 +51,22 @@ fi
 
 # Whether this command needs the containerd and Docker daemons: `test` (the
 # integration tests run every runtime), `image seed` (containerd by default), and
-# `run` with --runtime containerd|docker or a lab whose top-level `runtime:` is one.
+# `run` with --runtime containerd|docker or a lab whose top-level `runtime:` is one,
+# and `replay` of a bundle that was run on one of them.
 needs_runtimes() {
   local arg prev=""
   case "${1:-}" in
     test | image) return 0 ;;
     run) ;;
+    replay)
+      # A bug-report bundle says its runtime in bundle.json.
+      for arg in "$@"; do
+        if [[ -f "$CALLER_PWD/$arg" || ( "$arg" == /* && -f "$arg" ) ]]; then
+          (cd "$CALLER_PWD" && tar -xzOf "$arg" --wildcards '*/bundle.json' 2>/dev/null) |
+            grep -qE '"Runtime": *"(containerd|docker)"' && return 0
+        fi
+      done
+      return 1 ;;
     *) return 1 ;;
   esac
   for arg in "$@"; do

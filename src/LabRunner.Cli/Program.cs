@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Text.Json;
 using System.Runtime.InteropServices;
 using LabRunner.Cli.Reporting;
 using LabRunner.Engine;
@@ -31,12 +32,19 @@ public static class Program
         var stateDir = new Option<string>("--state-dir") { Description = "where run journals live", DefaultValueFactory = _ => LabJournal.DefaultRoot };
         var junit = new Option<string?>("--junit") { Description = "also write the run as JUnit XML to this file (a test case per step, for CI servers)" };
         var transcript = new Option<string?>("--transcript") { Description = "also write the run as a Markdown transcript to this file (commands, checks, diagnosis)" };
+        var bundle = new Option<string?>("--bundle") { Description = "also write a bug-report bundle (.tar.gz: scenario, transcript, commands, versions, replay.sh) to this file" };
 
         var run = new Command("run", "Run a lab: build each step, check its expectations, always tear down.\n" +
                                      "Exit codes: 0 all held, 1 an expectation failed, 2 invalid scenario or usage, 3 environment problem, 4 teardown left something, 130/143 interrupted")
-            { file, host, uplink, runtimeOption, verbose, pause, stateDir, junit, transcript };
+            { file, host, uplink, runtimeOption, verbose, pause, stateDir, junit, transcript, bundle };
         run.SetAction((r, ct) => RunAsync(console, r.GetValue(file)!, new RunSettings(r.GetValue(host), r.GetValue(uplink), r.GetValue(runtimeOption), r.GetValue(verbose), r.GetValue(pause), r.GetValue(stateDir)!)
-            { JUnit = r.GetValue(junit), Transcript = r.GetValue(transcript) }, dryRun: false));
+            { JUnit = r.GetValue(junit), Transcript = r.GetValue(transcript), Bundle = r.GetValue(bundle) }, dryRun: false));
+
+        var bundleFile = new Argument<string>("bundle") { Description = "a bundle written by 'labrunner run --bundle FILE'" };
+        var replay = new Command("replay", "Run the lab of a bug-report bundle again, with the options it was run with (runtime, --host, --uplink)")
+            { bundleFile, verbose, pause, stateDir, junit, transcript, bundle };
+        replay.SetAction((r, ct) => ReplayAsync(console, r.GetValue(bundleFile)!, new RunSettings(false, null, null, r.GetValue(verbose), r.GetValue(pause), r.GetValue(stateDir)!)
+            { JUnit = r.GetValue(junit), Transcript = r.GetValue(transcript), Bundle = r.GetValue(bundle) }));
 
         var validate = new Command("validate", "Check a lab file without touching anything (exit 2 with file:line:col when invalid)") { file };
         validate.SetAction((r, ct) => ValidateAsync(console, r.GetValue(file)!, ct));
@@ -54,7 +62,7 @@ public static class Program
         clean.SetAction((r, ct) => CleanAsync(console, r.GetValue(verbose), r.GetValue(stateDir)!));
 
         var root = new RootCommand("labrunner: step-by-step Linux container-networking labs, asserted and always torn down")
-            { run, validate, plan, clean, image };
+            { run, validate, plan, clean, image, replay };
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {
@@ -71,6 +79,8 @@ public static class Program
         public string? JUnit { get; init; }
 
         public string? Transcript { get; init; }
+
+        public string? Bundle { get; init; }
     }
 
     private static async Task<int> ValidateAsync(IAnsiConsole console, string path, CancellationToken ct)
@@ -139,7 +149,7 @@ public static class Program
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => OnSignal(c, ExitCodes.Terminated));
 
         // Report files are opened before the lab starts: a path that cannot be written is a usage error, with nothing built.
-        foreach (var report in new[] { settings.JUnit, settings.Transcript }.OfType<string>())
+        foreach (var report in new[] { settings.JUnit, settings.Transcript, settings.Bundle }.OfType<string>())
             if (CannotWrite(report) is { } why)
             {
                 Console.Error.WriteLine($"error: cannot write the report {report}: {why}");
@@ -161,7 +171,7 @@ public static class Program
         try
         {
             var result = await new LabEngine(runner, runtime, observer, options).RunAsync(scenario, cts.Token);
-            WriteReports(console, recorder, settings);
+            await WriteReportsAsync(console, recorder, settings, path, runtimeName);
             return dryRun ? ExitCodes.Passed : result.ExitCode(interruptedCode);
         }
         catch (ScenarioInvalidException e)
@@ -184,6 +194,33 @@ public static class Program
         }
     }
 
+    /// <summary>`labrunner replay BUNDLE`: the bundle's scenario, run as it was (runtime, --host, --uplink), from a temporary directory.</summary>
+    private static async Task<int> ReplayAsync(IAnsiConsole console, string bundlePath, RunSettings settings)
+    {
+        var directory = Directory.CreateTempSubdirectory("labrunner-replay-").FullName;
+        try
+        {
+            LabReports.BundleManifest manifest;
+            string root;
+            try
+            {
+                (manifest, root) = await LabReports.BugBundle.ExtractAsync(bundlePath, directory);
+            }
+            catch (Exception e) when (e is IOException or InvalidDataException or JsonException or UnauthorizedAccessException)
+            {
+                Console.Error.WriteLine($"error: cannot replay {bundlePath}: {e.Message}");
+                return ExitCodes.InvalidInput;
+            }
+            console.MarkupLine($"[grey]replaying {Markup.Escape(bundlePath)}: labrunner {Markup.Escape(string.Join(' ', manifest.RunArguments()))}[/]");
+            return await RunAsync(console, Path.Combine(root, "scenario", manifest.ScenarioFile),
+                settings with { Host = manifest.Host, Uplink = manifest.Uplink, Runtime = manifest.Runtime }, dryRun: false);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
     private static string? CannotWrite(string path)
     {
         try
@@ -191,7 +228,9 @@ public static class Program
             var full = Path.GetFullPath(path);
             if (Directory.Exists(full)) return "it is a directory";
             if (Path.GetDirectoryName(full) is { } dir && !Directory.Exists(dir)) return $"no directory {dir}";
+            var existed = File.Exists(full);
             using (new FileStream(full, FileMode.Append, FileAccess.Write)) { }
+            if (!existed) File.Delete(full); // only a probe: the report is written after the run
             return null;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
@@ -200,8 +239,14 @@ public static class Program
         }
     }
 
-    private static void WriteReports(IAnsiConsole console, LabReports.RunRecorder recorder, RunSettings settings)
+    private static async Task WriteReportsAsync(IAnsiConsole console, LabReports.RunRecorder recorder, RunSettings settings, string scenarioPath, string runtime)
     {
+        if (settings.Bundle is { } bundlePath)
+        {
+            var manifest = new LabReports.BundleManifest(Path.GetFileName(scenarioPath), runtime, settings.Host, settings.Uplink);
+            await LabReports.BugBundle.WriteAsync(bundlePath, recorder.Record, scenarioPath, manifest);
+            console.MarkupLine($"[grey]bug-report bundle: {Markup.Escape(bundlePath)} (replay it with: labrunner replay {Markup.Escape(bundlePath)})[/]");
+        }
         if (settings.JUnit is { } junit)
         {
             using (var writer = System.Xml.XmlWriter.Create(junit, new System.Xml.XmlWriterSettings { Indent = true, Encoding = new System.Text.UTF8Encoding(false) }))

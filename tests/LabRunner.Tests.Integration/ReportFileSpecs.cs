@@ -44,6 +44,41 @@ public sealed class ReportFileSpecs
         Assert.Empty(before.Diff(HostSnapshot.Take()));
     }
 
+    [Fact]
+    public async Task A_bug_report_bundle_replays_the_run_with_the_same_outcome_and_leaves_nothing()
+    {
+        Root.Require();
+        using var dir = new TempDir();
+        var text = await File.ReadAllTextAsync(LabCli.Scenario("article/03-container-to-container.yaml"), Ct);
+        const string right = "- ping: { from: busybox-2, to: 172.16.100.101, succeeds: false }";
+        Assert.Contains(right, text);
+        var scenario = Path.Combine(dir.Path, "bug.yaml");
+        await File.WriteAllTextAsync(scenario, text.Replace(right, "- ping: { from: busybox-2, to: 172.16.100.101, within: 1s }"), Ct);
+        var bundle = Path.Combine(dir.Path, "bug.tar.gz");
+        var before = HostSnapshot.Take();
+
+        var run = await LabCli.RunAsync(["run", scenario, "--bundle", bundle], ct: Ct);
+        var replay = await LabCli.RunAsync(["replay", bundle, "--transcript", Path.Combine(dir.Path, "replay.md")], ct: Ct);
+
+        Assert.True(run.ExitCode == 1, run.ToString());
+        Assert.True(replay.ExitCode == 1, replay.ToString());
+        Assert.Contains("replaying " + bundle + ": labrunner run scenario/bug.yaml --runtime process", replay.Stdout);
+        Assert.Contains("why: in host, bridged IPv4 frames of br-0 go through iptables", replay.Stdout);
+        Assert.Contains("failed step: 3.2 busybox-2 cannot reach busybox-1", replay.Stdout);
+        Assert.Contains("## 4. 3.2 busybox-2 cannot reach busybox-1", await File.ReadAllTextAsync(Path.Combine(dir.Path, "replay.md"), Ct));
+        Assert.Empty(before.Diff(HostSnapshot.Take()));
+    }
+
+    [Fact]
+    public async Task Replaying_something_that_is_not_a_bundle_exits_2()
+    {
+        Root.Require();
+        var replay = await LabCli.RunAsync(["replay", LabCli.Scenario("article/01-veth-bridge.yaml")], ct: Ct);
+
+        Assert.True(replay.ExitCode == 2, replay.ToString());
+        Assert.StartsWith("error: cannot replay ", replay.Stderr);
+    }
+
     private sealed class TempDir : IDisposable
     {
         public string Path { get; } = Directory.CreateTempSubdirectory("lr-report-").FullName;
