@@ -52,6 +52,11 @@ public static class Program
         var plan = new Command("plan", "Show every command a run would execute, teardown included; touches nothing") { file, host, uplink, runtimeOption };
         plan.SetAction((r, ct) => RunAsync(console, r.GetValue(file)!, new RunSettings(r.GetValue(host), r.GetValue(uplink), r.GetValue(runtimeOption), false, false, LabJournal.DefaultRoot), dryRun: true));
 
+        var afterStep = new Option<int?>("--after-step") { Description = "draw the lab as it is after step N (default: after the last step)" };
+        var graph = new Command("graph", "Draw the lab's topology (namespaces, links, veth pairs, bridge ports, addresses) as a Mermaid flowchart; touches nothing")
+            { file, afterStep };
+        graph.SetAction(r => Graph(console, r.GetValue(file)!, r.GetValue(afterStep)));
+
         var seedRuntime = new Option<string>("--runtime") { Description = "containerd or docker", DefaultValueFactory = _ => "containerd" };
         seedRuntime.AcceptOnlyFromAmong([.. ContainerRuntimes.Names.Where(n => n != "process")]);
         var seed = new Command("seed", $"Build {BusyboxImage.Reference} from Debian's busybox-static and import it (no registry needed)") { seedRuntime };
@@ -62,7 +67,7 @@ public static class Program
         clean.SetAction((r, ct) => CleanAsync(console, r.GetValue(verbose), r.GetValue(stateDir)!));
 
         var root = new RootCommand("labrunner: step-by-step Linux container-networking labs, asserted and always torn down")
-            { run, validate, plan, clean, image, replay };
+            { run, validate, plan, graph, clean, image, replay };
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {
@@ -99,6 +104,18 @@ public static class Program
         }
         console.MarkupLine($"[green]valid[/]: {Markup.Escape(path)}: lab {Markup.Escape(scenario.Name)}, {scenario.Steps.Length} steps, " +
                            $"{scenario.AllActions.Count()} actions, {scenario.Steps.Sum(s => s.Expectations.Length)} expectations");
+        return ExitCodes.Passed;
+    }
+
+    private static int Graph(IAnsiConsole console, string path, int? afterStep)
+    {
+        if (Load(console, path) is not { } scenario) return ExitCodes.InvalidInput;
+        if (afterStep is < 0 || afterStep > scenario.Steps.Length)
+        {
+            Console.Error.WriteLine($"error: --after-step must be from 0 to {scenario.Steps.Length} (the lab has {scenario.Steps.Length} steps)");
+            return ExitCodes.InvalidInput;
+        }
+        Console.Out.Write(LabReports.LabTopology.Of(scenario, afterStep).ToMermaid());
         return ExitCodes.Passed;
     }
 

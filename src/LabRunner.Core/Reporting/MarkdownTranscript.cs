@@ -26,6 +26,8 @@ public static class MarkdownTranscript
           .Append(result is null ? "" : string.Create(CultureInfo.InvariantCulture, $" in {result.Elapsed.TotalSeconds:0.0} s"))
           .Append(CultureInfo.InvariantCulture, $"; exit code {result?.ExitCode().ToString(CultureInfo.InvariantCulture) ?? "?"}.\n\n");
 
+        md.Append(run.Steps.Length == s.Steps.Length ? "## Topology\n\n" : $"## Topology after step {run.Steps.Length}\n\n")
+          .Append("```mermaid\n").Append(LabTopology.Of(s, run.Steps.Length).ToMermaid()).Append("```\n\n");
         if (run.SetupCommands.Length > 0)
         {
             md.Append("## Sandbox\n\n");
