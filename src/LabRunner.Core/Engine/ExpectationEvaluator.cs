@@ -6,6 +6,8 @@ using LabRunner.Execution;
 using LabRunner.Model;
 using LabRunner.Runtimes;
 
+using static LabRunner.Execution.IpJson;
+
 namespace LabRunner.Engine;
 
 public sealed record ExpectationResult(bool Held, string Expected, string Observed, int Attempts, TimeSpan Elapsed)
@@ -246,8 +248,6 @@ public sealed partial class ExpectationEvaluator(LabSession session, ICommandRun
     private static JsonElement Json(string text) =>
         string.IsNullOrWhiteSpace(text) ? JsonDocument.Parse("[]").RootElement : JsonDocument.Parse(text).RootElement;
 
-    private static string? Str(JsonElement e, string property) =>
-        e.ValueKind == JsonValueKind.Object && e.TryGetProperty(property, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
 
     private static IEnumerable<string> States(JsonElement neighbor) =>
         neighbor.TryGetProperty("state", out var s) && s.ValueKind == JsonValueKind.Array ? s.EnumerateArray().Select(x => x.GetString() ?? "") : [];

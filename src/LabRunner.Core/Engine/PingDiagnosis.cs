@@ -2,6 +2,8 @@ using System.Text.Json;
 using LabRunner.Execution;
 using LabRunner.Model;
 
+using static LabRunner.Execution.IpJson;
+
 namespace LabRunner.Engine;
 
 /// <summary>
@@ -171,6 +173,4 @@ internal sealed class PingDiagnosis(LabSession session, ICommandRunner runner, F
         return outcome.Succeeded ? outcome.Stdout : null;
     }
 
-    private static string? Str(JsonElement e, string property) =>
-        e.ValueKind == JsonValueKind.Object && e.TryGetProperty(property, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
 }

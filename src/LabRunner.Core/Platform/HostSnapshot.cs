@@ -6,6 +6,8 @@ using System.Text.RegularExpressions;
 using LabRunner.Journal;
 using LabRunner.Runtimes;
 
+using static LabRunner.Execution.IpJson;
+
 namespace LabRunner.Platform;
 
 /// <summary>What to look at besides the machine-wide facets.</summary>
@@ -458,9 +460,6 @@ public sealed partial record HostSnapshot(ImmutableSortedDictionary<string, Immu
             .Select(l => l.Split(' ')).Where(f => f.Length == 2).ToDictionary(f => f[0], f => f[1]);
         return [.. found.Select(d => d with { SandboxKey = keys.GetValueOrDefault(d.Id) })];
     }
-
-    private static string? Str(JsonElement e, string name) =>
-        e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
 
     /// <summary>The elements of a command's JSON array output; a failure shows as one string element saying so.</summary>
     private static IEnumerable<JsonElement> Json(string[] argv)
