@@ -15,7 +15,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 dotnet "$dll" plan "$scenario" >"$work/plan.txt"
-if grep -q '<[a-z0-9.-]*>' "$work/plan.txt"; then
+if grep -qE '^ *\$ .*<[a-z0-9.-]+>' "$work/plan.txt"; then
   echo "vs-shell: the plan of $scenario has run-time placeholders (PIDs, old values): pick a lab without containers or sysctls" >&2
   exit 2
 fi
