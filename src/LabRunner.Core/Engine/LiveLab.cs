@@ -36,7 +36,7 @@ public sealed partial class LabEngine
     private async Task<LiveLab> CreateAsync(Scenario scenario, CancellationToken ct)
     {
         // pcap filters are compiled by libpcap, so only here (not in the loader) can a bad one be found: still before any change.
-        if (!runner.IsDryRun && await Loading.CaptureFilters.CheckAsync(scenario, ct: ct) is { Length: > 0 } badFilters)
+        if (!runner.IsDryRun && await CheckCaptureFiltersAsync(scenario, ct) is { Length: > 0 } badFilters)
             throw new Loading.ScenarioInvalidException(badFilters);
         var session = new LabSession(options.LabId ?? NewLabId(), options.Sandbox, scenario.Uplink);
         // The runtime first: the --host preflight asks it whether the lab's container names are taken.
@@ -45,6 +45,18 @@ public sealed partial class LabEngine
         LabJournal journal;
         (session, journal) = ClaimJournal(session);
         return new LiveLab(scenario, session, journal, runner, runtime, observer, RuntimeNamed, options.Fault);
+    }
+
+    private static async Task<System.Collections.Immutable.ImmutableArray<Loading.ScenarioError>> CheckCaptureFiltersAsync(Scenario scenario, CancellationToken ct)
+    {
+        try
+        {
+            return await Loading.CaptureFilters.CheckAsync(scenario, ct: ct);
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            throw new EnvironmentProblemException("this lab captures packets, and tcpdump is not installed", "apt-get install -y tcpdump (or run ./run-lab.sh, which installs it)");
+        }
     }
 
     private async Task BuildAsync(LiveLab lab, CancellationToken ct)
