@@ -49,6 +49,26 @@ public class StepBuilder
     public ActionClause Bridge(string name, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0) =>
         Add(new("bridge-add", At(file, line), (c, d) => c.Interface(name, d.Span, "name") is { } n ? new BridgeAdd(n, c.PlaceOf(d)) : null));
 
+    /// <summary>
+    /// <c>ip link add NAME type vxlan id ID [remote R] [local L] [dev DEV] dstport PORT</c> (YAML <c>vxlan-add</c>):
+    /// a VXLAN tunnel end for cross-host labs.
+    /// </summary>
+    public ActionClause Vxlan(string name, int id, string? remote = null, string? local = null, string? dev = null, int port = VxlanAdd.DefaultPort,
+        [CallerFilePath] string file = "", [CallerLineNumber] int line = 0) =>
+        Add(new("vxlan-add", At(file, line), (c, d) =>
+        {
+            var n = c.Interface(name, d.Span, "name");
+            if (id is < 1 or > 16777215) c.Error(d.Span, $"'id' must be a whole number from 1 to 16777215, not '{id}'");
+            if (port is < 1 or > 65535) c.Error(d.Span, $"'port' must be a whole number from 1 to 65535, not '{port}'");
+            var r = c.Ip(remote, d.Span, "remote");
+            var l = c.Ip(local, d.Span, "local");
+            var underlay = dev is null ? null : c.Interface(dev, d.Span, "dev");
+            return n is null || id is < 1 or > 16777215 || port is < 1 or > 65535 || (remote is not null && r is null) ||
+                   (local is not null && l is null) || (dev is not null && underlay is null)
+                ? null
+                : new VxlanAdd(n, id, r, l, underlay, port, c.PlaceOf(d));
+        }));
+
     /// <summary><c>ip link set NAME up</c> (YAML <c>link-up</c>).</summary>
     public ActionClause LinkUp(string name, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0) =>
         Add(new("link-up", At(file, line), (c, d) => c.Interface(name, d.Span, "name") is { } n ? new LinkSetState(n, c.PlaceOf(d), true) : null));

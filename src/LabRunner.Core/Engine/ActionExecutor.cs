@@ -1,3 +1,4 @@
+using System.Globalization;
 using LabRunner.Execution;
 using LabRunner.Journal;
 using LabRunner.Model;
@@ -73,6 +74,17 @@ public sealed class ActionExecutor(LabSession session, LabJournal journal, IComm
             {
                 var t = session.Target(a.In);
                 return await DoAsync(t.Ip("link", "add", "name", a.Name, "type", "bridge"), DeleteLink(t, a.Name), ct);
+            }
+            case VxlanAdd a:
+            {
+                var t = session.Target(a.In);
+                string[] argv =
+                [
+                    "link", "add", "name", a.Name, "type", "vxlan", "id", a.Id.ToString(CultureInfo.InvariantCulture),
+                    .. a.Remote is null ? [] : new[] { "remote", a.Remote }, .. a.Local is null ? [] : new[] { "local", a.Local },
+                    .. a.Dev is null ? [] : new[] { "dev", a.Dev }, "dstport", a.Port.ToString(CultureInfo.InvariantCulture),
+                ];
+                return await DoAsync(t.Ip(argv), DeleteLink(t, a.Name), ct);
             }
             case LinkSetState a:
                 // Only links the lab created may be set up or down (the validator enforces it): they are deleted at teardown.

@@ -150,6 +150,9 @@ public sealed partial class LabEngine(ICommandRunner runner, IContainerRuntime r
                 case BridgeAdd a when a.In.Kind == PlaceKind.Host && a.ExpectedError is null && await LinkExistsAsync(a.Name, ct):
                     clashes.Add($"link {a.Name} ({a.Span})");
                     break;
+                case VxlanAdd a when a.In.Kind == PlaceKind.Host && a.ExpectedError is null && await LinkExistsAsync(a.Name, ct):
+                    clashes.Add($"link {a.Name} ({a.Span})");
+                    break;
                 case ContainerRun a when a.ExpectedError is null && await runtime.ExistsAsync(session.PhysicalName(a.Name), ct):
                     clashes.Add($"container {a.Name} in {runtime.Name} ({a.Span})");
                     break;

@@ -18,7 +18,7 @@ public static class ScenarioLoader
 
     public static readonly ImmutableArray<string> ActionKeys =
     [
-        "netns-add", "netns-delete", "veth-add", "bridge-add", "link-up", "link-down", "link-move", "link-delete",
+        "netns-add", "netns-delete", "veth-add", "bridge-add", "vxlan-add", "link-up", "link-down", "link-move", "link-delete",
         "bridge-attach", "bridge-detach", "address-add", "route-add", "sysctl", "iptables-policy",
         "container-run", "container-stop", "netns-symlink", "command",
     ];
@@ -323,6 +323,18 @@ public static class ScenarioLoader
                 "container-run" => Short(value, "name", ReadContainerRun),
                 "container-stop" => Short(value, "name", m => Container(m, "name") is { } n ? new ContainerStop(n) : null),
                 "netns-symlink" => Short(value, "container", m => Container(m, "container") is { } n ? new NetnsSymlink(n) : null),
+                "vxlan-add" => Long(value, kind, m =>
+                {
+                    var name = Interface(m, "name", true);
+                    var id = m.Int("id", 1, 16777215);
+                    if (id is null && !m.Has("id")) errors.Add(m.Span, "'id' is missing", "the VXLAN network identifier, 1 to 16777215, the same on every host");
+                    var remote = Ip(m, "remote");
+                    var local = Ip(m, "local");
+                    var dev = Interface(m, "dev");
+                    var port = m.Int("port", 1, 65535) ?? VxlanAdd.DefaultPort;
+                    var place = PlaceOf(m); // read even when something else is wrong: 'in' is a known key
+                    return name is null || id is null ? null : new VxlanAdd(name, id.Value, remote, local, dev, port, place);
+                }),
                 "veth-add" => Long(value, kind, m =>
                 {
                     var name = Interface(m, "name", true);

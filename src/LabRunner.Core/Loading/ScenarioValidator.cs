@@ -166,6 +166,11 @@ public static class ScenarioValidator
                 case BridgeAdd a:
                     if (Key(a.In, span) is { } bk && !fails) AddLink(bk, a.In, a.Name, new("bridge", true, null, null), span);
                     break;
+                case VxlanAdd a:
+                    if (Key(a.In, span) is not { } vk) break;
+                    if (a.Dev is not null) Link(vk, a.In, a.Dev, span); // the underlay link must be there
+                    if (!fails) AddLink(vk, a.In, a.Name, new("vxlan", true, null, null), span);
+                    break;
                 case LinkSetState a:
                     if (Key(a.In, span) is { } sk) OwnLink(sk, a.In, a.Name, span, a.Up ? "set up" : "set down");
                     break;

@@ -39,6 +39,18 @@ public sealed record BridgeAdd(string Name, Place In) : LabAction
     public override string Keyword => "bridge-add";
 }
 
+/// <summary>
+/// ip link add NAME type vxlan id ID [remote IP] [local IP] [dev DEV] dstport PORT: a VXLAN tunnel end for
+/// cross-host labs (an L2 overlay over the hosts' underlay network).
+/// </summary>
+public sealed record VxlanAdd(string Name, int Id, string? Remote, string? Local, string? Dev, int Port, Place In) : LabAction
+{
+    /// <summary>The IANA port for VXLAN (Linux's own default, 8472, is the pre-standard one).</summary>
+    public const int DefaultPort = 4789;
+
+    public override string Keyword => "vxlan-add";
+}
+
 public sealed record LinkSetState(string Name, Place In, bool Up) : LabAction
 {
     public override string Keyword => Up ? "link-up" : "link-down";

@@ -92,6 +92,9 @@ public sealed class LabTopology
             case BridgeAdd a when Key(a.In) is { } place:
                 _links[(place, a.Name)] = new Link("bridge") { Order = _linkOrder++ };
                 break;
+            case VxlanAdd a when Key(a.In) is { } place:
+                _links[(place, a.Name)] = new Link($"vxlan {a.Id}") { Order = _linkOrder++ };
+                break;
             case LinkMove a when Key(a.From) is { } from && Key(a.To) is { } to && _links.Remove((from, a.Name), out var moved):
                 _links[(to, a.Name)] = moved;
                 moved.Master = null; // a move out of a namespace leaves its bridge
@@ -147,7 +150,7 @@ public sealed class LabTopology
             md.Append(CultureInfo($"  subgraph {Id(node.Key)}[\"{Escape(node.Label)}\"]\n"));
             foreach (var link in node.Links)
             {
-                var text = link.Name + (link.Kind is "bridge" or "uplink" ? $" ({link.Kind})" : "") + (link.Up ? "" : " · down") +
+                var text = link.Name + (link.Kind is "veth" ? "" : $" ({link.Kind})") + (link.Up ? "" : " · down") +
                            string.Concat(link.Addresses.Select(a => "<br/>" + a));
                 md.Append(CultureInfo($"    {Id(node.Key, link.Name)}[\"{Escape(text)}\"]\n"));
             }
