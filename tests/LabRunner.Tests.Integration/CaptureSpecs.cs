@@ -28,6 +28,9 @@ public sealed class CaptureSpecs
         Assert.True(run.ExitCode == 1, run.ToString());
         Assert.Contains("failed step: 3.5 tcpdump: the echo requests cross br-0 but never reach veth-2", run.Stdout);
         Assert.Contains("veth-2 in busybox-1 sees 'icmp'", run.Stdout);
+        // The transcript shows the tcpdumps and the ping as a trainer would type them, before the result.
+        Assert.Matches(@"\$ ip netns exec lr-[0-9a-f]{6} tcpdump -n -Z root --immediate-mode -U -i br-0 -w /run/labrunner/[0-9a-f]{6}/capture-1-1-br-0\.pcap\n", run.Stdout);
+        Assert.Matches(@"\$ nsenter -t \d+ -n -u -- busybox ping -c 2 -i 0\.2 -W 1 172\.16\.100\.101\n", run.Stdout);
         Assert.Matches(@"observed: ping: 2 packets transmitted, 0 packets received, 100% packet loss; br-0: \d+ packets, 'icmp\[icmptype\] == icmp-echo and src host 172\.16\.100\.102' 2", run.Stdout);
         Assert.Matches(@"veth-2 in busybox-1: \d+ packets, 'icmp' 0", run.Stdout);
         Assert.Contains("nothing of the lab is left", run.Stdout);

@@ -35,12 +35,13 @@ public sealed class ConsoleReporter(IAnsiConsole console, bool verbose, bool pla
     {
         var show = command.Purpose switch
         {
-            CommandPurpose.Action or CommandPurpose.Setup => true,
+            CommandPurpose.Action or CommandPurpose.Setup or CommandPurpose.Observe => true,
             CommandPurpose.Teardown => verbose || plan,
             _ => verbose,
         };
         if (!show) return;
-        var mark = command.Outcome.Succeeded ? "" : $" [yellow]→ exit {command.Outcome.ExitCode}: {E(command.Outcome.Error)}[/]";
+        // An observing command (a capture's ping) may fail on purpose: the expectation around it says whether that is right.
+        var mark = command.Outcome.Succeeded || command.Purpose == CommandPurpose.Observe ? "" : $" [yellow]→ exit {command.Outcome.ExitCode}: {E(command.Outcome.Error)}[/]";
         var color = command.Purpose == CommandPurpose.Check ? "grey" : "white";
         console.MarkupLine($"  [{color}]$ {E(command.Display)}[/]{(plan ? "" : mark)}");
     }

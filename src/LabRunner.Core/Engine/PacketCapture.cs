@@ -41,7 +41,7 @@ internal sealed class PacketCapture(LabSession session, ICommandRunner runner, I
                 // -Z root: Debian's tcpdump would otherwise drop to user tcpdump and fail to write in the root-only state dir.
                 // --immediate-mode: packets reach the file at once, so none is still in a kernel buffer when it is stopped.
                 var argv = session.Target(point.In).Exec("tcpdump", "-n", "-Z", "root", "--immediate-mode", "-U", "-i", point.Link, "-w", file);
-                var command = await runner.StartAsync(argv, CommandPurpose.Check,
+                var command = await runner.StartAsync(argv, CommandPurpose.Observe,
                     new BackgroundStart(ListeningLine) { Environment = new Dictionary<string, string> { [ProcessRuntime.LabelVariable] = label } }, ct);
                 started.Add(new Running(point, file, command, label));
                 if (!command.Ready) break;
@@ -85,8 +85,8 @@ internal sealed class PacketCapture(LabSession session, ICommandRunner runner, I
         // 0.2 s apart (root may go below 1 s): the capture waits for the whole ping, answered or not.
         string[] ping = ["ping", "-c", count, "-i", "0.2", "-W", "1", to];
         return t.From.Kind == PlaceKind.Container
-            ? runtime.ExecAsync(session.Container(t.From.Name), ping, CommandPurpose.Check, ct)
-            : runner.RunAsync(session.Target(t.From).Exec(["busybox", .. ping]), CommandPurpose.Check, ct);
+            ? runtime.ExecAsync(session.Container(t.From.Name), ping, CommandPurpose.Observe, ct)
+            : runner.RunAsync(session.Target(t.From).Exec(["busybox", .. ping]), CommandPurpose.Observe, ct);
     }
 
     private static string PingSummary(CommandOutcome ping) =>

@@ -12,6 +12,11 @@ public enum CommandPurpose
     Action,
     Check,
     Teardown,
+    /// <summary>
+    /// Run to watch the lab, as a trainer would type it (a capture's tcpdump and its ping): read-only like a
+    /// check, but shown like an action.
+    /// </summary>
+    Observe,
 }
 
 public sealed record CommandOutcome(int ExitCode, string Stdout, string Stderr, TimeSpan Duration)
@@ -35,7 +40,7 @@ public interface ICommandRunner
     /// <summary>
     /// Starts argv in the background (a packet capture) and returns once a line of its stderr contains
     /// <see cref="BackgroundStart.ReadyWhenStderrContains"/>, or it has ended, or the wait ran out (the handle then
-    /// holds the failure). The command is reported when it is stopped, with its outcome.
+    /// holds the failure). The command is reported once it is ready, or, if it never is, when it is stopped.
     /// </summary>
     Task<IBackgroundCommand> StartAsync(IReadOnlyList<string> argv, CommandPurpose purpose, BackgroundStart start, CancellationToken ct = default);
 }
@@ -139,6 +144,8 @@ internal sealed class CliWrapBackgroundCommand : IBackgroundCommand
 
     public bool Ready { get; private set; }
 
+    private void Report(CommandOutcome outcome) => _onCommand?.Invoke(new CommandEvent(_purpose, [.. _argv], outcome));
+
     public static async Task<IBackgroundCommand> StartAsync(IReadOnlyList<string> argv, CommandPurpose purpose, BackgroundStart start,
         Action<CommandEvent>? onCommand, CancellationToken ct)
     {
@@ -169,6 +176,9 @@ internal sealed class CliWrapBackgroundCommand : IBackgroundCommand
         command.Ready = first == command._ready.Task;
         if (!command.Ready && first != command._run)
             command._startFailure = ct.IsCancellationRequested ? "cancelled" : $"not ready after {start.ReadyTimeout.TotalSeconds:0}s";
+        // Reported once it runs, so a transcript shows it before the traffic it watches; one that never got ready
+        // is reported when stopped, with its error.
+        if (command.Ready) command.Report(new CommandOutcome(0, "", "", command._watch.Elapsed));
         return command;
     }
 
@@ -195,7 +205,7 @@ internal sealed class CliWrapBackgroundCommand : IBackgroundCommand
         var error = _startFailure is null ? _stderr.ToString() : (_stderr + _startFailure).Trim();
         if (_startFailure is not null && exitCode == 0) exitCode = 1;
         var outcome = new CommandOutcome(exitCode, _stdout.ToString(), error, _watch.Elapsed);
-        _onCommand?.Invoke(new CommandEvent(_purpose, [.. _argv], outcome));
+        if (!Ready) Report(outcome);
         _graceful.Dispose();
         _forceful.Dispose();
         return outcome;
