@@ -110,10 +110,5 @@ public sealed class CSharpLabCliSpecs
         return left;
     }
 
-    private static string WriteTemp(string text)
-    {
-        var path = Path.Combine(Path.GetTempPath(), $"labrunner-test-{Guid.NewGuid():N}.csx");
-        File.WriteAllText(path, text);
-        return path;
-    }
+    private static string WriteTemp(string text) => TestFiles.Write(text, ".csx");
 }

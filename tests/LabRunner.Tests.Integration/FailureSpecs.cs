@@ -82,10 +82,5 @@ public sealed class FailureSpecs
         Assert.True(run.ExitCode == 2, run.ToString());
     }
 
-    internal static string WriteTemp(string text)
-    {
-        var path = Path.Combine(Path.GetTempPath(), $"labrunner-test-{Guid.NewGuid():N}.yaml");
-        File.WriteAllText(path, text);
-        return path;
-    }
+    internal static string WriteTemp(string text) => TestFiles.Write(text);
 }
