@@ -25,7 +25,8 @@ public sealed record ExpectationResult(bool Held, string Expected, string Observ
 public sealed partial class ExpectationEvaluator(LabSession session, ICommandRunner runner, IContainerRuntime runtime, Journal.LabJournal journal,
     Func<IReadOnlyList<Place>> labPlaces)
 {
-    private readonly PacketCapture _capture = new(session, runner, runtime, journal);
+    private readonly PlaceCommands _places = new(session, runner, runtime);
+    private readonly PacketCapture _capture = new(session, runner, new PlaceCommands(session, runner, runtime), journal);
     private readonly PingDiagnosis _diagnosis = new(session, runner, labPlaces);
 
     private static readonly TimeSpan RetryInterval = TimeSpan.FromMilliseconds(100);
@@ -67,19 +68,9 @@ public sealed partial class ExpectationEvaluator(LabSession session, ICommandRun
         _ => throw new NotSupportedException($"no evaluator for expectation {expectation.Keyword}"),
     };
 
-    /// <summary>Runs argv inside the container for a container, else in the namespace.</summary>
-    private Task<CommandOutcome> RunInPlaceAsync(Place place, string[] argv, CancellationToken ct) =>
-        place.Kind == PlaceKind.Container
-            ? runtime.ExecAsync(session.Container(place.Name), argv, CommandPurpose.Check, ct)
-            : runner.RunAsync(session.Target(place).Exec(argv), CommandPurpose.Check, ct);
-
     private async Task<(bool, string)> PingAsync(PingExpectation e, CancellationToken ct)
     {
-        var to = session.Expand(e.To);
-        var count = e.Count.ToString(CultureInfo.InvariantCulture);
-        // busybox ping everywhere: it is in every container and on every host this tool installs.
-        string[] ping = e.From.Kind == PlaceKind.Container ? ["ping", "-c", count, "-W", "1", to] : ["busybox", "ping", "-c", count, "-W", "1", to];
-        var outcome = await RunInPlaceAsync(e.From, ping, ct);
+        var outcome = await _places.PingAsync(e.From, e.To, e.Count, CommandPurpose.Check, ct);
         var match = PingSummary().Match(outcome.Stdout);
         var received = match.Success ? int.Parse(match.Groups[2].Value, CultureInfo.InvariantCulture) : 0;
         var observed = match.Success
@@ -236,7 +227,7 @@ public sealed partial class ExpectationEvaluator(LabSession session, ICommandRun
 
     private async Task<(bool, string)> CommandAsync(CommandExpectation e, CancellationToken ct)
     {
-        var outcome = await RunInPlaceAsync(e.In, [.. e.Argv.Select(session.Expand)], ct);
+        var outcome = await _places.RunAsync(e.In, [.. e.Argv.Select(session.Expand)], CommandPurpose.Check, ct);
         var contains = e.OutputContains is null ? null : session.Expand(e.OutputContains);
         var held = (e.ExitCode is null || outcome.ExitCode == e.ExitCode) && (contains is null || outcome.Output.Contains(contains, StringComparison.Ordinal));
         var output = outcome.Output.Trim().ReplaceLineEndings(" | ");

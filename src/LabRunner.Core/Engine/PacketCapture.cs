@@ -1,4 +1,3 @@
-using System.Globalization;
 using LabRunner.Execution;
 using LabRunner.Journal;
 using LabRunner.Model;
@@ -17,7 +16,7 @@ namespace LabRunner.Engine;
 /// environment (LABRUNNER_CONTAINER=ID/capture-N) and recorded before it starts, so teardown and `labrunner clean`
 /// stop it even after a crash, and the host snapshot sees it if it were ever left.
 /// </remarks>
-internal sealed class PacketCapture(LabSession session, ICommandRunner runner, IContainerRuntime runtime, LabJournal journal)
+internal sealed class PacketCapture(LabSession session, ICommandRunner runner, PlaceCommands places, LabJournal journal)
 {
     /// <summary>What tcpdump prints to stderr once its capture socket is bound: traffic may start.</summary>
     private const string ListeningLine = "listening on";
@@ -78,16 +77,9 @@ internal sealed class PacketCapture(LabSession session, ICommandRunner runner, I
         public CommandOutcome? Stopped { get; set; }
     }
 
-    private Task<CommandOutcome> RunPingAsync(CaptureTraffic t, CancellationToken ct)
-    {
-        var to = session.Expand(t.To);
-        var count = t.Count.ToString(CultureInfo.InvariantCulture);
-        // 0.2 s apart (root may go below 1 s): the capture waits for the whole ping, answered or not.
-        string[] ping = ["ping", "-c", count, "-i", "0.2", "-W", "1", to];
-        return t.From.Kind == PlaceKind.Container
-            ? runtime.ExecAsync(session.Container(t.From.Name), ping, CommandPurpose.Observe, ct)
-            : runner.RunAsync(session.Target(t.From).Exec(["busybox", .. ping]), CommandPurpose.Observe, ct);
-    }
+    // 0.2 s apart (root may go below 1 s): the capture waits for the whole ping, answered or not.
+    private Task<CommandOutcome> RunPingAsync(CaptureTraffic t, CancellationToken ct) =>
+        places.PingAsync(t.From, t.To, t.Count, CommandPurpose.Observe, ct, "-i", "0.2");
 
     private static string PingSummary(CommandOutcome ping) =>
         ping.Stdout.Split('\n').FirstOrDefault(l => l.Contains("packets transmitted", StringComparison.Ordinal))?.Trim()
