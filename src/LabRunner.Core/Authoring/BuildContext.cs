@@ -153,11 +153,7 @@ internal sealed partial class BuildContext(IReadOnlySet<string> netns, IReadOnly
     public ImmutableArray<string> Filters(IReadOnlyList<string>? filters, SourceSpan span, string what)
     {
         foreach (var f in filters ?? [])
-        {
-            if (string.IsNullOrWhiteSpace(f)) Error(span, $"an empty filter in '{what}'", "give a pcap filter, e.g. icmp or arp");
-            else if (f.Length > Loading.CaptureFilters.MaxLength) Error(span, $"a filter of {f.Length} characters in '{what}' (at most {Loading.CaptureFilters.MaxLength})");
-            else if (f.Any(char.IsControl)) Error(span, $"a filter in '{what}' contains a control character");
-        }
+            if (Loading.CaptureFilters.FormProblem(f, what) is { } problem) Error(span, problem.Message, problem.Hint);
         return [.. filters ?? []];
     }
 

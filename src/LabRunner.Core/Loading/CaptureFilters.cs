@@ -14,6 +14,16 @@ public static class CaptureFilters
 {
     public const int MaxLength = 1000;
 
+    /// <summary>
+    /// What is wrong with a filter's form (the checks that need no tcpdump), with a hint, or null when it looks like
+    /// a filter; <paramref name="key"/> is how the lab names the list it is in ('sees', 'Never').
+    /// </summary>
+    public static (string Message, string? Hint)? FormProblem(string filter, string key) =>
+        string.IsNullOrWhiteSpace(filter) ? ($"an empty filter in '{key}'", "give a pcap filter, e.g. icmp or arp")
+        : filter.Length > MaxLength ? ($"a filter of {filter.Length} characters in '{key}' (at most {MaxLength})", null)
+        : filter.Any(char.IsControl) ? ($"a filter in '{key}' contains a control character", null)
+        : null;
+
     /// <summary>A pcap file header for Ethernet and nothing else: what `tcpdump -d -r` compiles a filter against.</summary>
     private static readonly byte[] EthernetPcapHeader =
         [0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0];

@@ -638,11 +638,7 @@ public static class ScenarioLoader
         {
             var filters = m.StringList(key) ?? [];
             foreach (var f in filters)
-            {
-                if (string.IsNullOrWhiteSpace(f)) errors.Add(m.SpanOf(key), $"an empty filter in '{key}'", "give a pcap filter, e.g. icmp or arp");
-                else if (f.Length > CaptureFilters.MaxLength) errors.Add(m.SpanOf(key), $"a filter of {f.Length} characters in '{key}' (at most {CaptureFilters.MaxLength})");
-                else if (f.Any(char.IsControl)) errors.Add(m.SpanOf(key), $"a filter in '{key}' contains a control character");
-            }
+                if (CaptureFilters.FormProblem(f, key) is { } problem) errors.Add(m.SpanOf(key), problem.Message, problem.Hint);
             return filters;
         }
 
