@@ -33,12 +33,7 @@ public sealed class ConsoleReporter(IAnsiConsole console, bool verbose, bool pla
 
     public override void CommandRan(CommandEvent command)
     {
-        var show = command.Purpose switch
-        {
-            CommandPurpose.Action or CommandPurpose.Setup or CommandPurpose.Observe => true,
-            CommandPurpose.Teardown => verbose || plan,
-            _ => verbose,
-        };
+        var show = command.Purpose.ShownByDefault() || verbose || (plan && command.Purpose == CommandPurpose.Teardown);
         if (!show) return;
         // An observing command (a capture's ping) may fail on purpose: the expectation around it says whether that is right.
         var mark = command.Outcome.Succeeded || command.Purpose == CommandPurpose.Observe ? "" : $" [yellow]→ exit {command.Outcome.ExitCode}: {E(command.Outcome.Error)}[/]";

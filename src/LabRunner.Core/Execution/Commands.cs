@@ -19,6 +19,16 @@ public enum CommandPurpose
     Observe,
 }
 
+public static class CommandPurposes
+{
+    /// <summary>
+    /// What a transcript shows without --verbose: the commands that build the lab and those a trainer would type to
+    /// watch it; checks and teardown are detail.
+    /// </summary>
+    public static bool ShownByDefault(this CommandPurpose purpose) =>
+        purpose is CommandPurpose.Action or CommandPurpose.Setup or CommandPurpose.Observe;
+}
+
 public sealed record CommandOutcome(int ExitCode, string Stdout, string Stderr, TimeSpan Duration)
 {
     public bool Succeeded => ExitCode == 0;

@@ -86,7 +86,7 @@ public static class JUnitReport
     private static string Transcript(RecordedStep step)
     {
         var text = new StringBuilder();
-        foreach (var command in step.Commands.Where(c => c.Purpose is CommandPurpose.Action or CommandPurpose.Setup or CommandPurpose.Observe))
+        foreach (var command in step.Commands.Where(c => c.Purpose.ShownByDefault()))
             text.Append("$ ").Append(command.Display).Append(command.ExitCode == 0 ? "" : $"   # exit {command.ExitCode}").Append('\n');
         foreach (var a in step.NotableActions.Where(a => !a.Failed))
             text.Append("✓ ").Append(a.Action.Keyword).Append(" failed as expected: ").Append(a.Outcome.Observed).Append('\n');

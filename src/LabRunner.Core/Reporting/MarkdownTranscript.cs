@@ -37,7 +37,7 @@ public static class MarkdownTranscript
         {
             md.Append(CultureInfo.InvariantCulture, $"## {step.Number}. {step.Step.Title}\n\n");
             if (!string.IsNullOrWhiteSpace(step.Step.Text)) md.Append(step.Step.Text.Trim()).Append("\n\n");
-            Commands(md, step.Commands.Where(c => c.Purpose is CommandPurpose.Action or CommandPurpose.Setup or CommandPurpose.Observe));
+            Commands(md, step.Commands.Where(c => c.Purpose.ShownByDefault()));
             foreach (var a in step.NotableActions)
                 md.Append(a.Failed
                     ? $"- ✗ `{a.Action.Keyword}` ({a.Action.Span}): {a.Outcome.Status}: {a.Outcome.Observed}\n"
