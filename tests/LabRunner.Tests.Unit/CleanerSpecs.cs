@@ -1,35 +1,49 @@
 using LabRunner.Engine;
 using LabRunner.Execution;
 using LabRunner.Journal;
+using LabRunner.Runtimes;
 using LabRunner.Tests.Unit.Infrastructure;
 
 namespace LabRunner.Tests.Unit;
 
-/// <summary>`labrunner clean` facing journals torn by a kill -9 while they were being created.</summary>
+/// <summary>
+/// `labrunner clean` facing journals torn by a kill -9, garbled, cut short or naming what it does not know, and runtimes
+/// whose daemon is down: it never says "nothing left" unless it looked, and one bad journal never stops the others.
+/// </summary>
 public sealed class CleanerSpecs
 {
     private sealed class NothingRunner : ICommandRunner
     {
         public bool IsDryRun => false;
 
-        public Task<CommandOutcome> RunAsync(IReadOnlyList<string> argv, CommandPurpose purpose, CancellationToken ct = default) =>
-            Task.FromResult(new CommandOutcome(0, "", "", TimeSpan.Zero));
+        public List<string> Ran { get; } = [];
+
+        public Task<CommandOutcome> RunAsync(IReadOnlyList<string> argv, CommandPurpose purpose, CancellationToken ct = default)
+        {
+            lock (Ran) Ran.Add(argv.Display());
+            return Task.FromResult(new CommandOutcome(0, "", "", TimeSpan.Zero));
+        }
 
         public Task<IBackgroundCommand> StartAsync(IReadOnlyList<string> argv, CommandPurpose purpose, BackgroundStart start, CancellationToken ct = default) =>
             throw new NotSupportedException("these specs start no background command");
     }
 
-    private static Cleaner CleanerFor(string root) =>
-        new(new NothingRunner(), name => Runtimes.ContainerRuntimes.Create(name, new NothingRunner()), root);
+    private readonly NothingRunner _runner = new();
+    private readonly Dictionary<string, FakeRuntime> _runtimes = ContainerRuntimes.Names.ToDictionary(n => n, n => new FakeRuntime(n));
+
+    private Cleaner CleanerFor(string root) => new(_runner, name => _runtimes[name], root);
+
+    private static JournalHeader Dead(string id) => new(id, 0, 0, "x.yaml", true, DateTimeOffset.UtcNow); // PID 0 is never a live run
+
+    private static string Journal(string root, string id) => Path.Combine(root, id, LabJournal.FileName);
 
     [Fact]
-    public async Task A_journal_that_died_before_its_header_was_written_is_removed_and_the_others_still_cleaned()
+    public async Task A_journal_that_died_before_its_header_was_written_is_cleaned_by_its_id_and_the_others_still_cleaned()
     {
         using var root = new TempDirectory();
         var torn = Directory.CreateDirectory(Path.Combine(root.Path, "aaaaaa")).FullName;
         File.WriteAllText(Path.Combine(torn, LabJournal.FileName), "{\"Header\":{\"LabId\":\"aaa"); // torn mid-line
-        // A dead run's journal beside it (PID 0 is never a live run).
-        using (var dead = LabJournal.Create(root.Path, new JournalHeader("bbbbbb", 0, 0, "x.yaml", true, DateTimeOffset.UtcNow)))
+        using (var dead = LabJournal.Create(root.Path, Dead("bbbbbb")))
             dead.Append(new UndoCommand("delete netns lr-bbbbbb", ["ip", "netns", "delete", "lr-bbbbbb"], [], null));
 
         var cleaned = await CleanerFor(root.Path).CleanAsync(ct: TestContext.Current.CancellationToken);
@@ -40,16 +54,111 @@ public sealed class CleanerSpecs
     }
 
     [Fact]
-    public async Task A_journal_being_created_right_now_is_left_alone()
+    public async Task A_journal_being_written_right_now_is_left_alone()
     {
         using var root = new TempDirectory();
         var fresh = Directory.CreateDirectory(Path.Combine(root.Path, "cccccc")).FullName;
-        // Its run holds it open while it writes the header.
+        // A run (here: this process) holds its journal open while it runs.
         using var open = new FileStream(Path.Combine(fresh, LabJournal.FileName), FileMode.CreateNew, FileAccess.Write, FileShare.Read);
 
         var cleaned = await CleanerFor(root.Path).CleanAsync(ct: TestContext.Current.CancellationToken);
 
         Assert.Empty(cleaned);
         Assert.True(Directory.Exists(fresh));
+    }
+
+    [Fact]
+    public async Task A_garbled_header_still_finds_the_labs_containers_by_its_id_in_every_runtime()
+    {
+        using var root = new TempDirectory();
+        using (var journal = LabJournal.Create(root.Path, Dead("dddddd")))
+            journal.Append(new UndoRemoveContainer("remove container busybox-1", "containerd", "lr-dddddd-busybox-1"));
+        var path = Journal(root.Path, "dddddd");
+        File.WriteAllLines(path, ["#garbage#", .. File.ReadAllLines(path).Skip(1)]);
+        _runtimes["containerd"].With("lr-dddddd-busybox-1", "dddddd").With("lr-dddddd-busybox-2", "dddddd").With("lr-eeeeee-other", "eeeeee");
+        _runtimes["docker"].With("lr-dddddd-busybox-3", "dddddd");
+
+        var cleaned = Assert.Single(await CleanerFor(root.Path).CleanAsync(ct: TestContext.Current.CancellationToken));
+
+        Assert.True(cleaned.Report.Clean, string.Join("\n", cleaned.Report.Leftovers));
+        Assert.Equal(["lr-eeeeee-other"], _runtimes["containerd"].Ids); // another lab's container is not touched
+        Assert.Empty(_runtimes["docker"].Ids);
+        Assert.Contains(cleaned.Report.Problems, p => p.Contains("no readable header", StringComparison.Ordinal));
+        Assert.Contains(cleaned.Report.Problems, p => p.Contains("removed docker container lr-dddddd-busybox-3", StringComparison.Ordinal));
+        Assert.False(Directory.Exists(Path.Combine(root.Path, "dddddd")));
+    }
+
+    [Fact]
+    public async Task A_journal_cut_in_half_still_removes_the_namespaces_that_carry_the_lab_id()
+    {
+        using var root = new TempDirectory();
+        using (var journal = LabJournal.Create(root.Path, Dead("ffffff")))
+            journal.Append(new UndoCommand("delete netns lr-ffffff", ["ip", "netns", "delete", "lr-ffffff"], [], null));
+        var path = Journal(root.Path, "ffffff");
+        var text = File.ReadAllText(path);
+        File.WriteAllText(path, text[..(text.Length * 3 / 4)]);
+
+        var cleaned = Assert.Single(await CleanerFor(root.Path).CleanAsync(ct: TestContext.Current.CancellationToken));
+
+        Assert.Contains(cleaned.Report.Problems, p => p.Contains("cut off", StringComparison.Ordinal));
+        // The runtimes were asked for the lab's containers although no record named them.
+        Assert.True(cleaned.Report.Clean);
+    }
+
+    [Theory]
+    [InlineData("{\"Seq\":2,\"Undo\":{\"Summary\":\"no kind\",\"Runtime\":\"process\",\"Id\":\"x\"}}")]
+    [InlineData("{\"Seq\":2,\"Undo\":{\"kind\":\"container\",\"Summary\":\"remove container c\",\"Runtime\":\"podman\",\"Id\":\"lr-a1a1a1-c\"}}")]
+    public async Task A_record_without_kind_or_with_an_unknown_runtime_is_reported_and_every_other_journal_still_cleaned(string record)
+    {
+        using var root = new TempDirectory();
+        using (var bad = LabJournal.Create(root.Path, Dead("a1a1a1")))
+            bad.Append(new UndoCommand("delete netns lr-a1a1a1", ["ip", "netns", "delete", "lr-a1a1a1"], [], null));
+        File.AppendAllText(Journal(root.Path, "a1a1a1"), record + "\n");
+        using (var good = LabJournal.Create(root.Path, Dead("b2b2b2") with { Started = DateTimeOffset.UtcNow.AddSeconds(1) }))
+            good.Append(new UndoCommand("delete netns lr-b2b2b2", ["ip", "netns", "delete", "lr-b2b2b2"], [], null));
+
+        var cleaned = await CleanerFor(root.Path).CleanAsync(ct: TestContext.Current.CancellationToken);
+
+        Assert.Equal(["a1a1a1", "b2b2b2"], cleaned.Select(c => c.LabId));
+        Assert.All(cleaned, c => Assert.True(c.Report.Clean, string.Join("\n", c.Report.Leftovers)));
+        Assert.Contains(cleaned[0].Report.Problems, p => p.Contains("line 3", StringComparison.Ordinal) || p.Contains("unknown runtime 'podman'", StringComparison.Ordinal));
+        Assert.Contains("ip netns delete lr-b2b2b2", _runner.Ran);
+    }
+
+    [Fact]
+    public async Task A_runtime_whose_daemon_is_down_is_never_taken_for_gone_and_the_journal_is_kept()
+    {
+        using var root = new TempDirectory();
+        using (var journal = LabJournal.Create(root.Path, Dead("c3c3c3")))
+            journal.Append(new UndoRemoveContainer("remove container busybox-1", "containerd", "lr-c3c3c3-busybox-1"));
+        _runtimes["containerd"].With("lr-c3c3c3-busybox-1", "c3c3c3").Down = "containerd is not running (no socket at /run/containerd/containerd.sock)";
+
+        var cleaned = Assert.Single(await CleanerFor(root.Path).CleanAsync(ct: TestContext.Current.CancellationToken));
+
+        Assert.False(cleaned.Report.Clean);
+        Assert.Contains(cleaned.Report.Leftovers, l => l.StartsWith("cannot tell whether container lr-c3c3c3-busybox-1 is gone", StringComparison.Ordinal)
+                                                       && l.Contains("start containerd, then run `labrunner clean`", StringComparison.Ordinal));
+        Assert.True(File.Exists(Journal(root.Path, "c3c3c3")));
+
+        _runtimes["containerd"].Down = null; // the daemon is back
+        var again = Assert.Single(await CleanerFor(root.Path).CleanAsync(ct: TestContext.Current.CancellationToken));
+
+        Assert.True(again.Report.Clean, string.Join("\n", again.Report.Leftovers));
+        Assert.Empty(_runtimes["containerd"].Ids);
+        Assert.False(File.Exists(Journal(root.Path, "c3c3c3")));
+    }
+
+    [Fact]
+    public async Task Directories_of_runs_that_died_while_creating_or_removing_their_journal_are_removed()
+    {
+        using var root = new TempDirectory();
+        Directory.CreateDirectory(Path.Combine(root.Path, ".new-d4d4d4-999999999"));
+        Directory.CreateDirectory(Path.Combine(root.Path, ".gone-e5e5e5-999999999"));
+        var live = Directory.CreateDirectory(Path.Combine(root.Path, $".new-f6f6f6-{Environment.ProcessId}")).FullName;
+
+        var cleaned = await CleanerFor(root.Path).CleanAsync(ct: TestContext.Current.CancellationToken);
+
+        Assert.Empty(cleaned);
+        Assert.Equal([live], Directory.GetDirectories(root.Path));
     }
 }

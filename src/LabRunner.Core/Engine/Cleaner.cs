@@ -9,30 +9,35 @@ public sealed record CleanedLab(string LabId, string Scenario, TeardownReport Re
 
 /// <summary>
 /// `labrunner clean`: replays the journal of every run whose owner process is gone (killed, crashed, power cut
-/// of the process). It removes only what those journals say their labs made; it never searches by name pattern.
+/// of the process), then sweeps what still carries that lab's id (<see cref="LabTraces"/>): a journal cut short or
+/// garbled still leaves nothing, and what is left is named. It never searches by a looser pattern than a lab id.
+/// One journal that cannot be cleaned never stops the others.
 /// </summary>
 public sealed class Cleaner(ICommandRunner runner, Func<string, IContainerRuntime> runtimes, string stateRoot = LabJournal.DefaultRoot)
 {
     /// <summary>Journals of dead runs, oldest first. Journals of live runs are left alone.</summary>
     public IReadOnlyList<string> OrphanedJournals()
     {
-        if (!Directory.Exists(stateRoot)) return [];
         var orphans = new List<(DateTimeOffset, string)>();
-        foreach (var dir in Directory.EnumerateDirectories(stateRoot))
+        foreach (var dir in LabJournal.Directories(stateRoot))
         {
-            if (!File.Exists(Path.Combine(dir, LabJournal.FileName))) continue;
+            var path = Path.Combine(dir, LabJournal.FileName);
             JournalHeader header;
             try
             {
                 using var journal = LabJournal.Read(dir);
+                if (!journal.HasHeader)
+                {
+                    // Owner unknown: dead unless a process holds the journal open (a run keeps its journal open).
+                    if (!Processes.AnyHasOpen(path)) orphans.Add((DateTimeOffset.MinValue, dir));
+                    continue;
+                }
                 header = journal.Header;
             }
-            catch (InvalidDataException)
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                // No header: the run died while creating its journal, before any action (the header is written
-                // first), or it is writing it right now, and then holds the file open (a run keeps its journal open).
-                if (!Processes.AnyHasOpen(Path.Combine(dir, LabJournal.FileName)))
-                    orphans.Add((DateTimeOffset.MinValue, dir));
+                // No journal file in it: a directory only a person (or a very old run) made; its id is still swept.
+                if (!File.Exists(path) && LabJournal.IsLabId(Path.GetFileName(dir)) && !Processes.AnyHasOpen(dir)) orphans.Add((DateTimeOffset.MinValue, dir));
                 continue;
             }
             if (Processes.IsRunning(header.OwnerPid, header.OwnerStartTime)) continue;
@@ -43,36 +48,66 @@ public sealed class Cleaner(ICommandRunner runner, Func<string, IContainerRuntim
 
     public async Task<IReadOnlyList<CleanedLab>> CleanAsync(Action<string>? onLab = null, CancellationToken ct = default)
     {
+        RemoveDeadTransitDirectories();
         var cleaned = new List<CleanedLab>();
         foreach (var dir in OrphanedJournals())
         {
-            if (IsHeaderless(dir))
+            ct.ThrowIfCancellationRequested();
+            var id = Path.GetFileName(dir);
+            try
             {
-                onLab?.Invoke($"{Path.GetFileName(dir)} (a journal without a header: its run died before its first action)");
-                Directory.Delete(dir, recursive: true);
-                cleaned.Add(new CleanedLab(Path.GetFileName(dir), "", new TeardownReport(0, [], [])));
-                continue;
+                cleaned.Add(await CleanOneAsync(dir, onLab, ct));
             }
-            using var journal = LabJournal.Read(dir);
-            onLab?.Invoke($"{journal.Header.LabId} ({journal.Header.Scenario}, started {journal.Header.Started:u}, owner PID {journal.Header.OwnerPid} gone)");
-            var report = await new Teardown(runner, runtimes).RunAsync(journal, ct);
-            if (report.Clean) journal.Delete();
-            cleaned.Add(new CleanedLab(journal.Header.LabId, journal.Header.Scenario, report));
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // Whatever this journal holds, the others are still cleaned; this one is kept and named.
+                onLab?.Invoke($"{id} (could not be cleaned)");
+                cleaned.Add(new CleanedLab(id, "", new TeardownReport(0, [], [$"{dir}: {e.GetType().Name}: {e.Message}; the journal is kept"])));
+            }
         }
         return cleaned;
     }
 
-    /// <summary>A journal whose header line never made it to disk holds no record either (records follow the header).</summary>
-    private static bool IsHeaderless(string dir)
+    private async Task<CleanedLab> CleanOneAsync(string dir, Action<string>? onLab, CancellationToken ct)
     {
-        try
+        var id = Path.GetFileName(dir);
+        using var journal = File.Exists(Path.Combine(dir, LabJournal.FileName)) ? LabJournal.Read(dir) : null;
+        var header = journal?.Header;
+        onLab?.Invoke(journal is { HasHeader: true }
+            ? $"{header!.LabId} ({header.Scenario}, started {header.Started:u}, owner PID {header.OwnerPid} gone)"
+            : $"{id} (a journal without a readable header: its run is gone, what it made is found by the lab id)");
+        if (!LabJournal.IsLabId(journal?.Header.LabId ?? id))
+            return new CleanedLab(id, header?.Scenario ?? "", new TeardownReport(0, journal?.Problems ?? [],
+                [$"{dir}: '{id}' is not a lab id, so nothing can be looked for by it; check the directory and remove it by hand"]));
+        var report = journal is not null
+            ? await new Teardown(runner, runtimes).RunAsync(journal, ct)
+            : await SweepOnlyAsync(id, ct);
+        if (report.Clean)
         {
-            using var journal = LabJournal.Read(dir);
-            return false;
+            if (journal is not null) journal.Delete();
+            else Directory.Delete(dir, recursive: true);
         }
-        catch (InvalidDataException)
+        return new CleanedLab(journal?.Header.LabId ?? id, header?.Scenario ?? "", report);
+    }
+
+    /// <summary>A lab directory without a journal file: nothing to replay, only the lab id to sweep by.</summary>
+    private async Task<TeardownReport> SweepOnlyAsync(string labId, CancellationToken ct)
+    {
+        var sweep = await new LabTraces(runner, runtimes).SweepAsync(labId, ContainerRuntimes.Names.Where(n => runtimes(n).MayHoldContainers), ct);
+        return new TeardownReport(0, ["no journal file: only the lab id was swept", .. sweep.Removed.Select(r => $"removed {r}")], sweep.Leftovers);
+    }
+
+    /// <summary>
+    /// <c>.new-</c> and <c>.gone-</c> directories of runs that died while creating or removing their journal: they owe
+    /// nothing (records are written only once a journal is in place), so they are removed.
+    /// </summary>
+    private void RemoveDeadTransitDirectories()
+    {
+        foreach (var (path, pid) in LabJournal.TransitDirectories(stateRoot))
         {
-            return true;
+            if (Processes.IsRunning(pid)) continue;
+            try { Directory.Delete(path, recursive: true); }
+            catch (DirectoryNotFoundException) { }
         }
     }
 }

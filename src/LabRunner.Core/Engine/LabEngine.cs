@@ -93,6 +93,12 @@ public sealed partial class LabEngine(ICommandRunner runner, IContainerRuntime r
             {
                 session = new LabSession(NewLabId(), options.Sandbox, session.Uplink) { UplinkIp = session.UplinkIp };
             }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException && !Directory.Exists(Path.Combine(options.StateRoot, session.LabId)))
+            {
+                // Nothing is built yet and nothing was left (Create removes its own half): the machine's problem, exit 3.
+                throw new EnvironmentProblemException($"cannot write the run's journal in {options.StateRoot}: {e.Message}",
+                    $"free space in {options.StateRoot} (df -h {options.StateRoot}), or give another directory with --state-dir");
+            }
         }
     }
 
@@ -153,7 +159,7 @@ public sealed partial class LabEngine(ICommandRunner runner, IContainerRuntime r
                 case VxlanAdd a when a.In.Kind == PlaceKind.Host && a.ExpectedError is null && await LinkExistsAsync(a.Name, ct):
                     clashes.Add($"link {a.Name} ({a.Span})");
                     break;
-                case ContainerRun a when a.ExpectedError is null && await runtime.ExistsAsync(session.PhysicalName(a.Name), ct):
+                case ContainerRun a when a.ExpectedError is null && (await runtime.FindAsync(session.PhysicalName(a.Name), ct)).Exists is not false:
                     clashes.Add($"container {a.Name} in {runtime.Name} ({a.Span})");
                     break;
             }

@@ -4,38 +4,62 @@ using LabRunner.Runtimes;
 
 namespace LabRunner.Engine;
 
-/// <summary>What teardown did: undos run, those that failed, and what is still on the host afterwards.</summary>
+/// <summary>
+/// What teardown did: undos run, what went wrong on the way (a failed undo, an unreadable journal line, a trace no
+/// record named), and what is still on the host afterwards, or could not be looked for.
+/// </summary>
 public sealed record TeardownReport(int Undone, IReadOnlyList<string> Problems, IReadOnlyList<string> Leftovers)
 {
     public bool Clean => Leftovers.Count == 0;
+
+    /// <summary>How long the teardown took (reports show it: on a large lab it is the longest phase).</summary>
+    public TimeSpan Elapsed { get; init; }
 }
 
 /// <summary>
-/// Replays a journal newest-first, then checks every record's verification so that "nothing left" is a
-/// measured fact, not a hope. Used at the end of every run and by `labrunner clean`. Never stops half-way:
-/// a failing undo is reported and the rest still run.
+/// Replays a journal newest-first, sweeps whatever still carries the lab's id (<see cref="LabTraces"/>), then checks
+/// every record's verification, so that "nothing left" is a measured fact, not a hope. Used at the end of every run
+/// and by `labrunner clean`. Never stops half-way: a failing undo, or a record it cannot read, is reported and the
+/// rest still run.
 /// </summary>
 public sealed class Teardown(ICommandRunner runner, Func<string, IContainerRuntime> runtimes)
 {
     public async Task<TeardownReport> RunAsync(LabJournal journal, CancellationToken ct = default)
     {
+        var watch = System.Diagnostics.Stopwatch.StartNew();
         var pending = journal.PendingNewestFirst();
-        var problems = new List<string>();
+        var problems = journal.Problems.Select(p => $"journal {p}").ToList();
+        var named = new HashSet<string>(StringComparer.Ordinal);
+        var unknownRuntime = false;
         foreach (var undo in pending)
         {
+            if (undo is UndoRemoveContainer { Runtime: var r } && !ContainerRuntimes.Names.Contains(r))
+            {
+                problems.Add($"{undo.Summary}: the journal names an unknown runtime '{r}' (known: {string.Join(", ", ContainerRuntimes.Names)}); looked for the lab's containers in every runtime instead");
+                unknownRuntime = true;
+                continue;
+            }
+            if (undo is UndoRemoveContainer c) named.Add(c.Runtime);
             var problem = await UndoAsync(undo, ct);
             if (problem is not null) problems.Add($"{undo.Summary}: {problem}");
         }
         var leftovers = new List<string>();
         if (!runner.IsDryRun)
         {
+            // A journal that may not name everything: look in every runtime that could hold the lab's containers.
+            var lookIn = journal.Damaged || unknownRuntime
+                ? named.Concat(ContainerRuntimes.Names.Where(n => runtimes(n).MayHoldContainers))
+                : named;
+            var sweep = await new LabTraces(runner, runtimes).SweepAsync(journal.Header.LabId, lookIn, ct);
+            problems.AddRange(sweep.Removed.Select(r => $"removed {r}: it carried the lab's id, and no record named it"));
             foreach (var undo in Verifiable(pending))
                 if (await LeftoverAsync(undo, ct) is { } left) leftovers.Add(left);
-            // Beyond the records: anything still carrying the lab's id (a name or label no record covers). Fork-free.
-            foreach (var trace in Platform.HostSnapshot.TracesOf(journal.Header.LabId))
-                if (!leftovers.Any(l => l.Contains(trace.Split(' ')[0], StringComparison.Ordinal))) leftovers.Add(trace);
+            // A trace that a record's own check already names (by its path or label) is said once.
+            foreach (var left in sweep.Leftovers)
+                if (left.Split(' ')[0] is not { } what || !what.Contains('/') || !leftovers.Any(l => l.Contains(what, StringComparison.Ordinal)))
+                    leftovers.Add(left);
         }
-        return new TeardownReport(pending.Count, problems, leftovers);
+        return new TeardownReport(pending.Count, problems, leftovers) { Elapsed = watch.Elapsed };
     }
 
     private async Task<string?> UndoAsync(UndoRecord undo, CancellationToken ct)
@@ -100,8 +124,13 @@ public sealed class Teardown(ICommandRunner runner, Func<string, IContainerRunti
                     }
                 }
                 return null;
-            case UndoRemoveContainer c:
-                return await runtimes(c.Runtime).ExistsAsync(c.Id, ct) ? $"container still there ({c.Summary}): {c.Runtime} {c.Id}" : null;
+            case UndoRemoveContainer c when ContainerRuntimes.Names.Contains(c.Runtime):
+                return await runtimes(c.Runtime).FindAsync(c.Id, ct) switch
+                {
+                    { Exists: false } => null,
+                    { Exists: true } => $"container still there ({c.Summary}): {c.Runtime} {c.Id}",
+                    var unknown => $"cannot tell whether container {c.Id} is gone ({c.Summary}): {unknown.WhyUnknown}; start {c.Runtime}, then run `labrunner clean`",
+                };
             case UndoUnlink u:
                 return PointsTo(u.Path, u.Target) ? $"{u.Path} still exists ({u.Summary})" : null;
             default:

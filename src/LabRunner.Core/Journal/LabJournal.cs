@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.RegularExpressions;
 
 namespace LabRunner.Journal;
 
@@ -18,7 +19,13 @@ public sealed record JournalHeader(
 /// flushed to disk before the action it undoes is done. Teardown replays it in reverse.
 /// A record is cancelled when its action failed and so made nothing.
 /// </summary>
-public sealed class LabJournal : IDisposable
+/// <remarks>
+/// A journal directory appears and disappears whole: it is written as <c>.new-LABID-PID</c> and renamed into place
+/// with its header on disk (rename(2) is atomic, and RENAME_NOREPLACE makes it the claim of the lab id), and it is
+/// renamed to <c>.gone-LABID-PID</c> before it is removed. So a reader (`clean`, a host snapshot) never sees a lab's
+/// directory without its header, whatever it races with; names starting with '.' are never journals.
+/// </remarks>
+public sealed partial class LabJournal : IDisposable
 {
     public const string DefaultRoot = "/run/labrunner";
     public const string FileName = "journal";
@@ -31,8 +38,10 @@ public sealed class LabJournal : IDisposable
 
     private readonly List<(int Seq, UndoRecord Undo)> _records = [];
     private readonly HashSet<int> _cancelled = [];
+    private readonly List<string> _problems = [];
     private readonly FileStream? _file;
     private readonly object _gate = new();
+    private int _lastSeq;
 
     private LabJournal(JournalHeader header, string? directory, FileStream? file)
     {
@@ -46,53 +55,145 @@ public sealed class LabJournal : IDisposable
     /// <summary>The run's state directory; null for an in-memory journal (labrunner plan).</summary>
     public string? Directory { get; }
 
+    /// <summary>False when the header line could not be read: <see cref="Header"/> then holds the directory's name as lab id, and nothing else.</summary>
+    public bool HasHeader { get; private init; } = true;
+
+    /// <summary>What reading found wrong, each with its line number ("line 7: ..."); empty for an intact journal.</summary>
+    public IReadOnlyList<string> Problems => _problems;
+
+    /// <summary>The journal may not name everything its run made: a header or a record could not be read.</summary>
+    public bool Damaged => !HasHeader || _problems.Count > 0;
+
+    /// <summary>Writes that failed after the journal was created (a full disk): the file may then owe less or more than this run.</summary>
+    public string? WriteFailure { get; private set; }
+
     public static LabJournal InMemory(JournalHeader header) => new(header, null, null);
 
-    /// <summary>Creates the run's directory and journal; fails if another run already uses this lab id.</summary>
+    /// <summary>
+    /// Creates the run's directory and journal, header on disk, in one rename; fails with an IOException if another
+    /// run already uses this lab id, and with the I/O error (e.g. no space left) if it cannot be written, leaving nothing.
+    /// </summary>
     public static LabJournal Create(string root, JournalHeader header)
     {
         System.IO.Directory.CreateDirectory(root);
         var directory = Path.Combine(root, header.LabId);
-        // CreateDirectory succeeds on an existing directory, so claim the id with an exclusive file create.
-        System.IO.Directory.CreateDirectory(directory);
-        var file = new FileStream(Path.Combine(directory, FileName), FileMode.CreateNew, FileAccess.Write, FileShare.Read);
-        var journal = new LabJournal(header, directory, file);
-        journal.WriteLine(new Line { Header = header });
-        return journal;
+        var staging = Path.Combine(root, $".new-{header.LabId}-{Environment.ProcessId}");
+        FileStream? file = null;
+        try
+        {
+            if (System.IO.Directory.Exists(staging)) System.IO.Directory.Delete(staging, recursive: true); // a PID's earlier life
+            System.IO.Directory.CreateDirectory(staging);
+            file = new FileStream(Path.Combine(staging, FileName), FileMode.CreateNew, FileAccess.Write, FileShare.Read, bufferSize: 0); // unbuffered: a failed write leaves nothing pending
+            var journal = new LabJournal(header, directory, file);
+            journal.WriteLine(new Line { Header = header });
+            Platform.FileSystem.RenameNoReplace(staging, directory);
+            return journal;
+        }
+        catch
+        {
+            file?.Dispose();
+            try { if (System.IO.Directory.Exists(staging)) System.IO.Directory.Delete(staging, recursive: true); }
+            catch (IOException) { } // a full disk may refuse even that; `clean` removes a dead PID's .new- directory
+            throw;
+        }
     }
 
-    /// <summary>Reads a journal left on disk (by a run that died, for `clean`).</summary>
+    /// <summary>
+    /// Reads a journal left on disk (by a run that died, for `clean`). Never throws for what is inside: a line that is
+    /// not a record is skipped and named in <see cref="Problems"/>; a missing header leaves <see cref="HasHeader"/> false.
+    /// </summary>
     public static LabJournal Read(string directory)
     {
         var path = Path.Combine(directory, FileName);
         JournalHeader? header = null;
         var records = new List<(int, UndoRecord)>();
         var cancelled = new HashSet<int>();
-        foreach (var text in File.ReadLines(path))
+        var problems = new List<string>();
+        var text = File.ReadAllText(path);
+        var lines = text.Split('\n');
+        // The text after the last newline is a line cut off mid-write (by a kill -9, a full disk): its action was not done.
+        for (var i = 0; i < lines.Length; i++)
         {
+            var raw = lines[i];
+            if (raw.Length == 0) continue;
+            var number = i + 1;
+            var torn = i == lines.Length - 1;
             Line? line;
-            try { line = JsonSerializer.Deserialize<Line>(text, Json); }
-            catch (JsonException) { continue; } // a torn last line from a crash mid-write: the action was not done yet
-            if (line is null) continue;
-            if (line.Header is not null) header = line.Header;
-            if (line.Undo is not null) records.Add((line.Seq, line.Undo));
-            if (line.Cancel is { } c) cancelled.Add(c);
+            try
+            {
+                line = JsonSerializer.Deserialize<Line>(raw, Json);
+            }
+            catch (Exception e) when (e is JsonException or NotSupportedException or InvalidOperationException or ArgumentException)
+            {
+                problems.Add(torn
+                    ? $"line {number}: cut off (the run died while writing it; its action was not done yet)"
+                    : $"line {number}: not a journal record ({OneLine(e.Message)}); skipped");
+                continue;
+            }
+            if (line is null) { problems.Add($"line {number}: empty record; skipped"); continue; }
+            if (line.Header is not null)
+            {
+                if (header is null && number == 1) header = line.Header;
+                else problems.Add($"line {number}: a second header; skipped");
+            }
+            else if (line.Undo is not null) records.Add((line.Seq, line.Undo));
+            else if (line.Cancel is { } c) cancelled.Add(c);
+            else problems.Add($"line {number}: a record of no known kind; skipped");
         }
-        if (header is null) throw new InvalidDataException($"{path} has no header line; remove {directory} by hand after checking it");
-        var journal = new LabJournal(header, directory, null);
+        if (header is null)
+            problems.Insert(0, text.Length == 0 ? "the journal is empty: no header" : "no readable header on line 1: the run's owner is unknown");
+        var journal = new LabJournal(header ?? HeaderFor(directory), directory, null) { HasHeader = header is not null };
         journal._records.AddRange(records);
+        journal._lastSeq = records.Count == 0 ? 0 : records.Max(r => r.Item1);
         journal._cancelled.UnionWith(cancelled);
+        journal._problems.AddRange(problems);
         return journal;
     }
 
+    /// <summary>Whether a state directory's name can be a lab id (what a damaged journal's lab is known by).</summary>
+    public static bool IsLabId(string name) => LabIdForm().IsMatch(name);
+
+    /// <summary>The journal directories under <paramref name="root"/> (not the ones being created or removed).</summary>
+    public static IEnumerable<string> Directories(string root) =>
+        System.IO.Directory.Exists(root)
+            ? System.IO.Directory.EnumerateDirectories(root).Where(d => !Path.GetFileName(d).StartsWith('.'))
+            : [];
+
+    /// <summary>
+    /// Directories a run was creating (<c>.new-</c>) or removing (<c>.gone-</c>) when it died, with the PID that did:
+    /// neither holds anything the run still owes (records are written only after the rename into place).
+    /// </summary>
+    public static IEnumerable<(string Path, int Pid)> TransitDirectories(string root)
+    {
+        if (!System.IO.Directory.Exists(root)) yield break;
+        foreach (var dir in System.IO.Directory.EnumerateDirectories(root))
+            if (TransitName().Match(Path.GetFileName(dir)) is { Success: true } m)
+                yield return (dir, int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    private static JournalHeader HeaderFor(string directory) =>
+        new(Path.GetFileName(Path.TrimEndingDirectorySeparator(directory)), 0, 0, "(unknown: the journal's header is damaged)", true, DateTimeOffset.MinValue);
+
     /// <summary>Records an undo (durably) and returns its number.</summary>
+    /// <exception cref="Engine.EnvironmentProblemException">The record could not be written (e.g. no space left): the action must not be done.</exception>
     public int Append(UndoRecord undo)
     {
         lock (_gate)
         {
-            var seq = _records.Count + 1;
+            var seq = _lastSeq + 1;
+            try
+            {
+                WriteLine(new Line { Seq = seq, Undo = undo }); // first: a record that is not on disk is not owed
+            }
+            catch (IOException e)
+            {
+                WriteFailure ??= e.Message;
+                throw new Engine.EnvironmentProblemException(
+                    $"cannot write the run's journal in {Directory}: {e.Message}; the action it was for was not done",
+                    $"free space there (df -h {Path.GetDirectoryName(Directory)}), then run `labrunner clean` if the run left anything");
+            }
+            _lastSeq = seq;
             _records.Add((seq, undo));
-            WriteLine(new Line { Seq = seq, Undo = undo });
             return seq;
         }
     }
@@ -103,7 +204,7 @@ public sealed class LabJournal : IDisposable
         lock (_gate)
         {
             _cancelled.Add(seq);
-            WriteLine(new Line { Cancel = seq });
+            TryWriteLine(new Line { Cancel = seq });
         }
     }
 
@@ -125,11 +226,15 @@ public sealed class LabJournal : IDisposable
             return [.. _records.Where(r => !_cancelled.Contains(r.Seq)).Reverse().Select(r => r.Undo)];
     }
 
-    /// <summary>Removes the run's directory once teardown left nothing behind.</summary>
+    /// <summary>Removes the run's directory once teardown left nothing behind (renamed away first: see the remarks).</summary>
     public void Delete()
     {
         _file?.Dispose();
-        if (Directory is not null && System.IO.Directory.Exists(Directory)) System.IO.Directory.Delete(Directory, recursive: true);
+        if (Directory is null || !System.IO.Directory.Exists(Directory)) return;
+        var gone = Path.Combine(Path.GetDirectoryName(Directory)!, $".gone-{Path.GetFileName(Directory)}-{Environment.ProcessId}");
+        if (System.IO.Directory.Exists(gone)) System.IO.Directory.Delete(gone, recursive: true);
+        System.IO.Directory.Move(Directory, gone);
+        System.IO.Directory.Delete(gone, recursive: true);
     }
 
     public void Dispose() => _file?.Dispose();
@@ -141,6 +246,30 @@ public sealed class LabJournal : IDisposable
         _file.Write(bytes);
         _file.Flush(flushToDisk: true);
     }
+
+    /// <summary>
+    /// Cancels are written during teardown too, which must go on when the disk is full: the record in memory is what
+    /// this run replays; on disk the undo stays owed, which only makes a later `clean` try it once more.
+    /// </summary>
+    private void TryWriteLine(Line line)
+    {
+        try
+        {
+            WriteLine(line);
+        }
+        catch (IOException e)
+        {
+            WriteFailure ??= e.Message;
+        }
+    }
+
+    private static string OneLine(string text) => text.ReplaceLineEndings(" ").Trim();
+
+    [GeneratedRegex("^[a-z0-9]{1,32}$")]
+    private static partial Regex LabIdForm();
+
+    [GeneratedRegex(@"^\.(?:new|gone)-.*-([0-9]+)$")]
+    private static partial Regex TransitName();
 
     private sealed class Line
     {

@@ -34,8 +34,8 @@ public sealed record SnapshotOptions
 /// inode, nsfs mounts, the links (with kind, master and admin state), addresses, routes, sysctls and iptables
 /// (filter, nat) of the caller's namespace and of extra named ones, run journals, labelled container processes, and
 /// the containerd and Docker containers carrying the lab label. Two snapshots taken around a run must be equal;
-/// <see cref="Diff"/> names each difference. Used by tests, the reliability tool and (its cheap part,
-/// <see cref="TracesOf"/>) by every teardown.
+/// <see cref="Diff"/> names each difference. Used by tests and the reliability tool; teardown's own check is
+/// <see cref="Engine.LabTraces"/>.
 /// </summary>
 public sealed partial record HostSnapshot(ImmutableSortedDictionary<string, ImmutableSortedSet<string>> Facets)
 {
@@ -153,23 +153,6 @@ public sealed partial record HostSnapshot(ImmutableSortedDictionary<string, Immu
         return differences;
     }
 
-    /// <summary>
-    /// The cheap check every teardown runs (no process is started: /var/run/netns, /proc/self/mountinfo and
-    /// /proc/*/environ only): what still carries this lab's id. In a sandbox every name of the lab carries it.
-    /// Each line starts with the object's path or label.
-    /// </summary>
-    public static IReadOnlyList<string> TracesOf(string labId)
-    {
-        var prefix = $"lr-{labId}";
-        bool Ours(string name) => name == prefix || name.StartsWith(prefix + "-", StringComparison.Ordinal) || name.StartsWith(prefix + "_", StringComparison.Ordinal);
-        var traces = new List<string>();
-        traces.AddRange(NamedNamespaces().Where(n => Ours(n.Name)).Select(n => $"/var/run/netns/{n.Name} still exists"));
-        traces.AddRange(NsfsMounts().Where(m => Ours(Path.GetFileName(m.MountPoint))).Select(m => $"{m.MountPoint} is still an nsfs mount"));
-        traces.AddRange(Processes.WithEnvironmentName(ProcessRuntime.LabelVariable)
-            .Where(p => LabOfLabel(p.Value) == labId).Select(p => $"{p.Value} still runs (container process {p.Pid})"));
-        return traces;
-    }
-
     // ---------- lab journals ----------
 
     private sealed record JournalInfo(string Root, string LabId, bool Live, IReadOnlyList<UndoRecord> Records);
@@ -181,7 +164,7 @@ public sealed partial record HostSnapshot(ImmutableSortedDictionary<string, Immu
     {
         if (!Directory.Exists(root)) yield break;
         root = Path.GetFullPath(root);
-        foreach (var dir in Directory.EnumerateDirectories(root))
+        foreach (var dir in LabJournal.Directories(root).Concat(LabJournal.TransitDirectories(root).Where(t => !Processes.IsRunning(t.Pid)).Select(t => t.Path)))
         {
             JournalInfo? info = null;
             try
@@ -365,6 +348,9 @@ public sealed partial record HostSnapshot(ImmutableSortedDictionary<string, Immu
         }
         return found;
     }
+
+    /// <summary>nsfs mount points (a named netns, a Docker sandbox) as /proc/self/mountinfo lists them.</summary>
+    internal static IReadOnlyList<string> NsfsMountPoints() => [.. NsfsMounts().Select(m => m.MountPoint)];
 
     private static IReadOnlyList<NsfsMount> NsfsMounts() =>
         [.. File.ReadLines("/proc/self/mountinfo").Where(l => l.Contains(" - nsfs ")).Select(l => l.Split(' ')).Select(f => new NsfsMount(f[4], f[3]))];

@@ -98,8 +98,33 @@ public sealed class ContainerdRuntime(ICommandRunner runner) : IContainerRuntime
         return container.Succeeded || IsNotFound(container) ? null : $"`ctr containers rm {id}` failed: {container.Error}";
     }
 
-    public async Task<bool> ExistsAsync(string id, CancellationToken ct = default) =>
-        (await runner.RunAsync([.. Ctr, "containers", "info", id], CommandPurpose.Check, ct)).Succeeded;
+    public async Task<Presence> FindAsync(string id, CancellationToken ct = default)
+    {
+        if (!File.Exists(Socket)) return Presence.Unknown(NotRunning());
+        var info = await runner.RunAsync([.. Ctr, "containers", "info", id], CommandPurpose.Check, ct);
+        return info.Succeeded ? Presence.Present
+            : IsNotFound(info) ? Presence.Absent
+            : Presence.Unknown($"containerd does not answer on {Socket}: {LastLine(info.Error)}");
+    }
+
+    public async Task<LabContainers> ListLabAsync(string labId, CancellationToken ct = default)
+    {
+        if (!File.Exists(Socket)) return LabContainers.Unknown(NotRunning());
+        var list = await runner.RunAsync([.. Ctr, "containers", "ls", "-q", $"labels.\"{LabLabel}\"=={labId}"], CommandPurpose.Check, ct);
+        if (!list.Succeeded) return LabContainers.Unknown($"containerd does not answer on {Socket}: {LastLine(list.Error)}");
+        var ids = list.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (ids.Length == 0) return new LabContainers([]);
+        // `ctr task ls`: TASK PID STATUS, for the PIDs that /var/run/netns links of the lab may point into.
+        var tasks = await runner.RunAsync([.. Ctr, "tasks", "ls"], CommandPurpose.Check, ct);
+        var pids = tasks.Stdout.Split('\n').Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .Where(f => f.Length >= 2 && int.TryParse(f[1], NumberStyles.None, CultureInfo.InvariantCulture, out var p) && p > 0)
+            .ToDictionary(f => f[0], f => int.Parse(f[1], CultureInfo.InvariantCulture));
+        return new LabContainers([.. ids.Select(id => new LabContainer(id, pids.TryGetValue(id, out var pid) ? pid : null))]);
+    }
+
+    public bool MayHoldContainers => File.Exists(Socket);
+
+    private static string NotRunning() => $"containerd is not running (no socket at {Socket})";
 
     private static string StartFix() =>
         Socket == DefaultSocket

@@ -197,22 +197,51 @@ public sealed class DockerRuntime : IContainerRuntime, IDisposable
         }
     }
 
-    public async Task<bool> ExistsAsync(string id, CancellationToken ct = default)
+    public async Task<Presence> FindAsync(string id, CancellationToken ct = default)
     {
+        if (!File.Exists(Socket)) return Presence.Unknown(NotRunning());
         try
         {
             await _client.Value.Containers.InspectContainerAsync(id, ct);
-            return true;
+            return Presence.Present;
         }
         catch (DockerContainerNotFoundException)
         {
-            return false;
+            return Presence.Absent;
         }
-        catch (Exception e) when (e is DockerApiException or HttpRequestException or IOException)
+        catch (Exception e) when (e is DockerApiException or HttpRequestException or IOException or TimeoutException)
         {
-            return true; // cannot tell (the daemon went away?): count it as left behind rather than crash the teardown
+            return Presence.Unknown($"Docker does not answer on {Socket}: {OneLine(e.GetBaseException().Message)}");
         }
     }
+
+    public async Task<LabContainers> ListLabAsync(string labId, CancellationToken ct = default)
+    {
+        if (!File.Exists(Socket)) return LabContainers.Unknown(NotRunning());
+        try
+        {
+            var listed = await _client.Value.Containers.ListContainersAsync(new ContainersListParameters
+            {
+                All = true,
+                Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { [$"{ContainerdRuntime.LabLabel}={labId}"] = true } },
+            }, ct);
+            var found = new List<LabContainer>();
+            foreach (var c in listed)
+            {
+                var inspect = await _client.Value.Containers.InspectContainerAsync(c.ID, ct);
+                found.Add(new LabContainer(c.Names.FirstOrDefault()?.TrimStart('/') ?? c.ID, inspect.State is { Running: true, Pid: > 0 } s ? (int)s.Pid : null));
+            }
+            return new LabContainers(found);
+        }
+        catch (Exception e) when (e is DockerApiException or HttpRequestException or IOException or TimeoutException)
+        {
+            return LabContainers.Unknown($"Docker does not answer on {Socket}: {OneLine(e.GetBaseException().Message)}");
+        }
+    }
+
+    public bool MayHoldContainers => File.Exists(Socket);
+
+    private static string NotRunning() => $"Docker is not running (no socket at {Socket})";
 
     private static string StartFix() =>
         Socket == DefaultSocket

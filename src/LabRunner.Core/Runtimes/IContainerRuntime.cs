@@ -39,9 +39,39 @@ public interface IContainerRuntime
     /// <summary>Teardown and `clean`: removes the container with this id if it is there. Null when done, else the problem.</summary>
     Task<string?> RemoveAsync(string id, CancellationToken ct = default);
 
-    /// <summary>The leftover check after teardown: is the container (or its process) still there?</summary>
-    Task<bool> ExistsAsync(string id, CancellationToken ct = default);
+    /// <summary>
+    /// The leftover check after teardown: is the container (or its process) still there? A daemon that does not answer
+    /// is <see cref="Presence.Unknown"/>, never "gone".
+    /// </summary>
+    Task<Presence> FindAsync(string id, CancellationToken ct = default);
+
+    /// <summary>
+    /// Every container carrying the lab's label (labrunner.lab=LABID; for the process runtime, LABRUNNER_CONTAINER=LABID/…),
+    /// journalled or not: what teardown and `clean` remove when a journal cannot be trusted to name everything.
+    /// </summary>
+    Task<LabContainers> ListLabAsync(string labId, CancellationToken ct = default);
+
+    /// <summary>Whether this runtime could hold anything at all here (its daemon's socket exists; the process runtime always).</summary>
+    bool MayHoldContainers { get; }
 }
+
+/// <summary>Whether a container is there. "Cannot tell" (a daemon that does not answer) is neither yes nor no.</summary>
+public sealed record Presence(bool? Exists, string? WhyUnknown = null)
+{
+    public static readonly Presence Absent = new(false);
+    public static readonly Presence Present = new(true);
+
+    public static Presence Unknown(string why) => new(null, why);
+}
+
+/// <summary>A lab's containers in one runtime, with the PID of each that runs; or, when the runtime cannot tell, why.</summary>
+public sealed record LabContainers(IReadOnlyList<LabContainer> Containers, string? WhyUnknown = null)
+{
+    public static LabContainers Unknown(string why) => new([], why);
+}
+
+/// <summary>A container found by its lab label: the id its runtime removes it by, and its PID if it runs.</summary>
+public sealed record LabContainer(string Id, int? Pid);
 
 /// <summary>The runtimes by name, as --runtime and journals name them.</summary>
 public static class ContainerRuntimes

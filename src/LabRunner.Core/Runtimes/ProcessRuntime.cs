@@ -98,8 +98,16 @@ public sealed class ProcessRuntime(ICommandRunner runner, Action<CommandEvent>? 
         return null;
     }
 
-    public Task<bool> ExistsAsync(string id, CancellationToken ct = default) =>
-        Task.FromResult(Processes.WithEnvironment(LabelVariable, id).Count > 0);
+    public Task<Presence> FindAsync(string id, CancellationToken ct = default) =>
+        Task.FromResult(Processes.WithEnvironment(LabelVariable, id).Count > 0 ? Presence.Present : Presence.Absent);
+
+    /// <summary>Processes labelled LABID/… (containers and a capture's tcpdumps), by label.</summary>
+    public Task<LabContainers> ListLabAsync(string labId, CancellationToken ct = default) =>
+        Task.FromResult(new LabContainers([.. Processes.WithEnvironmentName(LabelVariable)
+            .Where(p => p.Value.StartsWith(labId + "/", StringComparison.Ordinal))
+            .Select(p => new LabContainer(p.Value, p.Pid))]));
+
+    public bool MayHoldContainers => true;
 
     public async Task StopAsync(ContainerHandle container, CancellationToken ct = default)
     {

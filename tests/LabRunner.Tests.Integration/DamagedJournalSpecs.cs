@@ -1,0 +1,81 @@
+using LabRunner.Journal;
+using LabRunner.Platform;
+
+namespace LabRunner.Tests.Integration;
+
+/// <summary>
+/// The journal is not the only witness. A run killed half-way, whose journal is then garbled, cut in half or given
+/// records `clean` cannot read: `clean` still removes everything carrying the lab's id (namespaces, /var/run/netns
+/// links, containers, processes), names each bad line, and leaves the machine as before.
+/// </summary>
+public sealed class DamagedJournalSpecs
+{
+    // Action 20 of article.yaml is in section 2: containers, veths, a /var/run/netns symlink exist by then.
+    private const int HalfWay = 20;
+
+    public static TheoryData<string, string> Damages =>
+    [
+        ("process", "garble-header"),
+        ("containerd", "garble-header"),
+        ("process", "cut-in-half"),
+        ("docker", "cut-in-half"),
+        ("containerd", "unknown-kind"),
+        ("process", "unknown-runtime"),
+    ];
+
+    [Theory]
+    [MemberData(nameof(Damages))]
+    public async Task Clean_removes_everything_of_a_killed_run_whose_journal_is_damaged(string runtime, string damage)
+    {
+        Root.Require(runtime);
+        var ct = TestContext.Current.CancellationToken;
+        var state = Directory.CreateTempSubdirectory("lr-damaged-").FullName;
+        try
+        {
+            var before = HostSnapshot.Take();
+            var run = await LabCli.RunAsync(["run", LabCli.Scenario("article/article.yaml"), "--runtime", runtime, "--state-dir", state], new Dictionary<string, string?>
+            {
+                ["LABRUNNER_FAULT_AFTER_ACTION"] = HalfWay.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["LABRUNNER_FAULT_SIGNAL"] = "KILL",
+            }, ct: ct);
+            Assert.True(run.ExitCode == 137, run.ToString());
+            var journal = Path.Combine(Assert.Single(LabJournal.Directories(state)), LabJournal.FileName);
+            Damage(journal, damage);
+            Assert.NotEmpty(before.Diff(HostSnapshot.Take())); // the crash really left things
+
+            var clean = await LabCli.RunAsync(["clean", "--state-dir", state], ct: ct);
+
+            Assert.True(clean.ExitCode == 0, clean.ToString());
+            Assert.Contains("nothing of lab", clean.Stdout);
+            Assert.Contains(damage == "unknown-runtime" ? "unknown runtime 'podman'" : "line ", clean.Stdout);
+            Assert.Empty(before.Diff(HostSnapshot.Take()));
+            Assert.Empty(Directory.GetFileSystemEntries(state));
+        }
+        finally
+        {
+            await LabCli.RunAsync(["clean", "--state-dir", state], ct: CancellationToken.None); // whatever the assertions said
+            Directory.Delete(state, recursive: true);
+        }
+    }
+
+    private static void Damage(string journal, string damage)
+    {
+        var lines = File.ReadAllLines(journal);
+        switch (damage)
+        {
+            case "garble-header":
+                File.WriteAllLines(journal, ["{\"Header\":{\"LabId\":#!garbled", .. lines.Skip(1)]);
+                break;
+            case "cut-in-half":
+                var text = File.ReadAllText(journal);
+                File.WriteAllText(journal, text[..(text.Length / 2)]);
+                break;
+            case "unknown-kind":
+                File.WriteAllLines(journal, [lines[0], "{\"Seq\":99,\"Undo\":{\"Summary\":\"a record without kind\"}}", .. lines.Skip(1)]);
+                break;
+            case "unknown-runtime":
+                File.WriteAllLines(journal, [.. lines, "{\"Seq\":99,\"Undo\":{\"kind\":\"container\",\"Summary\":\"remove container x\",\"Runtime\":\"podman\",\"Id\":\"x\"}}"]);
+                break;
+        }
+    }
+}
