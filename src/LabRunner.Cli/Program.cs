@@ -21,7 +21,7 @@ public static class Program
     {
         var console = AnsiConsole.Console;
         // Logs and CI output must not be wrapped at 80 columns: long commands stay on one line.
-        if (Console.IsOutputRedirected) console.Profile.Width = 400;
+        if (Console.IsOutputRedirected) console.Profile.Width = 100_000;
         var file = new Argument<string>("file") { Description = "the lab scenario (.yaml, or .csx for a C# lab)" };
         var host = new Option<bool>("--host") { Description = "run in this namespace instead of a sandbox namespace (dedicated VMs only)" };
         var uplink = new Option<string?>("--uplink") { Description = "with --host: the interface that plays the article's ens3 (default: the scenario's)" };

@@ -91,6 +91,8 @@ public sealed class ContainerdRuntime(ICommandRunner runner) : IContainerRuntime
 
     public async Task<string?> RemoveAsync(string id, CancellationToken ct = default)
     {
+        // No socket: ctr would wait 10 s to dial it, then fail; say at once why nothing can be removed.
+        if (!runner.IsDryRun && !File.Exists(Socket)) return $"cannot remove container {id}: {NotRunning()}";
         // `task rm -f` kills the task if it runs; `c rm` also removes the container's snapshot.
         var task = await runner.RunAsync([.. Ctr, "task", "rm", "-f", id], CommandPurpose.Teardown, ct);
         if (!task.Succeeded && !IsNotFound(task)) return $"`ctr task rm -f {id}` failed: {task.Error}";
