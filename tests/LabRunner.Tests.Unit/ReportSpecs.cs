@@ -55,7 +55,7 @@ public sealed class ReportSpecs
         recorder.TeardownStarting(2);
         recorder.CommandRan(Command(CommandPurpose.Teardown, "kill -KILL 4242"));
         recorder.CommandRan(Command(CommandPurpose.Teardown, "ip netns delete lr-feed01"));
-        var teardown = new TeardownReport(2, [], teardownClean ? [] : ["/var/run/netns/lr-feed01 still exists"]);
+        var teardown = new TeardownReport(2, [], teardownClean ? [] : ["/var/run/netns/lr-feed01 still exists"]) { Elapsed = TimeSpan.FromSeconds(68.25) };
         recorder.LabFinished(new LabResult("feed01", LabOutcome.Failed, Lab.Steps[1].Title, ["x"], teardown, TimeSpan.FromSeconds(7.5)));
         return recorder.Record;
     }
@@ -79,6 +79,14 @@ public sealed class ReportSpecs
         Assert.Equal("02 3.2 busybox-2 reaches busybox-1", failure.Attribute("name")!.Value);
         Assert.Contains("why: in host, <br-0> & friends drop it", failure.Element("failure")!.Value);
         Golden.Verify("report.junit.xml", Masked(xml.Declaration + "\n" + xml));
+    }
+
+    [Fact]
+    public void The_teardown_test_case_takes_as_long_as_the_teardown_did()
+    {
+        var teardown = JUnitReport.Create(Recorded()).Root!.Descendants("testcase").Single(c => c.Attribute("name")!.Value == "teardown");
+
+        Assert.Equal("68.250", teardown.Attribute("time")!.Value);
     }
 
     [Fact]

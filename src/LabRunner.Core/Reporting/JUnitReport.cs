@@ -35,7 +35,7 @@ public static class JUnitReport
             cases.Add(Case(lab, $"{++number:00} {step.Title}", TimeSpan.Zero, step.Span,
                 new XElement("skipped", new XAttribute("message", "not run: an earlier step failed or the run was stopped"))));
 
-        var teardown = Case(lab, "teardown", TimeSpan.Zero, run.Scenario.Steps.FirstOrDefault()?.Span ?? Model.SourceSpan.None);
+        var teardown = Case(lab, "teardown", run.Result?.Teardown.Elapsed ?? TimeSpan.Zero, run.Scenario.Steps.FirstOrDefault()?.Span ?? Model.SourceSpan.None);
         if (run.Result is { Teardown: var report } && !report.Clean)
             teardown.Add(new XElement("failure", new XAttribute("message", "left behind: " + string.Join("; ", report.Leftovers)),
                 new XAttribute("type", "leftover"), string.Join("\n", report.Leftovers.Concat(report.Problems))));
