@@ -76,7 +76,17 @@ public static class Program
             return ExitCodes.InvalidInput;
         }
         // Signals are ours: SIGINT/SIGTERM cancel the run, which then tears down and exits 130/143.
-        return await parsed.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
+        try
+        {
+            return await parsed.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
+        }
+        catch (IOException e)
+        {
+            // Standard output on a full device or a closed terminal, outside a lab (a lab is stopped and torn down first).
+            try { Console.Error.WriteLine($"environment: cannot write the output: {e.Message}"); }
+            catch (IOException) { }
+            return ExitCodes.Environment;
+        }
     }
 
     private sealed record RunSettings(bool Host, string? Uplink, string? Runtime, bool Verbose, bool Pause, string StateDir)
@@ -188,7 +198,17 @@ public static class Program
         try
         {
             var result = await new LabEngine(runner, runtime, observer, options).RunAsync(scenario, cts.Token);
-            await WriteReportsAsync(console, recorder, settings, path, runtimeName);
+            try
+            {
+                await WriteReportsAsync(console, recorder, settings, path, runtimeName);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // The lab is torn down already; a report that cannot be written is the machine's problem.
+                Console.Error.WriteLine($"environment: a report could not be written: {e.Message}");
+                Console.Error.WriteLine("fix: free space where the report goes, or give another path");
+                return result.Teardown.Clean ? ExitCodes.Environment : ExitCodes.LeftBehind;
+            }
             return dryRun ? ExitCodes.Passed : result.ExitCode(interruptedCode);
         }
         catch (ScenarioInvalidException e)

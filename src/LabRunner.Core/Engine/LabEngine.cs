@@ -36,8 +36,11 @@ public sealed record LabOptions
 /// in between: a failed expectation, an exception, SIGINT or SIGTERM (via <paramref name="ct"/>).
 /// With a <see cref="DryRunCommandRunner"/> it produces the plan: the same commands, none run.
 /// </summary>
-public sealed partial class LabEngine(ICommandRunner runner, IContainerRuntime runtime, LabObserver observer, LabOptions options)
+public sealed partial class LabEngine(ICommandRunner runner, IContainerRuntime runtime, LabObserver observers, LabOptions options)
 {
+    /// <summary>Reporters behind a guard: one that fails (stdout on a full disk) stops the run, never its teardown.</summary>
+    private readonly CompositeObserver observer = observers as CompositeObserver ?? new CompositeObserver(observers);
+
     /// <summary>
     /// The whole lab: <see cref="StartAsync"/>'s sandbox, every step in order (stopping at the first that fails),
     /// then teardown. A signal (<paramref name="ct"/>), an exception or an environment problem still tears down.
@@ -46,19 +49,21 @@ public sealed partial class LabEngine(ICommandRunner runner, IContainerRuntime r
     {
         var lab = await CreateAsync(scenario, ct);
         EnvironmentProblemException? environmentProblem = null;
+        // A signal (ct) or a reporter that cannot write (observer.Failed) stops the run; either way it is torn down.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct, observer.Failed);
         try
         {
-            await BuildAsync(lab, ct);
+            await BuildAsync(lab, stop.Token);
             foreach (var step in scenario.Steps)
             {
-                ct.ThrowIfCancellationRequested();
-                if (options.BeforeStep is not null) await options.BeforeStep(step, ct);
-                if (!(await lab.RunStepAsync(step, ct)).Passed) break;
+                stop.Token.ThrowIfCancellationRequested();
+                if (options.BeforeStep is not null) await options.BeforeStep(step, stop.Token);
+                if (!(await lab.RunStepAsync(step, stop.Token)).Passed) break;
             }
         }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
-            lab.MarkInterrupted();
+            if (ct.IsCancellationRequested) lab.MarkInterrupted();
         }
         catch (EnvironmentProblemException e)
         {
@@ -73,6 +78,10 @@ public sealed partial class LabEngine(ICommandRunner runner, IContainerRuntime r
         }
 
         var result = await lab.TearDownAsync(); // never cancelled by the signal that caused it
+        if (observer.Failure is { } output && !ct.IsCancellationRequested)
+            environmentProblem ??= new EnvironmentProblemException($"the run's output could not be written ({output.GetBaseException().Message}), so it was stopped and torn down" +
+                                                                   (result.Teardown.Clean ? "; nothing of the lab is left" : $"; left behind: {string.Join("; ", result.Teardown.Leftovers)}"),
+                "check where standard output goes (a full disk? a closed terminal?), or send it to a file with room");
         if (environmentProblem is not null && result.Teardown.Clean) throw environmentProblem;
         return result;
     }

@@ -30,26 +30,59 @@ public abstract class LabObserver
     public virtual void LabFinished(LabResult result) { }
 }
 
-/// <summary>Sends each event to several observers.</summary>
+/// <summary>
+/// Sends each event to several observers, and keeps their failures away from the lab: an observer that throws (a
+/// console on a full device, a terminal that hung up) never stops the others, the run's commands or its teardown.
+/// The first failure is kept in <see cref="Failure"/> and cancels <see cref="Failed"/>, so the engine can stop the
+/// run, tear down, and say why (exit 3).
+/// </summary>
 public sealed class CompositeObserver(params LabObserver[] observers) : LabObserver
 {
-    public override void LabStarting(Scenario scenario, LabSession session) { foreach (var o in observers) o.LabStarting(scenario, session); }
+    private readonly CancellationTokenSource _failed = new();
 
-    public override void SandboxReady(LabSession session) { foreach (var o in observers) o.SandboxReady(session); }
+    /// <summary>The first exception an observer threw, or null.</summary>
+    public Exception? Failure { get; private set; }
 
-    public override void StepStarting(Step step, int index, int count) { foreach (var o in observers) o.StepStarting(step, index, count); }
+    /// <summary>Cancelled when an observer first fails.</summary>
+    public CancellationToken Failed => _failed.Token;
 
-    public override void CommandRan(CommandEvent command) { foreach (var o in observers) o.CommandRan(command); }
+    private void Each(Action<LabObserver> send)
+    {
+        foreach (var o in observers)
+        {
+            try
+            {
+                send(o);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                lock (_failed)
+                {
+                    if (Failure is not null) continue;
+                    Failure = e;
+                }
+                _failed.Cancel();
+            }
+        }
+    }
 
-    public override void ActionFinished(LabAction action, ActionOutcome outcome) { foreach (var o in observers) o.ActionFinished(action, outcome); }
+    public override void LabStarting(Scenario scenario, LabSession session) => Each(o => o.LabStarting(scenario, session));
 
-    public override void ExpectationFinished(Expectation expectation, ExpectationResult result) { foreach (var o in observers) o.ExpectationFinished(expectation, result); }
+    public override void SandboxReady(LabSession session) => Each(o => o.SandboxReady(session));
 
-    public override void StepFinished(Step step, bool passed) { foreach (var o in observers) o.StepFinished(step, passed); }
+    public override void StepStarting(Step step, int index, int count) => Each(o => o.StepStarting(step, index, count));
 
-    public override void TeardownStarting(int records) { foreach (var o in observers) o.TeardownStarting(records); }
+    public override void CommandRan(CommandEvent command) => Each(o => o.CommandRan(command));
 
-    public override void TeardownFinished(TeardownReport report) { foreach (var o in observers) o.TeardownFinished(report); }
+    public override void ActionFinished(LabAction action, ActionOutcome outcome) => Each(o => o.ActionFinished(action, outcome));
 
-    public override void LabFinished(LabResult result) { foreach (var o in observers) o.LabFinished(result); }
+    public override void ExpectationFinished(Expectation expectation, ExpectationResult result) => Each(o => o.ExpectationFinished(expectation, result));
+
+    public override void StepFinished(Step step, bool passed) => Each(o => o.StepFinished(step, passed));
+
+    public override void TeardownStarting(int records) => Each(o => o.TeardownStarting(records));
+
+    public override void TeardownFinished(TeardownReport report) => Each(o => o.TeardownFinished(report));
+
+    public override void LabFinished(LabResult result) => Each(o => o.LabFinished(result));
 }
