@@ -1,5 +1,6 @@
 using LabRunner.Journal;
 using LabRunner.Platform;
+using LabRunner.Reliability;
 
 namespace LabRunner.Tests.Integration;
 

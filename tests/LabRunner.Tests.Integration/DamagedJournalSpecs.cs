@@ -1,5 +1,6 @@
 using LabRunner.Journal;
 using LabRunner.Platform;
+using LabRunner.Reliability;
 
 namespace LabRunner.Tests.Integration;
 
@@ -15,10 +16,10 @@ public sealed class DamagedJournalSpecs
 
     public static TheoryData<string, string> Damages =>
     [
-        ("process", "garble-header"),
-        ("containerd", "garble-header"),
-        ("process", "cut-in-half"),
-        ("docker", "cut-in-half"),
+        ("process", "garble"),
+        ("containerd", "garble"),
+        ("process", "truncate"),
+        ("docker", "truncate"),
         ("containerd", "unknown-kind"),
         ("process", "unknown-runtime"),
     ];
@@ -40,7 +41,9 @@ public sealed class DamagedJournalSpecs
             }, ct: ct);
             Assert.True(run.ExitCode == 137, run.ToString());
             var journal = Path.Combine(Assert.Single(LabJournal.Directories(state)), LabJournal.FileName);
-            Damage(journal, damage);
+            if (damage == "unknown-runtime")
+                File.AppendAllText(journal, "{\"Seq\":99,\"Undo\":{\"kind\":\"container\",\"Summary\":\"remove container x\",\"Runtime\":\"podman\",\"Id\":\"x\"}}\n");
+            else HardeningFaults.Damage(journal, $"journal-{damage}");
             Assert.NotEmpty(before.Diff(HostSnapshot.Take())); // the crash really left things
 
             var clean = await LabCli.RunAsync(["clean", "--state-dir", state], ct: ct);
@@ -55,27 +58,6 @@ public sealed class DamagedJournalSpecs
         {
             await LabCli.RunAsync(["clean", "--state-dir", state], ct: CancellationToken.None); // whatever the assertions said
             Directory.Delete(state, recursive: true);
-        }
-    }
-
-    private static void Damage(string journal, string damage)
-    {
-        var lines = File.ReadAllLines(journal);
-        switch (damage)
-        {
-            case "garble-header":
-                File.WriteAllLines(journal, ["{\"Header\":{\"LabId\":#!garbled", .. lines.Skip(1)]);
-                break;
-            case "cut-in-half":
-                var text = File.ReadAllText(journal);
-                File.WriteAllText(journal, text[..(text.Length / 2)]);
-                break;
-            case "unknown-kind":
-                File.WriteAllLines(journal, [lines[0], "{\"Seq\":99,\"Undo\":{\"Summary\":\"a record without kind\"}}", .. lines.Skip(1)]);
-                break;
-            case "unknown-runtime":
-                File.WriteAllLines(journal, [.. lines, "{\"Seq\":99,\"Undo\":{\"kind\":\"container\",\"Summary\":\"remove container x\",\"Runtime\":\"podman\",\"Id\":\"x\"}}"]);
-                break;
         }
     }
 }

@@ -8,7 +8,7 @@ namespace LabRunner.Reliability;
 public sealed record FaultCase(string Runtime, string Signal, int AfterAction, bool Clean, string Verdict, TimeSpan Elapsed)
 {
     public override string ToString() =>
-        $"{Runtime} SIG{Signal}{(AfterAction > 0 ? $" after action {AfterAction}" : "")}: {(Clean ? "clean" : "NOT CLEAN")} ({Verdict}) in {Elapsed.TotalSeconds:0.0}s";
+        $"{Runtime} {(Signal.Contains('-') ? Signal : "SIG" + Signal)}{(AfterAction > 0 ? $" after action {AfterAction}" : "")}: {(Clean ? "clean" : "NOT CLEAN")} ({Verdict}) in {Elapsed.TotalSeconds:0.0}s";
 }
 
 /// <summary>

@@ -40,6 +40,10 @@ public static class LabProcess
         return new LabRun(result.ExitCode, result.StandardOutput, result.StandardError, watch.Elapsed);
     }
 
+    /// <summary>Runs a plain command (mount, umount) and returns its exit code.</summary>
+    public static async Task<int> ShAsync(IReadOnlyList<string> argv, CancellationToken ct = default) =>
+        (await CliWrap.Cli.Wrap(argv[0]).WithArguments(argv.Skip(1)).WithValidation(CommandResultValidation.None).ExecuteBufferedAsync(ct)).ExitCode;
+
     /// <summary>Starts a run and sends it SIGKILL after <paramref name="delay"/> (or lets it finish if it is quicker).</summary>
     public static async Task<LabRun> RunAndKillAsync(IReadOnlyList<string> args, TimeSpan delay, CancellationToken ct = default)
     {

@@ -14,6 +14,7 @@ namespace LabRunner.Reliability;
 ///   lr-reliability mutate [--count 5000] [--seed N] [--run 20]
 ///   lr-reliability kills [--runs 20] [--runtime R] [--max 10] [--seed N]   SIGKILL at random moments, then clean
 ///   lr-reliability hostile [--dir DIR]                      write the hostile files, print 'kind path'
+///   lr-reliability hardening [--runs 10] [--fault F]... [--seed N]   issue 9's faults: damaged journals, daemons down, full disks
 /// </code>
 /// Each prints one line per case and a summary; exit 0 when everything was clean, 1 otherwise.
 /// </summary>
@@ -33,6 +34,7 @@ public static class Program
             "consecutive" => await Concurrency.ConsecutiveMainAsync(options.Int("runs", 50), options.One("runtime", "process"), options.Scenario, Console.Out, cts.Token),
             "hostile" => WriteHostile(options),
             "kills" => await KillsAsync(options, cts.Token),
+            "hardening" => await HardeningAsync(options, cts.Token),
             "mutate" => await Mutation.MainAsync(options.Int("count", 5000), options.Int("seed", Environment.TickCount & 0x7fffffff), options.Int("run", 20), Console.Out, cts.Token),
             _ => Usage(),
         };
@@ -70,6 +72,33 @@ public static class Program
             allClean &= clean == runs;
         }
         LabProcess.DeleteIfEmpty(stateDir);
+        foreach (var line in summary) Console.WriteLine(line);
+        return allClean ? 0 : 1;
+    }
+
+    /// <summary>--runs N cases of each --fault (default: every one of <see cref="HardeningFaults.Kinds"/>), k of n clean per fault.</summary>
+    private static async Task<int> HardeningAsync(Options options, CancellationToken ct)
+    {
+        var runs = options.Int("runs", 10);
+        var seed = options.Int("seed", Environment.TickCount & 0x7fffffff);
+        var faults = options.All("fault") is { Count: > 0 } f ? f : HardeningFaults.Kinds;
+        var random = new Random(seed);
+        Console.WriteLine($"hardening faults: seed {seed}, {runs} runs of each of {string.Join(", ", faults)}");
+        var summary = new List<string>();
+        var allClean = true;
+        foreach (var fault in faults)
+        {
+            var clean = 0;
+            var watch = Stopwatch.StartNew();
+            for (var i = 0; i < runs; i++)
+            {
+                var result = await HardeningFaults.RunAsync(fault, i, options.Scenario, random, ct);
+                Console.WriteLine("  " + result);
+                if (result.Clean) clean++;
+            }
+            summary.Add($"{fault,-24} {clean} of {runs} clean in {watch.Elapsed.TotalSeconds:0} s");
+            allClean &= clean == runs;
+        }
         foreach (var line in summary) Console.WriteLine(line);
         return allClean ? 0 : 1;
     }

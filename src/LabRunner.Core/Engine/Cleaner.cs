@@ -73,9 +73,12 @@ public sealed class Cleaner(ICommandRunner runner, Func<string, IContainerRuntim
         var id = Path.GetFileName(dir);
         using var journal = File.Exists(Path.Combine(dir, LabJournal.FileName)) ? LabJournal.Read(dir) : null;
         var header = journal?.Header;
-        onLab?.Invoke(journal is { HasHeader: true }
-            ? $"{header!.LabId} ({header.Scenario}, started {header.Started:u}, owner PID {header.OwnerPid} gone)"
-            : $"{id} (a journal without a readable header: its run is gone, what it made is found by the lab id)");
+        onLab?.Invoke(journal switch
+        {
+            { HasHeader: true } => $"{header!.LabId} ({header.Scenario}, started {header.Started:u}, owner PID {header.OwnerPid} gone)",
+            not null => $"{id} (a journal without a readable header: its run is gone; what it made is found by the lab id)",
+            null => $"{id} (a lab directory without a journal: what the lab made is found by its id)",
+        });
         if (!LabJournal.IsLabId(journal?.Header.LabId ?? id))
             return new CleanedLab(id, header?.Scenario ?? "", new TeardownReport(0, journal?.Problems ?? [],
                 [$"{dir}: '{id}' is not a lab id, so nothing can be looked for by it; check the directory and remove it by hand"]));

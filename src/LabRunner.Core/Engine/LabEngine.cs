@@ -79,7 +79,7 @@ public sealed partial class LabEngine(ICommandRunner runner, IContainerRuntime r
 
         var result = await lab.TearDownAsync(); // never cancelled by the signal that caused it
         if (observer.Failure is { } output && !ct.IsCancellationRequested)
-            environmentProblem ??= new EnvironmentProblemException($"the run's output could not be written ({output.GetBaseException().Message}), so it was stopped and torn down" +
+            environmentProblem ??= new EnvironmentProblemException($"the run's output could not be written ({output.GetBaseException().Message}), so lab {lab.Session.LabId} was stopped and torn down" +
                                                                    (result.Teardown.Clean ? "; nothing of the lab is left" : $"; left behind: {string.Join("; ", result.Teardown.Leftovers)}"),
                 "check where standard output goes (a full disk? a closed terminal?), or send it to a file with room");
         if (environmentProblem is not null && result.Teardown.Clean) throw environmentProblem;

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using LabRunner.Platform;
 
-namespace LabRunner.Tests.Integration;
+namespace LabRunner.Reliability;
 
 /// <summary>
 /// A containerd (and optionally a dockerd on top of it) of the test's own, in a temporary directory, so a spec can kill
