@@ -9,6 +9,9 @@
 #   scripts/reliability.sh mutate [COUNT] [RUNS] [SEED]          COUNT Bogus mutants through the loader (default 5000),
 #                                                                RUNS valid ones run for real (default 20), random seed
 #   scripts/reliability.sh hostile                               time and peak memory of `labrunner validate` on each hostile file
+#   scripts/reliability.sh sighup [N] [RUNTIME]                  N runs whose terminal is closed at a random moment (default 20, process)
+#   scripts/reliability.sh pause-int [N]                         N runs given Ctrl-C at a --pause prompt: exit 130 within 1 s (default 10)
+#   scripts/reliability.sh group-int [N] [RUNTIME]               N runs given Ctrl-C to the process group twice (default 10, containerd)
 #   scripts/reliability.sh all                                   all of the above
 #
 # Each prints one line per case and a summary, and exits non-zero if anything leaked, failed or crashed.
@@ -23,8 +26,8 @@ TOOL="$ROOT/tools/LabRunner.Reliability/bin/Release/net10.0/lr-reliability.dll"
 CLI="$ROOT/src/LabRunner.Cli/bin/Release/net10.0/labrunner.dll"
 
 case "${1:-}" in
-  faults | kills | parallel | consecutive | mutate | hostile | all) ;;
-  *) sed -n '2,17p' "$0"; exit 2 ;;
+  faults | kills | parallel | consecutive | mutate | hostile | sighup | pause-int | group-int | all) ;;
+  *) sed -n '2,20p' "$0"; exit 2 ;;
 esac
 if [[ "$(id -u)" -ne 0 ]]; then echo "reliability: run as root (labs create namespaces)" >&2; exit 3; fi
 dotnet build "$ROOT/tools/LabRunner.Reliability/LabRunner.Reliability.csproj" -c Release -nologo -v quiet >&2
@@ -60,6 +63,9 @@ case "${1:-}" in
   consecutive) run consecutive tool consecutive --runs "${2:-50}" --runtime "${3:-process}" ;;
   mutate) run mutate tool mutate --count "${2:-5000}" --run "${3:-20}" ${4:+--seed "$4"} ;;
   hostile) run hostile hostile ;;
+  sighup) run sighup tool signals --fault sighup --runs "${2:-20}" --runtime "${3:-process}" ;;
+  pause-int) run pause-int tool signals --fault pause-int --runs "${2:-10}" ;;
+  group-int) run group-int tool signals --fault group-int --runs "${2:-10}" --runtime "${3:-containerd}" ;;
   all)
     run hostile hostile
     run mutate tool mutate --count 5000 --run 20
@@ -67,7 +73,10 @@ case "${1:-}" in
     run consecutive tool consecutive --runs 50
     run kills tool kills --runs 20
     run faults tool faults
+    run sighup tool signals --fault sighup --runs 20
+    run pause-int tool signals --fault pause-int --runs 10
+    run group-int tool signals --fault group-int --runs 10 --runtime containerd
     ;;
-  *) sed -n '2,17p' "$0"; exit 2 ;;
+  *) sed -n '2,20p' "$0"; exit 2 ;;
 esac
 exit "$status"
