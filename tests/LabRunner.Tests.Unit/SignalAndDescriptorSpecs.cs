@@ -51,7 +51,8 @@ public sealed partial class SignalAndDescriptorSpecs
         Assert.True(outcome.Succeeded, outcome.Error);
         var fields = outcome.Stdout[(outcome.Stdout.LastIndexOf(')') + 2)..].Split(' ');
         var pid = int.Parse(outcome.Stdout.Split(' ')[0], CultureInfo.InvariantCulture);
-        Assert.Equal(pid, int.Parse(fields[3], CultureInfo.InvariantCulture)); // session id: its own (setsid exec'd in place)
+        Assert.Equal(pid, int.Parse(fields[3], CultureInfo.InvariantCulture)); // session id: its own
+        Assert.Equal(Environment.ProcessId, int.Parse(fields[1], CultureInfo.InvariantCulture)); // our child: setsid exec'd in place, no fork
         Assert.NotEqual(getsid(0), pid);
         Assert.Equal(["cat", "/proc/self/stat"], Assert.Single(events).Argv);
     }

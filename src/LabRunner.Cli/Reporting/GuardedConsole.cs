@@ -10,8 +10,6 @@ namespace LabRunner.Cli.Reporting;
 /// </summary>
 public sealed class GuardedConsole(IAnsiConsole inner) : IAnsiConsole
 {
-    private const int EIO = 5; // .NET's IOException for a failed write carries the errno
-
     private volatile bool _detached;
 
     public Profile Profile => inner.Profile;
@@ -45,9 +43,10 @@ public sealed class GuardedConsole(IAnsiConsole inner) : IAnsiConsole
         {
             write();
         }
-        catch (IOException e) when (_detached || e.HResult == EIO)
+        catch (IOException) when (_detached || !Console.IsOutputRedirected)
         {
-            // The terminal went away mid-write (EIO: it hung up, and SIGHUP is on its way): write no more.
+            // Our output is (was, when we started) a terminal, and writing to it failed: it hung up (EIO), and SIGHUP
+            // is on its way. Write no more. (Output redirected to a file or device that fails is not this case.)
             Detach();
         }
     }
