@@ -12,6 +12,9 @@
 #   scripts/reliability.sh hardening [N] [FAULT,...]               N runs of each of issue 9's faults (default 10, all): journal-garble,
 #                                                                journal-truncate, journal-unknown-kind, daemon-down-containerd,
 #                                                                daemon-down-docker, full-state-dir, disk-fills, stdout-full
+#   scripts/reliability.sh sighup [N] [RUNTIME]                  N runs whose terminal is closed at a random moment (default 20, process)
+#   scripts/reliability.sh pause-int [N]                         N runs given Ctrl-C at a --pause prompt: exit 130 within 1 s (default 10)
+#   scripts/reliability.sh group-int [N] [RUNTIME]               N runs given Ctrl-C to the process group twice (default 10, containerd)
 #   scripts/reliability.sh all                                   all of the above
 #
 # Each prints one line per case and a summary, and exits non-zero if anything leaked, failed or crashed.
@@ -26,8 +29,8 @@ TOOL="$ROOT/tools/LabRunner.Reliability/bin/Release/net10.0/lr-reliability.dll"
 CLI="$ROOT/src/LabRunner.Cli/bin/Release/net10.0/labrunner.dll"
 
 case "${1:-}" in
-  faults | kills | parallel | consecutive | mutate | hostile | hardening | all) ;;
-  *) sed -n '2,20p' "$0"; exit 2 ;;
+  faults | kills | parallel | consecutive | mutate | hostile | hardening | sighup | pause-int | group-int | all) ;;
+  *) sed -n '2,19p' "$0"; exit 2 ;;
 esac
 if [[ "$(id -u)" -ne 0 ]]; then echo "reliability: run as root (labs create namespaces)" >&2; exit 3; fi
 dotnet build "$ROOT/tools/LabRunner.Reliability/LabRunner.Reliability.csproj" -c Release -nologo -v quiet >&2
@@ -64,6 +67,9 @@ case "${1:-}" in
   mutate) run mutate tool mutate --count "${2:-5000}" --run "${3:-20}" ${4:+--seed "$4"} ;;
   hostile) run hostile hostile ;;
   hardening) run hardening tool hardening --runs "${2:-10}" ${3:+--fault "$3"} ;;
+  sighup) run sighup tool signals --fault sighup --runs "${2:-20}" --runtime "${3:-process}" ;;
+  pause-int) run pause-int tool signals --fault pause-int --runs "${2:-10}" ;;
+  group-int) run group-int tool signals --fault group-int --runs "${2:-10}" --runtime "${3:-containerd}" ;;
   all)
     run hostile hostile
     run mutate tool mutate --count 5000 --run 20
@@ -72,7 +78,10 @@ case "${1:-}" in
     run kills tool kills --runs 20
     run faults tool faults
     run hardening tool hardening --runs 10
+    run sighup tool signals --fault sighup --runs 20
+    run pause-int tool signals --fault pause-int --runs 10
+    run group-int tool signals --fault group-int --runs 10 --runtime containerd
     ;;
-  *) sed -n '2,20p' "$0"; exit 2 ;;
+  *) sed -n '2,19p' "$0"; exit 2 ;;
 esac
 exit "$status"

@@ -19,7 +19,9 @@ public static class Program
 {
     public static async Task<int> Main(string[] args)
     {
-        var console = AnsiConsole.Console;
+        // Descriptors our caller left open (a `flock FILE labrunner …`) are not for our children, containers included.
+        Descriptors.CloseInheritedOnExec();
+        var console = new GuardedConsole(AnsiConsole.Console);
         // Logs and CI output must not be wrapped at 80 columns: long commands stay on one line.
         if (Console.IsOutputRedirected) console.Profile.Width = 100_000;
         var file = new Argument<string>("file") { Description = "the lab scenario (.yaml, or .csx for a C# lab)" };
@@ -75,7 +77,7 @@ public static class Program
             console.MarkupLine("run 'labrunner --help' for usage");
             return ExitCodes.InvalidInput;
         }
-        // Signals are ours: SIGINT/SIGTERM cancel the run, which then tears down and exits 130/143.
+        // Signals are ours: SIGINT/SIGTERM/SIGHUP cancel the run, which then tears down and exits 130/143/129.
         try
         {
             return await parsed.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
@@ -148,7 +150,7 @@ public static class Program
         Console.Error.WriteLine($"{e.Errors.Length} error(s); nothing was run.");
     }
 
-    private static async Task<int> RunAsync(IAnsiConsole console, string path, RunSettings settings, bool dryRun)
+    private static async Task<int> RunAsync(GuardedConsole console, string path, RunSettings settings, bool dryRun)
     {
         if (Load(console, path) is not { } scenario) return ExitCodes.InvalidInput;
         if (settings.Uplink is { } name)
@@ -164,16 +166,31 @@ public static class Program
         }
 
         using var cts = new CancellationTokenSource();
-        var interruptedCode = ExitCodes.Interrupted;
-        void OnSignal(PosixSignalContext context, int code)
+        var interrupts = new Interrupts();
+        void OnSignal(PosixSignalContext context, int signal)
         {
             context.Cancel = true; // do not die: tear down first
-            interruptedCode = code;
-            console.MarkupLine($"[yellow]{context.Signal}: stopping after the current command, then tearing down[/]");
-            cts.Cancel();
+            var action = interrupts.On(signal);
+            if (context.Signal == PosixSignal.SIGHUP) console.Detach(); // the terminal is gone: writing to it fails (EIO)
+            switch (action)
+            {
+                case InterruptAction.StopAndTearDown:
+                    console.MarkupLine($"[yellow]{context.Signal}: stopping after the current command, then tearing down[/]");
+                    cts.Cancel();
+                    break;
+                case InterruptAction.Warn:
+                    console.MarkupLine($"[yellow]{context.Signal} again: teardown is running (so that nothing is left); one more Ctrl-C abandons it[/]");
+                    break;
+                case InterruptAction.Abandon:
+                    var clean = settings.StateDir == LabJournal.DefaultRoot ? "labrunner clean" : $"labrunner clean --state-dir {settings.StateDir}";
+                    console.MarkupLine($"[red]{context.Signal} a third time: teardown abandoned, its journal kept; run `{Markup.Escape(clean)}` to remove what is left[/]");
+                    Environment.Exit(interrupts.ExitCode);
+                    break;
+            }
         }
-        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => OnSignal(c, ExitCodes.Interrupted));
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => OnSignal(c, ExitCodes.Terminated));
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => OnSignal(c, Processes.SIGINT));
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => OnSignal(c, Processes.SIGTERM));
+        using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c => OnSignal(c, Processes.SIGHUP));
 
         // Report files are opened before the lab starts: a path that cannot be written is a usage error, with nothing built.
         foreach (var report in new[] { settings.JUnit, settings.Transcript, settings.Bundle }.OfType<string>())
@@ -209,7 +226,7 @@ public static class Program
                 Console.Error.WriteLine("fix: free space where the report goes, or give another path");
                 return result.Teardown.Clean ? ExitCodes.Environment : ExitCodes.LeftBehind;
             }
-            return dryRun ? ExitCodes.Passed : result.ExitCode(interruptedCode);
+            return dryRun ? ExitCodes.Passed : result.ExitCode(interrupts.ExitCode);
         }
         catch (ScenarioInvalidException e)
         {
@@ -232,7 +249,7 @@ public static class Program
     }
 
     /// <summary>`labrunner replay BUNDLE`: the bundle's scenario, run as it was (runtime, --host, --uplink), from a temporary directory.</summary>
-    private static async Task<int> ReplayAsync(IAnsiConsole console, string bundlePath, RunSettings settings)
+    private static async Task<int> ReplayAsync(GuardedConsole console, string bundlePath, RunSettings settings)
     {
         var directory = Directory.CreateTempSubdirectory("labrunner-replay-").FullName;
         try
@@ -323,12 +340,14 @@ public static class Program
     private static async Task PauseAsync(IAnsiConsole console, Step step, CancellationToken ct)
     {
         console.MarkupLine($"[grey]press Enter for the next step: {Markup.Escape(step.Title)}[/]");
-        await Console.In.ReadLineAsync(ct);
+        // Console.In's ReadLineAsync blocks its caller and ignores the token: read on a thread of its own, and stop
+        // waiting at Ctrl-C (the read left pending ends with the process).
+        await Task.Run(Console.In.ReadLine, CancellationToken.None).WaitAsync(ct);
     }
 
     /// <summary>
     /// Test-only switch for fault injection (docs/RELIABILITY.md): LABRUNNER_FAULT_AFTER_ACTION=k and
-    /// LABRUNNER_FAULT_SIGNAL=KILL|INT|TERM make the run signal itself right after action k.
+    /// LABRUNNER_FAULT_SIGNAL=KILL|INT|TERM|HUP make the run signal itself right after action k.
     /// </summary>
     private static FaultInjection? FaultFromEnvironment()
     {
@@ -337,6 +356,7 @@ public static class Program
         {
             "INT" => Processes.SIGINT,
             "TERM" => Processes.SIGTERM,
+            "HUP" => Processes.SIGHUP,
             _ => Processes.SIGKILL,
         };
         return new FaultInjection(k, signal);

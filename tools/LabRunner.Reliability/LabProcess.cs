@@ -18,8 +18,8 @@ public sealed partial record LabRun(int ExitCode, string Stdout, string Stderr, 
 /// <summary>Runs the real labrunner executable as a separate process, as a user (or CI) would.</summary>
 public static class LabProcess
 {
-    /// <summary>labrunner.dll, built next to this assembly (the Cli project is referenced).</summary>
-    public static string Dll { get; } = Path.Combine(AppContext.BaseDirectory, "labrunner.dll");
+    /// <summary>labrunner.dll, built next to this assembly; LABRUNNER_DLL runs another build (e.g. main's, to see a spec fail there).</summary>
+    public static string Dll { get; } = Environment.GetEnvironmentVariable("LABRUNNER_DLL") is { Length: > 0 } other ? other : Path.Combine(AppContext.BaseDirectory, "labrunner.dll");
 
     public static string RepoRoot { get; } = FindRepoRoot();
 

@@ -15,6 +15,7 @@ namespace LabRunner.Reliability;
 ///   lr-reliability kills [--runs 20] [--runtime R] [--max 10] [--seed N]   SIGKILL at random moments, then clean
 ///   lr-reliability hostile [--dir DIR]                      write the hostile files, print 'kind path'
 ///   lr-reliability hardening [--runs 10] [--fault F]... [--seed N]   issue 9's faults: damaged journals, daemons down, full disks
+///   lr-reliability signals --fault sighup|pause-int|group-int [--runs 20] [--runtime R] [--max 10] [--seed N]
 /// </code>
 /// Each prints one line per case and a summary; exit 0 when everything was clean, 1 otherwise.
 /// </summary>
@@ -35,6 +36,8 @@ public static class Program
             "hostile" => WriteHostile(options),
             "kills" => await KillsAsync(options, cts.Token),
             "hardening" => await HardeningAsync(options, cts.Token),
+            "signals" => await SignalFaults.MainAsync(options.One("fault", "sighup"), options.Int("runs", 20), options.One("runtime", "process"), options.Scenario,
+                options.Int("seed", Environment.TickCount & 0x7fffffff), options.Int("max", 10), Console.Out, cts.Token),
             "mutate" => await Mutation.MainAsync(options.Int("count", 5000), options.Int("seed", Environment.TickCount & 0x7fffffff), options.Int("run", 20), Console.Out, cts.Token),
             _ => Usage(),
         };
@@ -42,7 +45,7 @@ public static class Program
 
     private static int Usage()
     {
-        Console.Error.WriteLine("usage: lr-reliability snapshot | faults [--runtime R] [--signal KILL|INT|TERM] [--k LIST|all] | parallel [--runs N] | consecutive [--runs N] | mutate [--count N] [--seed N] [--run N]");
+        Console.Error.WriteLine("usage: lr-reliability snapshot | faults [--runtime R] [--signal KILL|INT|TERM] [--k LIST|all] | parallel [--runs N] | consecutive [--runs N] | mutate [--count N] [--seed N] [--run N] | signals --fault sighup|pause-int|group-int [--runs N] [--runtime R]");
         return 2;
     }
 

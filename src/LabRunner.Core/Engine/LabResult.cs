@@ -6,7 +6,7 @@ public enum LabOutcome
     Passed,
     /// <summary>An expectation failed, or an action failed (or did not fail when it had to).</summary>
     Failed,
-    /// <summary>Stopped by SIGINT/SIGTERM; teardown was still done.</summary>
+    /// <summary>Stopped by SIGINT/SIGTERM/SIGHUP; teardown was still done.</summary>
     Interrupted,
 }
 
@@ -37,6 +37,8 @@ public static class ExitCodes
     public const int InvalidInput = 2;
     public const int Environment = 3;
     public const int LeftBehind = 4;
+    /// <summary>SIGHUP: the terminal went away (window closed, SSH dropped); teardown was still done.</summary>
+    public const int HungUp = 129;
     public const int Interrupted = 130;
     public const int Terminated = 143;
 }

@@ -35,6 +35,8 @@ public sealed partial class LabEngine
     /// </summary>
     private async Task<LiveLab> CreateAsync(Scenario scenario, CancellationToken ct)
     {
+        // In-process hosts (LabRunner.Xunit) too: descriptors they inherited are not for the lab's children.
+        if (!runner.IsDryRun) Platform.Descriptors.CloseInheritedOnExec();
         // pcap filters are compiled by libpcap, so only here (not in the loader) can a bad one be found: still before any change.
         if (!runner.IsDryRun && await CheckCaptureFiltersAsync(scenario, ct) is { Length: > 0 } badFilters)
             throw new Loading.ScenarioInvalidException(badFilters);

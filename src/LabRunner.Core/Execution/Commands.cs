@@ -89,6 +89,20 @@ public static class ArgvExtensions
             : "'" + arg.Replace("'", "'\\''") + "'";
 }
 
+/// <summary>
+/// Every child LabRunner starts runs in a session (and so a process group) of its own. A terminal sends Ctrl-C to its
+/// whole foreground process group: it must reach LabRunner alone, which stops and tears down, and not the commands
+/// teardown itself is running (a second Ctrl-C used to kill teardown's `ctr` commands and leave containers behind).
+/// util-linux setsid execs in place when its caller is not a process-group leader, and a child of ours never is: the
+/// PID, the exit code and a SIGINT sent to that PID (a capture's graceful stop) are the command's own. A command that
+/// cannot be found is still exit 127 (setsid: "failed to execute …"). Reports show the argv as given, without setsid.
+/// </summary>
+public static class Sessions
+{
+    /// <summary>argv run in a new session; -w: should setsid ever have to fork, it waits and passes the exit code on.</summary>
+    public static string[] Detached(IReadOnlyList<string> argv) => ["setsid", "-w", "--", .. argv];
+}
+
 /// <summary>Runs commands for real through CliWrap, with a time limit so a hung tool cannot hang a lab.</summary>
 public sealed class CliWrapCommandRunner(Action<CommandEvent>? onCommand = null, TimeSpan? timeout = null) : ICommandRunner
 {
@@ -104,8 +118,9 @@ public sealed class CliWrapCommandRunner(Action<CommandEvent>? onCommand = null,
         CommandOutcome outcome;
         try
         {
-            var result = await Cli.Wrap(argv[0])
-                .WithArguments(argv.Skip(1))
+            var detached = Sessions.Detached(argv);
+            var result = await Cli.Wrap(detached[0])
+                .WithArguments(detached.Skip(1))
                 .WithValidation(CommandResultValidation.None)
                 .ExecuteBufferedAsync(limit.Token);
             outcome = new CommandOutcome(result.ExitCode, result.StandardOutput, result.StandardError, watch.Elapsed);
@@ -168,8 +183,9 @@ internal sealed class CliWrapBackgroundCommand : IBackgroundCommand
             }));
         try
         {
-            command._run = Cli.Wrap(argv[0])
-                .WithArguments(argv.Skip(1))
+            var detached = Sessions.Detached(argv);
+            command._run = Cli.Wrap(detached[0])
+                .WithArguments(detached.Skip(1))
                 .WithEnvironmentVariables(start.Environment.ToDictionary(e => e.Key, e => (string?)e.Value))
                 .WithValidation(CommandResultValidation.None)
                 .WithStandardOutputPipe(PipeTarget.ToStringBuilder(command._stdout))

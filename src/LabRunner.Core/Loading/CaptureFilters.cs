@@ -47,7 +47,7 @@ public static class CaptureFilters
             var errors = ImmutableArray.CreateBuilder<ScenarioError>();
             foreach (var (filter, span) in filters)
             {
-                var result = await Cli.Wrap(tcpdump).WithArguments(["-d", "-r", header, filter])
+                var result = await Cli.Wrap("setsid").WithArguments(Execution.Sessions.Detached([tcpdump, "-d", "-r", header, filter]).Skip(1)) // not in our process group: see Sessions
                     .WithValidation(CommandResultValidation.None).ExecuteBufferedAsync(ct);
                 if (result.ExitCode == 0) continue;
                 var why = result.StandardError.Split('\n').Select(l => l.Trim())

@@ -98,6 +98,7 @@ public static class Processes
 
     public static bool IsRoot => geteuid() == 0;
 
+    public const int SIGHUP = 1;
     public const int SIGINT = 2;
     public const int SIGKILL = 9;
     public const int SIGTERM = 15;

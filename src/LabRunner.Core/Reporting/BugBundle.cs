@@ -113,7 +113,7 @@ public static class BugBundle
             {
                 using var limit = CancellationTokenSource.CreateLinkedTokenSource(ct);
                 limit.CancelAfter(TimeSpan.FromSeconds(10));
-                var result = await Cli.Wrap(argv[0]).WithArguments(argv.Skip(1)).WithValidation(CommandResultValidation.None).ExecuteBufferedAsync(limit.Token);
+                var result = await Cli.Wrap("setsid").WithArguments(Execution.Sessions.Detached(argv).Skip(1)).WithValidation(CommandResultValidation.None).ExecuteBufferedAsync(limit.Token);
                 var output = (result.StandardOutput + result.StandardError).Trim();
                 // busybox with no applet prints its whole help: its first line (the version) is what matters.
                 text.Append(argv is ["busybox"] ? output.Split('\n')[0] : output).Append('\n');

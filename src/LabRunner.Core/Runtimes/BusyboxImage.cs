@@ -22,7 +22,7 @@ public static class BusyboxImage
     {
         var busybox = Engine.EnvironmentCheck.FindOnPath("busybox")
                       ?? throw new InvalidOperationException("busybox is not installed: apt-get install -y busybox-static");
-        var list = await Cli.Wrap(busybox).WithArguments("--list").ExecuteBufferedAsync(ct);
+        var list = await Cli.Wrap("setsid").WithArguments(Execution.Sessions.Detached([busybox, "--list"]).Skip(1)).ExecuteBufferedAsync(ct); // see Sessions
         var applets = list.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Where(a => a != "busybox" && !a.Contains('/'))
             .Order(StringComparer.Ordinal);

@@ -42,33 +42,40 @@ public sealed class ProcessRuntime(ICommandRunner runner, Action<CommandEvent>? 
         }
 
         var watch = Stopwatch.StartNew();
-        var info = new ProcessStartInfo(argv[0], argv[1..])
+        // stdin and stdout /dev/null, stderr into the lab's state directory (unshare's or nsenter's message if it fails),
+        // no other descriptor: a container never holds our pipes, our caller's files or its lock (Platform/Spawn.cs).
+        var stderrPath = Path.Combine(journal.Directory ?? Path.GetTempPath(), $"container-{request.Name}.stderr");
+        int pid;
+        try
         {
-            UseShellExecute = false,
-            // Redirected so the container never holds our stdout open (a caller reading it would wait forever).
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        info.Environment[LabelVariable] = label;
-        using var process = Process.Start(info) ?? throw new InvalidOperationException($"could not start `{argv.Display()}`");
-        process.StandardInput.Close();
-        var pid = process.Id;
+            pid = Spawn.Start(argv, new Dictionary<string, string> { [LabelVariable] = label }, stderrPath);
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            onCommand?.Invoke(new CommandEvent(CommandPurpose.Action, [.. argv], new CommandOutcome(127, "", e.Message, watch.Elapsed)));
+            throw new ContainerStartException($"container {request.Name} did not start: `{argv.Display()}`: {e.Message}");
+        }
 
-        // Wait until unshare has exec'd busybox: from then on /proc/PID/ns/net is the container's namespace.
-        while (!ct.IsCancellationRequested)
+        try
         {
-            if (process.HasExited)
+            // Wait until unshare has exec'd busybox: from then on /proc/PID/ns/net is the container's namespace.
+            while (!ct.IsCancellationRequested)
             {
-                var stderr = await process.StandardError.ReadToEndAsync(ct);
-                var failed = new CommandOutcome(process.ExitCode, "", stderr, watch.Elapsed);
-                onCommand?.Invoke(new CommandEvent(CommandPurpose.Action, [.. argv], failed));
-                throw new ContainerStartException($"container {request.Name} did not start: `{argv.Display()}` exited {process.ExitCode}: {failed.Error}");
+                if (Spawn.Reap(pid, out var exitCode))
+                {
+                    var failed = new CommandOutcome(exitCode, "", ReadText(stderrPath), watch.Elapsed);
+                    onCommand?.Invoke(new CommandEvent(CommandPurpose.Action, [.. argv], failed));
+                    throw new ContainerStartException($"container {request.Name} did not start: `{argv.Display()}` exited {exitCode}: {failed.Error}");
+                }
+                if (ReadComm(pid) == "busybox") break;
+                if (watch.Elapsed > StartTimeout)
+                    throw new ContainerStartException($"container {request.Name} (PID {pid}) did not become busybox within {StartTimeout.TotalSeconds:0}s");
+                await Task.Delay(5, ct);
             }
-            if (ReadComm(pid) == "busybox") break;
-            if (watch.Elapsed > StartTimeout)
-                throw new ContainerStartException($"container {request.Name} (PID {pid}) did not become busybox within {StartTimeout.TotalSeconds:0}s");
-            await Task.Delay(5, ct);
+        }
+        finally
+        {
+            File.Delete(stderrPath); // busybox sleep writes nothing: the file was only for a start that fails
         }
         ct.ThrowIfCancellationRequested();
         var pidText = pid.ToString(CultureInfo.InvariantCulture);
@@ -119,6 +126,13 @@ public sealed class ProcessRuntime(ICommandRunner runner, Action<CommandEvent>? 
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
         while (Processes.IsRunning(pid) && DateTime.UtcNow < deadline) await Task.Delay(5, ct);
+        Spawn.Reap(pid, out _); // our own container: no zombie (a dead run's is not our child, and this does nothing)
+    }
+
+    private static string ReadText(string path)
+    {
+        try { return File.ReadAllText(path); }
+        catch (IOException) { return ""; }
     }
 
     private static string? ReadComm(int pid)
