@@ -34,7 +34,9 @@ public sealed record CommandOutcome(int ExitCode, string Stdout, string Stderr, 
     public bool Succeeded => ExitCode == 0;
 
     /// <summary>What the command said about its failure, on one line.</summary>
-    public string Error => (string.IsNullOrWhiteSpace(Stderr) ? Stdout : Stderr).Trim().ReplaceLineEndings(" | ");
+    public string Error => (string.IsNullOrWhiteSpace(Stderr) ? Stdout : Stderr).Trim().ReplaceLineEndings(" | ") is { Length: > 0 } said
+        ? said
+        : $"exit {ExitCode} with no message{(ExitCode > 128 ? $" (killed by signal {ExitCode - 128}?)" : "")}";
 
     public string Output => Stdout + Stderr;
 }
@@ -112,6 +114,17 @@ public sealed class CliWrapCommandRunner(Action<CommandEvent>? onCommand = null,
 
     public async Task<CommandOutcome> RunAsync(IReadOnlyList<string> argv, CommandPurpose purpose, CancellationToken ct = default)
     {
+        var outcome = await RunOnceAsync(argv, ct);
+        // A signal to our process group can still reach a child in the instant between its fork and its setsid: it dies
+        // of it, silent (exit 128 + SIGINT/SIGTERM/SIGHUP). Teardown's commands are idempotent, so such a one runs again.
+        if (purpose == CommandPurpose.Teardown && outcome.ExitCode is 129 or 130 or 143 && outcome.Output.Length == 0)
+            outcome = await RunOnceAsync(argv, ct);
+        onCommand?.Invoke(new CommandEvent(purpose, [.. argv], outcome));
+        return outcome;
+    }
+
+    private async Task<CommandOutcome> RunOnceAsync(IReadOnlyList<string> argv, CancellationToken ct)
+    {
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(ct);
         limit.CancelAfter(_timeout);
         var watch = Stopwatch.StartNew();
@@ -133,7 +146,6 @@ public sealed class CliWrapCommandRunner(Action<CommandEvent>? onCommand = null,
         {
             outcome = new CommandOutcome(127, "", $"{argv[0]}: {e.Message}", watch.Elapsed);
         }
-        onCommand?.Invoke(new CommandEvent(purpose, [.. argv], outcome));
         return outcome;
     }
 
