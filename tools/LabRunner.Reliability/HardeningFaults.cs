@@ -107,10 +107,16 @@ public static class HardeningFaults
             problems.AddRange(before.Diff(HostSnapshot.Take(snapshot), labs).Select(d => "left: " + d));
             if (LabJournal.Directories(state).Any()) problems.Add("a journal is left in the state directory");
         }
+        catch (OperationCanceledException)
+        {
+            problems.Add("interrupted");
+        }
         finally
         {
+            // Whatever happened above: clean, and keep the state directory if a journal is still owed.
             await LabProcess.RunAsync(["clean", "--state-dir", state], ct: CancellationToken.None);
-            Directory.Delete(state, recursive: true);
+            if (LabJournal.Directories(state).Any()) Console.Error.WriteLine($"hardening: journals left in {state}: run `labrunner clean --state-dir {state}`");
+            else Directory.Delete(state, recursive: true);
         }
         return new FaultCase(runtime, kind, k, problems.Count == 0, problems.Count == 0 ? "snapshots equal" : string.Join("; ", problems), watch.Elapsed);
     }

@@ -95,6 +95,7 @@ public static class Program
             var watch = Stopwatch.StartNew();
             for (var i = 0; i < runs; i++)
             {
+                if (ct.IsCancellationRequested) { Console.WriteLine("interrupted"); return 130; }
                 var result = await HardeningFaults.RunAsync(fault, i, options.Scenario, random, ct);
                 Console.WriteLine("  " + result);
                 if (result.Clean) clean++;

@@ -96,7 +96,7 @@ public sealed class Cleaner(ICommandRunner runner, Func<string, IContainerRuntim
     /// <summary>A lab directory without a journal file: nothing to replay, only the lab id to sweep by.</summary>
     private async Task<TeardownReport> SweepOnlyAsync(string labId, CancellationToken ct)
     {
-        var sweep = await new LabTraces(runner, runtimes).SweepAsync(labId, ContainerRuntimes.Names.Where(n => runtimes(n).MayHoldContainers), ct);
+        var sweep = await new LabTraces(runner, runtimes).SweepAsync(labId, ContainerRuntimes.Names.Where(n => runtimes(n).MayHoldContainers), ct: ct);
         return new TeardownReport(0, ["no journal file: only the lab id was swept", .. sweep.Removed.Select(r => $"removed {r}")], sweep.Leftovers);
     }
 

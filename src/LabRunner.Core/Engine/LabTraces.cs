@@ -19,8 +19,20 @@ public sealed class LabTraces(ICommandRunner runner, Func<string, IContainerRunt
 {
     private const string NetnsDir = "/var/run/netns";
 
+    /// <summary>/var/run/netns links into the PIDs of the lab's containers, found by the lab's labels (before they are removed).</summary>
+    public async Task<IReadOnlyList<(string Path, string Target)>> LinksIntoLabAsync(string labId, IEnumerable<string> runtimeNames, CancellationToken ct = default)
+    {
+        if (!Directory.Exists(NetnsDir) || !Directory.EnumerateFileSystemEntries(NetnsDir).Any(p => new FileInfo(p).LinkTarget is not null)) return [];
+        var pids = new HashSet<int>();
+        foreach (var runtime in runtimeNames.Distinct().Select(runtimes))
+            pids.UnionWith((await runtime.ListLabAsync(labId, ct)).Containers.Select(c => c.Pid).OfType<int>());
+        return PidLinks(pids);
+    }
+
     /// <param name="runtimeNames">The runtimes to look in: those the journal names, or every one that may hold containers.</param>
-    public async Task<SweepResult> SweepAsync(string labId, IEnumerable<string> runtimeNames, CancellationToken ct = default)
+    /// <param name="earlierLinks">Links into the lab's containers found before they were removed (<see cref="LinksIntoLabAsync"/>).</param>
+    public async Task<SweepResult> SweepAsync(string labId, IEnumerable<string> runtimeNames, IReadOnlyList<(string Path, string Target)>? earlierLinks = null,
+        CancellationToken ct = default)
     {
         var removed = new List<string>();
         var leftovers = new List<string>();
@@ -37,7 +49,7 @@ public sealed class LabTraces(ICommandRunner runner, Func<string, IContainerRunt
             containers.AddRange(found.Containers.Select(c => (runtime, c)));
         }
         var pids = containers.Select(c => c.Container.Pid).OfType<int>().ToHashSet();
-        var links = PidLinks(pids);
+        var links = PidLinks(pids).Union(earlierLinks ?? []).ToList();
         foreach (var (runtime, container) in containers)
         {
             if (await runtime.RemoveAsync(container.Id, ct) is { } problem) leftovers.Add(problem);

@@ -29,28 +29,29 @@ public sealed class Teardown(ICommandRunner runner, Func<string, IContainerRunti
         var watch = System.Diagnostics.Stopwatch.StartNew();
         var pending = journal.PendingNewestFirst();
         var problems = journal.Problems.Select(p => $"journal {p}").ToList();
-        var named = new HashSet<string>(StringComparer.Ordinal);
-        var unknownRuntime = false;
-        foreach (var undo in pending)
+        var containers = pending.OfType<UndoRemoveContainer>().ToList();
+        var unknown = containers.Where(c => !ContainerRuntimes.Names.Contains(c.Runtime)).ToList();
+        foreach (var c in unknown)
+            problems.Add($"{c.Summary}: the journal names an unknown runtime '{c.Runtime}' (known: {string.Join(", ", ContainerRuntimes.Names)}); looked for the lab's containers in every runtime instead");
+        // A journal that may not name everything: look in every runtime that could hold the lab's containers.
+        var named = containers.Except(unknown).Select(c => c.Runtime).Distinct();
+        var lookIn = journal.Damaged || unknown.Count > 0
+            ? named.Concat(ContainerRuntimes.Names.Where(n => runtimes(n).MayHoldContainers)).Distinct().ToList()
+            : named.ToList();
+        var traces = new LabTraces(runner, runtimes);
+        // Links into the lab's containers are told by the containers' PIDs, which are gone once the replay removed
+        // them: a damaged journal, which may have lost the links' own records, has them found first.
+        var links = journal.Damaged && !runner.IsDryRun ? await traces.LinksIntoLabAsync(journal.Header.LabId, lookIn, ct) : [];
+
+        foreach (var undo in pending.Except(unknown))
         {
-            if (undo is UndoRemoveContainer { Runtime: var r } && !ContainerRuntimes.Names.Contains(r))
-            {
-                problems.Add($"{undo.Summary}: the journal names an unknown runtime '{r}' (known: {string.Join(", ", ContainerRuntimes.Names)}); looked for the lab's containers in every runtime instead");
-                unknownRuntime = true;
-                continue;
-            }
-            if (undo is UndoRemoveContainer c) named.Add(c.Runtime);
             var problem = await UndoAsync(undo, ct);
             if (problem is not null) problems.Add($"{undo.Summary}: {problem}");
         }
         var leftovers = new List<string>();
         if (!runner.IsDryRun)
         {
-            // A journal that may not name everything: look in every runtime that could hold the lab's containers.
-            var lookIn = journal.Damaged || unknownRuntime
-                ? named.Concat(ContainerRuntimes.Names.Where(n => runtimes(n).MayHoldContainers))
-                : named;
-            var sweep = await new LabTraces(runner, runtimes).SweepAsync(journal.Header.LabId, lookIn, ct);
+            var sweep = await traces.SweepAsync(journal.Header.LabId, lookIn, links, ct);
             problems.AddRange(sweep.Removed.Select(r => $"removed {r}: it carried the lab's id, and no record named it"));
             foreach (var undo in Verifiable(pending))
                 if (await LeftoverAsync(undo, ct) is { } left) leftovers.Add(left);
