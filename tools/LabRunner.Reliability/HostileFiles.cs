@@ -12,7 +12,7 @@ public static class HostileFiles
     [
         "alias-bomb", "deep-flow-sequences", "deep-flow-mappings", "deep-block-sequences", "file-50MB", "sparse-50MB",
         "binary", "invalid-utf8", "nul-bytes", "dev-zero", "dev-urandom", "error-flood", "long-unknown-key", "long-scalar",
-        "unicode-line-separator",
+        "unicode-line-separator", "filter-option",
     ];
 
     /// <summary>Writes the hostile file of this kind into <paramref name="directory"/> and returns its path (or a device's).</summary>
@@ -84,6 +84,11 @@ public static class HostileFiles
                 break;
             case "unicode-line-separator":
                 File.WriteAllText(path, "lab: x\nsteps:\n  - title: x\n    expect:\n      - links: {in: busybox\u2028-3, exactly: [lo]}\n");
+                break;
+            case "filter-option": // a pcap filter tcpdump would read as an option: -w writes a file where the lab says
+                File.WriteAllText(path, "lab: x\nsteps:\n  - title: x\n    actions: [ { netns-add: n1 } ]\n    expect:\n      - capture:\n" +
+                                        "          while: { ping: { from: n1, to: 127.0.0.1 } }\n" +
+                                        $"          on: [ {{ link: lo, in: n1, never: [\"-w{Path.Combine(directory, "written-by-tcpdump.pcap")}\"] }} ]\n");
                 break;
             default:
                 throw new ArgumentException(kind);
