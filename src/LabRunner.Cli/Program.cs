@@ -33,29 +33,41 @@ public static class Program
         var junit = new Option<string?>("--junit") { Description = "also write the run as JUnit XML to this file (a test case per step, for CI servers)" };
         var transcript = new Option<string?>("--transcript") { Description = "also write the run as a Markdown transcript to this file (commands, checks, diagnosis)" };
         var bundle = new Option<string?>("--bundle") { Description = "also write a bug-report bundle (.tar.gz: scenario, transcript, commands, versions, replay.sh) to this file" };
+        var scriptTimeout = new Option<double>("--script-timeout")
+        {
+            Description = $"how long a C# lab (.csx) may run to build its lab, in seconds (default {LabScript.Seconds(LabScript.DefaultTimeout)})",
+            DefaultValueFactory = _ => LabScript.DefaultTimeout.TotalSeconds,
+        };
+        scriptTimeout.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<double>() is not (> 0 and <= 86400))
+                r.AddError("--script-timeout must be a number of seconds above 0 (and at most 86400), e.g. --script-timeout 60");
+        });
+        TimeSpan ScriptTimeout(ParseResult r) => TimeSpan.FromSeconds(r.GetValue(scriptTimeout));
 
         var run = new Command("run", "Run a lab: build each step, check its expectations, always tear down.\n" +
                                      "Exit codes: 0 all held, 1 an expectation failed, 2 invalid scenario or usage, 3 environment problem, 4 teardown left something, 130/143 interrupted")
-            { file, host, uplink, runtimeOption, verbose, pause, stateDir, junit, transcript, bundle };
+            { file, host, uplink, runtimeOption, verbose, pause, stateDir, junit, transcript, bundle, scriptTimeout };
         run.SetAction((r, ct) => RunAsync(console, r.GetValue(file)!, new RunSettings(r.GetValue(host), r.GetValue(uplink), r.GetValue(runtimeOption), r.GetValue(verbose), r.GetValue(pause), r.GetValue(stateDir)!)
-            { JUnit = r.GetValue(junit), Transcript = r.GetValue(transcript), Bundle = r.GetValue(bundle) }, dryRun: false));
+            { JUnit = r.GetValue(junit), Transcript = r.GetValue(transcript), Bundle = r.GetValue(bundle), ScriptTimeout = ScriptTimeout(r) }, dryRun: false));
 
         var bundleFile = new Argument<string>("bundle") { Description = "a bundle written by 'labrunner run --bundle FILE'" };
         var replay = new Command("replay", "Run the lab of a bug-report bundle again, with the options it was run with (runtime, --host, --uplink)")
-            { bundleFile, verbose, pause, stateDir, junit, transcript, bundle };
+            { bundleFile, verbose, pause, stateDir, junit, transcript, bundle, scriptTimeout };
         replay.SetAction((r, ct) => ReplayAsync(console, r.GetValue(bundleFile)!, new RunSettings(false, null, null, r.GetValue(verbose), r.GetValue(pause), r.GetValue(stateDir)!)
-            { JUnit = r.GetValue(junit), Transcript = r.GetValue(transcript), Bundle = r.GetValue(bundle) }));
+            { JUnit = r.GetValue(junit), Transcript = r.GetValue(transcript), Bundle = r.GetValue(bundle), ScriptTimeout = ScriptTimeout(r) }));
 
-        var validate = new Command("validate", "Check a lab file without touching anything (exit 2 with file:line:col when invalid)") { file };
-        validate.SetAction((r, ct) => ValidateAsync(console, r.GetValue(file)!, ct));
+        var validate = new Command("validate", "Check a lab file without touching anything (exit 2 with file:line:col when invalid)") { file, scriptTimeout };
+        validate.SetAction((r, ct) => ValidateAsync(console, r.GetValue(file)!, ScriptTimeout(r), ct));
 
-        var plan = new Command("plan", "Show every command a run would execute, teardown included; touches nothing") { file, host, uplink, runtimeOption };
-        plan.SetAction((r, ct) => RunAsync(console, r.GetValue(file)!, new RunSettings(r.GetValue(host), r.GetValue(uplink), r.GetValue(runtimeOption), false, false, LabJournal.DefaultRoot), dryRun: true));
+        var plan = new Command("plan", "Show every command a run would execute, teardown included; touches nothing") { file, host, uplink, runtimeOption, scriptTimeout };
+        plan.SetAction((r, ct) => RunAsync(console, r.GetValue(file)!, new RunSettings(r.GetValue(host), r.GetValue(uplink), r.GetValue(runtimeOption), false, false, LabJournal.DefaultRoot)
+            { ScriptTimeout = ScriptTimeout(r) }, dryRun: true));
 
         var afterStep = new Option<int?>("--after-step") { Description = "draw the lab as it is after step N (default: after the last step)" };
         var graph = new Command("graph", "Draw the lab's topology (namespaces, links, veth pairs, bridge ports, addresses) as a Mermaid flowchart; touches nothing")
-            { file, afterStep };
-        graph.SetAction(r => Graph(console, r.GetValue(file)!, r.GetValue(afterStep)));
+            { file, afterStep, scriptTimeout };
+        graph.SetAction(r => Graph(console, r.GetValue(file)!, r.GetValue(afterStep), ScriptTimeout(r)));
 
         var seedRuntime = new Option<string>("--runtime") { Description = "containerd or docker", DefaultValueFactory = _ => "containerd" };
         seedRuntime.AcceptOnlyFromAmong([.. ContainerRuntimes.Names.Where(n => n != "process")]);
@@ -86,11 +98,13 @@ public static class Program
         public string? Transcript { get; init; }
 
         public string? Bundle { get; init; }
+
+        public TimeSpan ScriptTimeout { get; init; } = LabScript.DefaultTimeout;
     }
 
-    private static async Task<int> ValidateAsync(IAnsiConsole console, string path, CancellationToken ct)
+    private static async Task<int> ValidateAsync(IAnsiConsole console, string path, TimeSpan scriptTimeout, CancellationToken ct)
     {
-        if (Load(console, path) is not { } scenario) return ExitCodes.InvalidInput;
+        if (Load(console, path, scriptTimeout) is not { } scenario) return ExitCodes.InvalidInput;
         if (CaptureFilters.Of(scenario).Any())
         {
             // libpcap is the judge of a pcap filter; without tcpdump they are checked when the lab runs.
@@ -107,9 +121,9 @@ public static class Program
         return ExitCodes.Passed;
     }
 
-    private static int Graph(IAnsiConsole console, string path, int? afterStep)
+    private static int Graph(IAnsiConsole console, string path, int? afterStep, TimeSpan scriptTimeout)
     {
-        if (Load(console, path) is not { } scenario) return ExitCodes.InvalidInput;
+        if (Load(console, path, scriptTimeout) is not { } scenario) return ExitCodes.InvalidInput;
         if (afterStep is < 0 || afterStep > scenario.Steps.Length)
         {
             Console.Error.WriteLine($"error: --after-step must be from 0 to {scenario.Steps.Length} (the lab has {scenario.Steps.Length} steps)");
@@ -119,11 +133,11 @@ public static class Program
         return ExitCodes.Passed;
     }
 
-    private static Scenario? Load(IAnsiConsole console, string path)
+    private static Scenario? Load(IAnsiConsole console, string path, TimeSpan scriptTimeout)
     {
         try
         {
-            return LabFiles.Load(path); // .yaml/.yml: YAML loader; .csx: C# script (LabRunner.Scripting)
+            return LabFiles.Load(path, scriptTimeout); // .yaml/.yml: YAML loader; .csx: C# script (LabRunner.Scripting), under its timeout
         }
         catch (ScenarioInvalidException e)
         {
@@ -140,7 +154,7 @@ public static class Program
 
     private static async Task<int> RunAsync(IAnsiConsole console, string path, RunSettings settings, bool dryRun)
     {
-        if (Load(console, path) is not { } scenario) return ExitCodes.InvalidInput;
+        if (Load(console, path, settings.ScriptTimeout) is not { } scenario) return ExitCodes.InvalidInput;
         if (settings.Uplink is { } name)
         {
             if (Names.CheckInterface(name) is { } why) { Console.Error.WriteLine($"error: --uplink: {why}"); return ExitCodes.InvalidInput; }
