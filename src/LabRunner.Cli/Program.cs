@@ -52,10 +52,12 @@ public static class Program
             { JUnit = r.GetValue(junit), Transcript = r.GetValue(transcript), Bundle = r.GetValue(bundle), ScriptTimeout = ScriptTimeout(r) }, dryRun: false));
 
         var bundleFile = new Argument<string>("bundle") { Description = "a bundle written by 'labrunner run --bundle FILE'" };
-        var replay = new Command("replay", "Run the lab of a bug-report bundle again, with the options it was run with (runtime, --host, --uplink)")
-            { bundleFile, verbose, pause, stateDir, junit, transcript, bundle, scriptTimeout };
-        replay.SetAction((r, ct) => ReplayAsync(console, r.GetValue(bundleFile)!, new RunSettings(false, null, null, r.GetValue(verbose), r.GetValue(pause), r.GetValue(stateDir)!)
-            { JUnit = r.GetValue(junit), Transcript = r.GetValue(transcript), Bundle = r.GetValue(bundle), ScriptTimeout = ScriptTimeout(r) }));
+        var replayPlan = new Option<bool>("--plan") { Description = "show every command the replay would run, as 'labrunner plan' does; touches nothing (read it before replaying someone else's bundle: a replay runs its commands as root)" };
+        var replay = new Command("replay", "Run the lab of a bug-report bundle again, with the runtime it was run with, after checking every file's SHA-256.\n" +
+                                           "--host and --uplink apply only when given here. A replay runs the bundle's commands as root: read 'replay --plan BUNDLE' first")
+            { bundleFile, replayPlan, host, uplink, verbose, pause, stateDir, junit, transcript, bundle, scriptTimeout };
+        replay.SetAction((r, ct) => ReplayAsync(console, r.GetValue(bundleFile)!, new RunSettings(r.GetValue(host), r.GetValue(uplink), null, r.GetValue(verbose), r.GetValue(pause), r.GetValue(stateDir)!)
+            { JUnit = r.GetValue(junit), Transcript = r.GetValue(transcript), Bundle = r.GetValue(bundle), ScriptTimeout = ScriptTimeout(r) }, r.GetValue(replayPlan)));
 
         var validate = new Command("validate", "Check a lab file without touching anything (exit 2 with file:line:col when invalid)") { file, scriptTimeout };
         validate.SetAction((r, ct) => ValidateAsync(console, r.GetValue(file)!, ScriptTimeout(r), ct));
@@ -225,8 +227,12 @@ public static class Program
         }
     }
 
-    /// <summary>`labrunner replay BUNDLE`: the bundle's scenario, run as it was (runtime, --host, --uplink), from a temporary directory.</summary>
-    private static async Task<int> ReplayAsync(IAnsiConsole console, string bundlePath, RunSettings settings)
+    /// <summary>
+    /// `labrunner replay [--plan] BUNDLE`: the bundle's scenario, checked against the SHA-256s of its manifest, run (or
+    /// planned) from a temporary directory that is always removed, with the runtime it was run with. --host and --uplink
+    /// come only from this command line: the manifest can say the run used them, never switch them on.
+    /// </summary>
+    private static async Task<int> ReplayAsync(IAnsiConsole console, string bundlePath, RunSettings settings, bool plan)
     {
         var directory = Directory.CreateTempSubdirectory("labrunner-replay-").FullName;
         try
@@ -237,14 +243,25 @@ public static class Program
             {
                 (manifest, root) = await LabReports.BugBundle.ExtractAsync(bundlePath, directory);
             }
-            catch (Exception e) when (e is IOException or InvalidDataException or JsonException or UnauthorizedAccessException)
+            catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
             {
                 Console.Error.WriteLine($"error: cannot replay {bundlePath}: {e.Message}");
+                Console.Error.WriteLine("nothing was run");
                 return ExitCodes.InvalidInput;
             }
-            console.MarkupLine($"[grey]replaying {Markup.Escape(bundlePath)}: labrunner {Markup.Escape(string.Join(' ', manifest.RunArguments()))}[/]");
-            return await RunAsync(console, Path.Combine(root, "scenario", manifest.ScenarioFile),
-                settings with { Host = manifest.Host, Uplink = manifest.Uplink, Runtime = manifest.Runtime }, dryRun: false);
+            var scenario = Path.Combine(root, "scenario", manifest.ScenarioFile);
+            if (!LabFiles.IsScript(scenario) && !LabFiles.YamlExtensions.Contains(Path.GetExtension(scenario), StringComparer.OrdinalIgnoreCase))
+            {
+                Console.Error.WriteLine($"error: cannot replay {bundlePath}: its scenario {manifest.ScenarioFile} is neither .yaml/.yml nor .csx");
+                return ExitCodes.InvalidInput;
+            }
+            var asRun = (manifest.Host ? new[] { "--host" } : []).Concat(manifest.Uplink is { } u ? ["--uplink", u] : []).ToList();
+            if (asRun.Count > 0 && !settings.Host && settings.Uplink is null)
+                console.MarkupLine($"[yellow]note[/]: this bundle was run with {Markup.Escape(string.Join(' ', asRun))}; it replays in a sandbox unless you pass them: " +
+                                   $"labrunner replay BUNDLE {Markup.Escape(string.Join(' ', asRun))}");
+            var replayed = new LabReports.BundleManifest(manifest.ScenarioFile, manifest.Runtime, settings.Host, settings.Uplink);
+            console.MarkupLine($"[grey]{(plan ? "planning" : "replaying")} {Markup.Escape(bundlePath)}: labrunner {Markup.Escape(string.Join(' ', replayed.RunArguments()))}[/]");
+            return await RunAsync(console, scenario, settings with { Runtime = manifest.Runtime }, dryRun: plan);
         }
         finally
         {
