@@ -35,7 +35,7 @@ public static class Program
         var bundle = new Option<string?>("--bundle") { Description = "also write a bug-report bundle (.tar.gz: scenario, transcript, commands, versions, replay.sh) to this file" };
         var scriptTimeout = new Option<double>("--script-timeout")
         {
-            Description = $"how long a C# lab (.csx) may run to build its lab, in seconds (default {LabScript.Seconds(LabScript.DefaultTimeout)})",
+            Description = "how long a C# lab (.csx) may run to build its lab, in seconds (a loop or recursion without end is then exit 2)",
             DefaultValueFactory = _ => LabScript.DefaultTimeout.TotalSeconds,
         };
         scriptTimeout.Validators.Add(r =>

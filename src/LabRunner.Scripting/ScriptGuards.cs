@@ -70,8 +70,8 @@ internal sealed class ScriptGuards
     {
         if (line < 1 || line > Lines.Lines.Count) return (line, column);
         var position = Math.Min(Lines.Lines[line - 1].Start + Math.Max(0, column - 1), Code.Length);
-        var delta = 0;
-        var original = position;
+        var delta = 0; // characters the edits before the position added
+        int? original = null;
         foreach (var edit in _edits)
         {
             var start = edit.Start + delta; // where the edit's text begins in the rewritten code
@@ -79,15 +79,15 @@ internal sealed class ScriptGuards
             if (position < start + edit.Text.Length)
             {
                 // In text the guards wrote: the script's own code that follows it, on the same line.
-                original = edit.Start + edit.Length;
-                while (original < OriginalLines.Length && OriginalLines[original] is ' ' or '\t') original++;
-                delta = int.MinValue;
+                var after = edit.Start + edit.Length;
+                while (after < OriginalLines.Length && OriginalLines[after] is ' ' or '\t') after++;
+                original = after;
                 break;
             }
             delta += edit.Text.Length - edit.Length;
         }
-        if (delta != int.MinValue) original = position - delta;
-        var at = OriginalLines.Lines.GetLinePosition(Math.Clamp(original, 0, OriginalLines.Length));
+        original ??= position - delta;
+        var at = OriginalLines.Lines.GetLinePosition(Math.Clamp(original.Value, 0, OriginalLines.Length));
         return (at.Line + 1, at.Character + 1);
     }
 
