@@ -287,7 +287,8 @@ public static class BugBundle
         "#!/bin/sh\n" +
         "# Replays the run in this bundle, as root, with the labrunner of a LabRunner checkout:\n" +
         "#   LABRUNNER=/path/to/LabRunner/run-lab.sh ./replay.sh      (default: labrunner on PATH)\n" +
-        "# or, from a checkout: ./run-lab.sh replay THIS-BUNDLE.tar.gz\n" +
+        "# or, from a checkout: ./run-lab.sh replay THIS-BUNDLE.tar.gz (which checks every file's SHA-256 first).\n" +
+        "# It runs the lab's commands as root: read `labrunner replay --plan THIS-BUNDLE.tar.gz` first.\n" +
         "set -e\ncd \"$(dirname \"$0\")\"\n" +
         $"exec ${{LABRUNNER:-labrunner}} {string.Join(' ', manifest.RunArguments().Select(a => "'" + a.Replace("'", "'\\''") + "'"))} \"$@\"\n";
 
@@ -300,5 +301,6 @@ public static class BugBundle
         "| `junit.xml` | the same as JUnit XML |\n" +
         "| `commands.txt` | every command with its exit code, checks included |\n" +
         "| `environment.txt` | kernel, tools, runtime versions, the sysctls that matter |\n" +
-        "| `replay.sh`, `bundle.json` | how to run it again: `./run-lab.sh replay BUNDLE.tar.gz` in a LabRunner checkout |\n";
+        "| `replay.sh`, `bundle.json` | how to run it again: `./run-lab.sh replay BUNDLE.tar.gz` in a LabRunner checkout; `bundle.json` holds the SHA-256 of every other file, which `replay` checks |\n\n" +
+        "Replaying a bundle runs its lab's commands as root: read `labrunner replay --plan BUNDLE.tar.gz` (and the scenario) first.\n";
 }
