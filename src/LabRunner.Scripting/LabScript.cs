@@ -125,17 +125,18 @@ public static class LabScript
     /// </summary>
     private static async Task<object?> RunAsync(Script<object> script, TimeSpan timeout, CancellationToken ct)
     {
+        var run = script.CreateDelegate(ct); // emitted here: compiling is not the script's time
         var done = new TaskCompletionSource<object?>(TaskCreationOptions.RunContinuationsAsynchronously);
         var thread = new Thread(() =>
         {
             try
             {
                 ScriptGuard.Begin(timeout, ct); // flows to the tasks the script starts
-                script.RunAsync(cancellationToken: ct).ContinueWith(t =>
+                run(cancellationToken: ct).ContinueWith(t =>
                 {
                     if (t.IsCanceled) done.TrySetCanceled(ct);
                     else if (t.Exception is { } e) done.TrySetException(e.InnerExceptions);
-                    else done.TrySetResult(t.Result.ReturnValue);
+                    else done.TrySetResult(t.Result);
                 }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
             }
             catch (Exception e)
