@@ -35,29 +35,43 @@ public static class Program
         var junit = new Option<string?>("--junit") { Description = "also write the run as JUnit XML to this file (a test case per step, for CI servers)" };
         var transcript = new Option<string?>("--transcript") { Description = "also write the run as a Markdown transcript to this file (commands, checks, diagnosis)" };
         var bundle = new Option<string?>("--bundle") { Description = "also write a bug-report bundle (.tar.gz: scenario, transcript, commands, versions, replay.sh) to this file" };
+        var scriptTimeout = new Option<double>("--script-timeout")
+        {
+            Description = "how long a C# lab (.csx) may run to build its lab, in seconds (a loop or recursion without end is then exit 2)",
+            DefaultValueFactory = _ => LabScript.DefaultTimeout.TotalSeconds,
+        };
+        scriptTimeout.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<double>() is not (> 0 and <= 86400))
+                r.AddError("--script-timeout must be a number of seconds above 0 (and at most 86400), e.g. --script-timeout 60");
+        });
+        TimeSpan ScriptTimeout(ParseResult r) => TimeSpan.FromSeconds(r.GetValue(scriptTimeout));
 
         var run = new Command("run", "Run a lab: build each step, check its expectations, always tear down.\n" +
                                      "Exit codes: 0 all held, 1 an expectation failed, 2 invalid scenario or usage, 3 environment problem, 4 teardown left something, 130/143 interrupted")
-            { file, host, uplink, runtimeOption, verbose, pause, stateDir, junit, transcript, bundle };
+            { file, host, uplink, runtimeOption, verbose, pause, stateDir, junit, transcript, bundle, scriptTimeout };
         run.SetAction((r, ct) => RunAsync(console, r.GetValue(file)!, new RunSettings(r.GetValue(host), r.GetValue(uplink), r.GetValue(runtimeOption), r.GetValue(verbose), r.GetValue(pause), r.GetValue(stateDir)!)
-            { JUnit = r.GetValue(junit), Transcript = r.GetValue(transcript), Bundle = r.GetValue(bundle) }, dryRun: false));
+            { JUnit = r.GetValue(junit), Transcript = r.GetValue(transcript), Bundle = r.GetValue(bundle), ScriptTimeout = ScriptTimeout(r) }, dryRun: false));
 
         var bundleFile = new Argument<string>("bundle") { Description = "a bundle written by 'labrunner run --bundle FILE'" };
-        var replay = new Command("replay", "Run the lab of a bug-report bundle again, with the options it was run with (runtime, --host, --uplink)")
-            { bundleFile, verbose, pause, stateDir, junit, transcript, bundle };
-        replay.SetAction((r, ct) => ReplayAsync(console, r.GetValue(bundleFile)!, new RunSettings(false, null, null, r.GetValue(verbose), r.GetValue(pause), r.GetValue(stateDir)!)
-            { JUnit = r.GetValue(junit), Transcript = r.GetValue(transcript), Bundle = r.GetValue(bundle) }));
+        var replayPlan = new Option<bool>("--plan") { Description = "show every command the replay would run, as 'labrunner plan' does; touches nothing (read it before replaying someone else's bundle: a replay runs its commands as root)" };
+        var replay = new Command("replay", "Run the lab of a bug-report bundle again, with the runtime it was run with, after checking every file's SHA-256.\n" +
+                                           "--host and --uplink apply only when given here. A replay runs the bundle's commands as root: read 'replay --plan BUNDLE' first")
+            { bundleFile, replayPlan, host, uplink, verbose, pause, stateDir, junit, transcript, bundle, scriptTimeout };
+        replay.SetAction((r, ct) => ReplayAsync(console, r.GetValue(bundleFile)!, new RunSettings(r.GetValue(host), r.GetValue(uplink), null, r.GetValue(verbose), r.GetValue(pause), r.GetValue(stateDir)!)
+            { JUnit = r.GetValue(junit), Transcript = r.GetValue(transcript), Bundle = r.GetValue(bundle), ScriptTimeout = ScriptTimeout(r) }, r.GetValue(replayPlan)));
 
-        var validate = new Command("validate", "Check a lab file without touching anything (exit 2 with file:line:col when invalid)") { file };
-        validate.SetAction((r, ct) => ValidateAsync(console, r.GetValue(file)!, ct));
+        var validate = new Command("validate", "Check a lab file without touching anything (exit 2 with file:line:col when invalid)") { file, scriptTimeout };
+        validate.SetAction((r, ct) => ValidateAsync(console, r.GetValue(file)!, ScriptTimeout(r), ct));
 
-        var plan = new Command("plan", "Show every command a run would execute, teardown included; touches nothing") { file, host, uplink, runtimeOption };
-        plan.SetAction((r, ct) => RunAsync(console, r.GetValue(file)!, new RunSettings(r.GetValue(host), r.GetValue(uplink), r.GetValue(runtimeOption), false, false, LabJournal.DefaultRoot), dryRun: true));
+        var plan = new Command("plan", "Show every command a run would execute, teardown included; touches nothing") { file, host, uplink, runtimeOption, scriptTimeout };
+        plan.SetAction((r, ct) => RunAsync(console, r.GetValue(file)!, new RunSettings(r.GetValue(host), r.GetValue(uplink), r.GetValue(runtimeOption), false, false, LabJournal.DefaultRoot)
+            { ScriptTimeout = ScriptTimeout(r) }, dryRun: true));
 
         var afterStep = new Option<int?>("--after-step") { Description = "draw the lab as it is after step N (default: after the last step)" };
         var graph = new Command("graph", "Draw the lab's topology (namespaces, links, veth pairs, bridge ports, addresses) as a Mermaid flowchart; touches nothing")
-            { file, afterStep };
-        graph.SetAction(r => Graph(console, r.GetValue(file)!, r.GetValue(afterStep)));
+            { file, afterStep, scriptTimeout };
+        graph.SetAction(r => Graph(console, r.GetValue(file)!, r.GetValue(afterStep), ScriptTimeout(r)));
 
         var seedRuntime = new Option<string>("--runtime") { Description = "containerd or docker", DefaultValueFactory = _ => "containerd" };
         seedRuntime.AcceptOnlyFromAmong([.. ContainerRuntimes.Names.Where(n => n != "process")]);
@@ -98,11 +112,13 @@ public static class Program
         public string? Transcript { get; init; }
 
         public string? Bundle { get; init; }
+
+        public TimeSpan ScriptTimeout { get; init; } = LabScript.DefaultTimeout;
     }
 
-    private static async Task<int> ValidateAsync(IAnsiConsole console, string path, CancellationToken ct)
+    private static async Task<int> ValidateAsync(IAnsiConsole console, string path, TimeSpan scriptTimeout, CancellationToken ct)
     {
-        if (Load(console, path) is not { } scenario) return ExitCodes.InvalidInput;
+        if (Load(console, path, scriptTimeout) is not { } scenario) return ExitCodes.InvalidInput;
         if (CaptureFilters.Of(scenario).Any())
         {
             // libpcap is the judge of a pcap filter; without tcpdump they are checked when the lab runs.
@@ -119,9 +135,9 @@ public static class Program
         return ExitCodes.Passed;
     }
 
-    private static int Graph(IAnsiConsole console, string path, int? afterStep)
+    private static int Graph(IAnsiConsole console, string path, int? afterStep, TimeSpan scriptTimeout)
     {
-        if (Load(console, path) is not { } scenario) return ExitCodes.InvalidInput;
+        if (Load(console, path, scriptTimeout) is not { } scenario) return ExitCodes.InvalidInput;
         if (afterStep is < 0 || afterStep > scenario.Steps.Length)
         {
             Console.Error.WriteLine($"error: --after-step must be from 0 to {scenario.Steps.Length} (the lab has {scenario.Steps.Length} steps)");
@@ -131,11 +147,11 @@ public static class Program
         return ExitCodes.Passed;
     }
 
-    private static Scenario? Load(IAnsiConsole console, string path)
+    private static Scenario? Load(IAnsiConsole console, string path, TimeSpan scriptTimeout)
     {
         try
         {
-            return LabFiles.Load(path); // .yaml/.yml: YAML loader; .csx: C# script (LabRunner.Scripting)
+            return LabFiles.Load(path, scriptTimeout); // .yaml/.yml: YAML loader; .csx: C# script (LabRunner.Scripting), under its timeout
         }
         catch (ScenarioInvalidException e)
         {
@@ -152,7 +168,7 @@ public static class Program
 
     private static async Task<int> RunAsync(GuardedConsole console, string path, RunSettings settings, bool dryRun)
     {
-        if (Load(console, path) is not { } scenario) return ExitCodes.InvalidInput;
+        if (Load(console, path, settings.ScriptTimeout) is not { } scenario) return ExitCodes.InvalidInput;
         if (settings.Uplink is { } name)
         {
             if (Names.CheckInterface(name) is { } why) { Console.Error.WriteLine($"error: --uplink: {why}"); return ExitCodes.InvalidInput; }
@@ -248,8 +264,12 @@ public static class Program
         }
     }
 
-    /// <summary>`labrunner replay BUNDLE`: the bundle's scenario, run as it was (runtime, --host, --uplink), from a temporary directory.</summary>
-    private static async Task<int> ReplayAsync(GuardedConsole console, string bundlePath, RunSettings settings)
+    /// <summary>
+    /// `labrunner replay [--plan] BUNDLE`: the bundle's scenario, checked against the SHA-256s of its manifest, run (or
+    /// planned) from a temporary directory that is always removed, with the runtime it was run with. --host and --uplink
+    /// come only from this command line: the manifest can say the run used them, never switch them on.
+    /// </summary>
+    private static async Task<int> ReplayAsync(GuardedConsole console, string bundlePath, RunSettings settings, bool plan)
     {
         var directory = Directory.CreateTempSubdirectory("labrunner-replay-").FullName;
         try
@@ -260,14 +280,25 @@ public static class Program
             {
                 (manifest, root) = await LabReports.BugBundle.ExtractAsync(bundlePath, directory);
             }
-            catch (Exception e) when (e is IOException or InvalidDataException or JsonException or UnauthorizedAccessException)
+            catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
             {
                 Console.Error.WriteLine($"error: cannot replay {bundlePath}: {e.Message}");
+                Console.Error.WriteLine("nothing was run");
                 return ExitCodes.InvalidInput;
             }
-            console.MarkupLine($"[grey]replaying {Markup.Escape(bundlePath)}: labrunner {Markup.Escape(string.Join(' ', manifest.RunArguments()))}[/]");
-            return await RunAsync(console, Path.Combine(root, "scenario", manifest.ScenarioFile),
-                settings with { Host = manifest.Host, Uplink = manifest.Uplink, Runtime = manifest.Runtime }, dryRun: false);
+            var scenario = Path.Combine(root, "scenario", manifest.ScenarioFile);
+            if (!LabFiles.IsScript(scenario) && !LabFiles.YamlExtensions.Contains(Path.GetExtension(scenario), StringComparer.OrdinalIgnoreCase))
+            {
+                Console.Error.WriteLine($"error: cannot replay {bundlePath}: its scenario {manifest.ScenarioFile} is neither .yaml/.yml nor .csx");
+                return ExitCodes.InvalidInput;
+            }
+            var asRun = (manifest.Host ? new[] { "--host" } : []).Concat(manifest.Uplink is { } u ? ["--uplink", u] : []).ToList();
+            if (asRun.Count > 0 && !settings.Host && settings.Uplink is null)
+                console.MarkupLine($"[yellow]note[/]: this bundle was run with {Markup.Escape(string.Join(' ', asRun))}; it replays in a sandbox unless you pass them: " +
+                                   $"labrunner replay BUNDLE {Markup.Escape(string.Join(' ', asRun))}");
+            var replayed = new LabReports.BundleManifest(manifest.ScenarioFile, manifest.Runtime, settings.Host, settings.Uplink);
+            console.MarkupLine($"[grey]{(plan ? "planning" : "replaying")} {Markup.Escape(bundlePath)}: labrunner {Markup.Escape(string.Join(' ', replayed.RunArguments()))}[/]");
+            return await RunAsync(console, scenario, settings with { Runtime = manifest.Runtime }, dryRun: plan);
         }
         finally
         {

@@ -18,13 +18,29 @@ namespace LabRunner.Scripting;
 /// Every problem (compile error, exception in the script, invalid lab) is a <see cref="ScenarioInvalidException"/>
 /// whose errors read file:line:col, like the YAML loader's.
 /// </summary>
+/// <remarks>
+/// A script runs under a limit (<see cref="DefaultTimeout"/>, or the timeout given): it is rewritten first
+/// (<see cref="ScriptGuards"/>) so that a recursion without end throws at its line instead of overflowing the stack
+/// (which kills the process: no .NET code can catch it), and a loop without end stops at its line once the time is
+/// up; it runs on a thread of its own, abandoned if it is still running a moment after the deadline (a script blocked
+/// in a call of its own: nothing has been touched yet, and the error has no position then).
+/// </remarks>
 public static class LabScript
 {
     /// <summary>Namespaces a lab script can use without <c>using</c>.</summary>
     public static readonly ImmutableArray<string> Imports =
         ["System", "System.Collections.Generic", "System.Linq", "LabRunner.Authoring", "LabRunner.Model"];
 
-    public static async Task<Scenario> LoadFileAsync(string path, CancellationToken ct = default)
+    /// <summary>How long a lab script may run to build its lab, unless told (<c>--script-timeout</c>).</summary>
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long after the deadline a script that did not stop at one of its checks is abandoned.</summary>
+    private static readonly TimeSpan Grace = TimeSpan.FromSeconds(1);
+
+    public static Task<Scenario> LoadFileAsync(string path, CancellationToken ct = default) => LoadFileAsync(path, DefaultTimeout, ct);
+
+    /// <param name="timeout">How long the script may run (compiling excluded); positive.</param>
+    public static async Task<Scenario> LoadFileAsync(string path, TimeSpan timeout, CancellationToken ct = default)
     {
         var info = new FileInfo(path);
         if (!info.Exists)
@@ -40,19 +56,28 @@ public static class LabScript
         {
             throw Invalid(new SourceSpan(path, 1, 1), "file is not valid UTF-8 text", "save the lab as UTF-8");
         }
-        return await LoadAsync(code, path, ct);
+        return await LoadAsync(code, path, timeout, ct);
     }
 
     /// <param name="code">The script's text.</param>
     /// <param name="file">The path errors and the lab's source positions name (as given: relative stays relative).</param>
-    public static async Task<Scenario> LoadAsync(string code, string file, CancellationToken ct = default)
+    /// <param name="ct">Cancels the script.</param>
+    public static Task<Scenario> LoadAsync(string code, string file, CancellationToken ct = default) => LoadAsync(code, file, DefaultTimeout, ct);
+
+    /// <param name="code">The script's text.</param>
+    /// <param name="file">The path errors and the lab's source positions name (as given: relative stays relative).</param>
+    /// <param name="timeout">How long the script may run (compiling excluded); positive.</param>
+    /// <param name="ct">Cancels the script.</param>
+    public static async Task<Scenario> LoadAsync(string code, string file, TimeSpan timeout, CancellationToken ct = default)
     {
-        var script = Compile(code, file, ct);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(timeout, TimeSpan.Zero);
+        var source = WithoutAppDirectives(code);
+        var guards = ScriptGuards.Of(source);
+        var (script, guarded) = Compile(source, guards, file, ct);
         object? value;
         try
         {
-            var state = await script.RunAsync(cancellationToken: ct);
-            value = state.ReturnValue;
+            value = await RunAsync(script, timeout, ct);
         }
         catch (ScenarioInvalidException)
         {
@@ -62,9 +87,21 @@ public static class LabScript
         {
             throw;
         }
+        catch (ScriptTimeoutException e)
+        {
+            throw Invalid(WhereInScript(e, file, guarded ? guards : null) ?? new SourceSpan(file, 1, 1),
+                $"the script did not finish within {Seconds(timeout)} s (--script-timeout)",
+                "is there a loop or a wait without an end? A lab script only builds the lab; if it really needs longer, raise --script-timeout SECONDS");
+        }
+        catch (InsufficientExecutionStackException e)
+        {
+            throw Invalid(WhereInScript(e, file, guarded ? guards : null) ?? new SourceSpan(file, 1, 1),
+                "the script recursed too deeply: it would have overflowed the stack",
+                "the line named here is in the function that kept calling itself: give the recursion an end");
+        }
         catch (Exception e)
         {
-            throw Invalid(WhereInScript(e, file) ?? new SourceSpan(file, 1, 1),
+            throw Invalid(WhereInScript(e, file, guarded ? guards : null) ?? new SourceSpan(file, 1, 1),
                 $"the script threw {e.GetType().Name}: {e.Message}", "the line named here threw while the lab was being built");
         }
 
@@ -79,19 +116,77 @@ public static class LabScript
         };
     }
 
-    /// <summary>Compiles the script; throws with every compile error as file:line:col: error CSxxxx: message.</summary>
-    private static Script<object> Compile(string code, string file, CancellationToken ct)
+    /// <summary>Seconds as a user writes them: 30, 2.5.</summary>
+    public static string Seconds(TimeSpan t) => t.TotalSeconds.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// Runs the script on a thread of its own under <paramref name="timeout"/> and returns its value. The guards the
+    /// script was given throw at its line when the time is up; a script blocked elsewhere is abandoned after a grace.
+    /// </summary>
+    private static async Task<object?> RunAsync(Script<object> script, TimeSpan timeout, CancellationToken ct)
+    {
+        var run = script.CreateDelegate(ct); // emitted here: compiling is not the script's time
+        var done = new TaskCompletionSource<object?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                ScriptGuard.Begin(timeout, ct); // flows to the tasks the script starts
+                run(cancellationToken: ct).ContinueWith(t =>
+                {
+                    if (t.IsCanceled) done.TrySetCanceled(ct);
+                    else if (t.Exception is { } e) done.TrySetException(e.InnerExceptions);
+                    else done.TrySetResult(t.Result);
+                }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            }
+            catch (Exception e)
+            {
+                done.TrySetException(e);
+            }
+        })
+        { IsBackground = true, Name = "labrunner lab script" };
+        thread.Start();
+        try
+        {
+            return await done.Task.WaitAsync(timeout + Grace, ct);
+        }
+        catch (TimeoutException) when (!done.Task.IsCompleted)
+        {
+            // Still running past every check of its own: abandoned (a background thread; nothing has been touched).
+            throw new ScriptTimeoutException(timeout);
+        }
+    }
+
+    /// <summary>
+    /// Compiles the script as rewritten by its guards (compile errors are then reported from the script as written,
+    /// so they read exactly as the user wrote). Should the rewritten script not compile where the original does, the
+    /// original runs, bounded only by the thread deadline (Guarded false).
+    /// </summary>
+    private static (Script<object> Script, bool Guarded) Compile(string code, ScriptGuards guards, string file, CancellationToken ct)
+    {
+        var guarded = Create(guards.Code, file);
+        if (!guarded.Compile(ct).Any(d => d.Severity == DiagnosticSeverity.Error)) return (guarded, true);
+        return (Compile(code, file, ct), false);
+    }
+
+    private static Script<object> Create(string code, string file)
     {
         var directory = Path.GetDirectoryName(Path.GetFullPath(file)) ?? Directory.GetCurrentDirectory();
         var options = ScriptOptions.Default
             .WithFilePath(file)
             .WithFileEncoding(Encoding.UTF8)
             .WithEmitDebugInformation(true) // line numbers in exceptions thrown by the script
-            .AddReferences(typeof(Lab).Assembly, typeof(ImmutableArray).Assembly)
+            .AddReferences(typeof(Lab).Assembly, typeof(ImmutableArray).Assembly, typeof(ScriptGuard).Assembly)
             .AddImports(Imports)
             .WithSourceResolver(new AsGivenSourceResolver(file, ScriptSourceResolver.Default.WithBaseDirectory(directory)))
             .WithMetadataResolver(ScriptMetadataResolver.Default.WithBaseDirectory(directory));
-        var script = CSharpScript.Create<object>(WithoutAppDirectives(code), options);
+        return CSharpScript.Create<object>(code, options);
+    }
+
+    /// <summary>Compiles the script; throws with every compile error as file:line:col: error CSxxxx: message.</summary>
+    private static Script<object> Compile(string code, string file, CancellationToken ct)
+    {
+        var script = Create(code, file);
         var errors = script.Compile(ct)
             .Where(d => d.Severity == DiagnosticSeverity.Error)
             .OrderBy(d => d.Location.SourceSpan.Start)
@@ -122,8 +217,11 @@ public static class LabScript
         return new SourceSpan(path, span.StartLinePosition.Line + 1, span.StartLinePosition.Character + 1);
     }
 
-    /// <summary>The line of the script where the exception was thrown (the innermost frame in the script file).</summary>
-    private static SourceSpan? WhereInScript(Exception e, string file)
+    /// <summary>
+    /// The line of the script where the exception was thrown (the innermost frame in the script file), as the script
+    /// was written (<paramref name="guards"/> maps the columns of the rewritten script back).
+    /// </summary>
+    private static SourceSpan? WhereInScript(Exception e, string file, ScriptGuards? guards)
     {
         var full = Path.GetFullPath(file);
         foreach (var frame in new StackTrace(e, fNeedFileInfo: true).GetFrames())
@@ -131,7 +229,11 @@ public static class LabScript
             var name = frame.GetFileName();
             if (name is null || frame.GetFileLineNumber() <= 0) continue;
             if (name == file || Path.GetFullPath(name) == full)
-                return new SourceSpan(file, frame.GetFileLineNumber(), Math.Max(1, frame.GetFileColumnNumber()));
+            {
+                var (line, column) = (frame.GetFileLineNumber(), Math.Max(1, frame.GetFileColumnNumber()));
+                if (guards is not null) (line, column) = guards.Original(line, column);
+                return new SourceSpan(file, line, column);
+            }
         }
         return null;
     }
@@ -183,10 +285,11 @@ public static class LabFiles
 
     public static bool IsScript(string path) => Path.GetExtension(path).Equals(ScriptExtension, StringComparison.OrdinalIgnoreCase);
 
-    public static async Task<Scenario> LoadAsync(string path, CancellationToken ct = default) =>
-        IsScript(path) ? await LabScript.LoadFileAsync(path, ct) : ScenarioLoader.LoadFile(path);
+    /// <param name="scriptTimeout">How long a .csx may run to build its lab (default <see cref="LabScript.DefaultTimeout"/>).</param>
+    public static async Task<Scenario> LoadAsync(string path, CancellationToken ct = default, TimeSpan? scriptTimeout = null) =>
+        IsScript(path) ? await LabScript.LoadFileAsync(path, scriptTimeout ?? LabScript.DefaultTimeout, ct) : ScenarioLoader.LoadFile(path);
 
-    /// <summary>The same, blocking (the CLI's loading path is synchronous; a script runs on the thread pool).</summary>
-    public static Scenario Load(string path) =>
-        IsScript(path) ? Task.Run(() => LabScript.LoadFileAsync(path)).GetAwaiter().GetResult() : ScenarioLoader.LoadFile(path);
+    /// <summary>The same, blocking (the CLI's loading path is synchronous; a script runs on a thread of its own).</summary>
+    public static Scenario Load(string path, TimeSpan? scriptTimeout = null) =>
+        IsScript(path) ? Task.Run(() => LabScript.LoadFileAsync(path, scriptTimeout ?? LabScript.DefaultTimeout)).GetAwaiter().GetResult() : ScenarioLoader.LoadFile(path);
 }

@@ -83,6 +83,61 @@ public sealed class CSharpLabCliSpecs
         Assert.Contains("54 checks; nothing was run.", csxPlan.Stdout);
     }
 
+    public static TheoryData<string> ScriptCommands() => ["validate", "plan", "graph", "run"];
+
+    [Theory]
+    [MemberData(nameof(ScriptCommands))]
+    public async Task A_csx_that_recurses_forever_exits_2_at_the_recursing_line_without_a_stack_trace(string command)
+    {
+        var lab = WriteTemp("""
+            int Down(int n) => Down(n + 1) + 1;
+
+            var depth = Down(0);
+            return Lab.Named("deep").Step("s", s => s.Netns("n1"));
+            """);
+
+        var r = await LabCli.RunAsync([command, lab], ct: Ct);
+
+        Assert.True(r.ExitCode == 2, r.ToString());
+        Assert.StartsWith($"{lab}:1:", r.Stderr);
+        Assert.Contains("error: the script recursed too deeply", r.Stderr);
+        Assert.DoesNotContain("   at ", r.Output); // no runtime stack trace
+        Assert.DoesNotContain("Stack overflow", r.Output);
+        Assert.DoesNotContain("(id ", r.Stdout); // no lab was started
+    }
+
+    [Theory]
+    [MemberData(nameof(ScriptCommands))]
+    public async Task A_csx_that_never_ends_exits_2_at_its_script_timeout_with_the_looping_line(string command)
+    {
+        var lab = WriteTemp("""
+            var n = 0L;
+            while (n >= 0)
+                n = n * 2 % 7;
+            return Lab.Named("endless").Step("s", s => s.Netns("n1"));
+            """);
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        limit.CancelAfter(TimeSpan.FromSeconds(60)); // today it never returns
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+
+        var r = await LabCli.RunAsync([command, lab, "--script-timeout", "2"], ct: limit.Token);
+
+        Assert.True(r.ExitCode == 2, r.ToString());
+        Assert.StartsWith($"{lab}:3:", r.Stderr);
+        Assert.Contains("error: the script did not finish within 2 s (--script-timeout)", r.Stderr);
+        Assert.DoesNotContain("   at ", r.Output);
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(20), $"took {watch.Elapsed}");
+    }
+
+    [Fact]
+    public async Task The_script_timeout_must_be_a_positive_number_of_seconds()
+    {
+        var r = await LabCli.RunAsync(["validate", LabCli.Scenario("article/article.csx"), "--script-timeout", "0"], ct: Ct);
+
+        Assert.True(r.ExitCode == 2, r.ToString());
+        Assert.Contains("--script-timeout", r.Output);
+    }
+
     /// <summary>
     /// What this test added to the machine and did not take away. Other engineers' labs may run here at the same
     /// time, with state directories HostSnapshot cannot see: entries of a lab with another id, or of a container

@@ -13,6 +13,28 @@ public sealed class CaptureSpecs
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
+    /// <summary>Before: the filter reached tcpdump as an option, and '-wFILE' wrote a pcap file.</summary>
+    [Fact]
+    public async Task A_filter_that_starts_with_a_dash_exits_2_at_its_position_and_writes_nothing()
+    {
+        var written = Path.Combine(Path.GetTempPath(), $"lr-filter-option-{Guid.NewGuid():N}.pcap");
+        var text = await File.ReadAllTextAsync(LabCli.Scenario("article/03-container-to-container.yaml"), Ct);
+        const string right = "- { link: veth-2, in: busybox-1, never: [icmp] }";
+        var lab = FailureSpecs.WriteTemp(text.Replace(right, $"- {{ link: veth-2, in: busybox-1, never: [\"-w{written}\"] }}"));
+        var line = text[..text.IndexOf(right, StringComparison.Ordinal)].Count(c => c == '\n') + 1;
+
+        foreach (var command in new[] { "validate", "plan", "run" })
+        {
+            var r = await LabCli.RunAsync([command, lab], ct: Ct);
+
+            Assert.True(r.ExitCode == 2, r.ToString());
+            Assert.Contains($"{lab}:{line}:", r.Stderr);
+            Assert.Contains($"error: a filter in 'never' starts with '-' ('-w{written}'): tcpdump would read it as an option", r.Stderr);
+            Assert.DoesNotContain("(id ", r.Stdout);
+            Assert.False(File.Exists(written));
+        }
+    }
+
     [Fact]
     public async Task A_capture_expecting_the_echo_requests_on_veth_2_while_br_netfilter_drops_them_fails_with_the_counts()
     {

@@ -77,4 +77,122 @@ public sealed class BugBundleSpecs
 
         Assert.Contains("is not a plain file name", error.Message);
     }
+
+    /// <summary>A bundle as labrunner writes it, then its entries as (name, bytes), to tamper with.</summary>
+    private static async Task<List<(string Name, byte[] Content)>> EntriesOfAGoodBundleAsync(string dir)
+    {
+        var scenario = Path.Combine(dir, "lab.yaml");
+        await File.WriteAllTextAsync(scenario, "lab: b\nsteps:\n  - title: t\n    actions: [ { netns-add: n1 } ]\n", Ct);
+        var bundle = Path.Combine(dir, "good.tar.gz");
+        await BugBundle.WriteAsync(bundle, Record(), scenario, new BundleManifest("lab.yaml", "process", false, null), Ct);
+        var entries = new List<(string, byte[])>();
+        await using var gzip = new GZipStream(File.OpenRead(bundle), CompressionMode.Decompress);
+        await using var tar = new TarReader(gzip);
+        while (await tar.GetNextEntryAsync(cancellationToken: Ct) is { } entry)
+        {
+            using var content = new MemoryStream();
+            if (entry.DataStream is { } data) await data.CopyToAsync(content, Ct);
+            entries.Add((entry.Name, content.ToArray()));
+        }
+        return entries;
+    }
+
+    private static async Task<string> PackAsync(string dir, IEnumerable<(string Name, byte[] Content)> entries, TarEntryType type = TarEntryType.RegularFile)
+    {
+        var bundle = Path.Combine(dir, $"tampered-{Guid.NewGuid():N}.tar.gz");
+        await using var gzip = new GZipStream(File.Create(bundle), CompressionLevel.Fastest);
+        await using var tar = new TarWriter(gzip, TarEntryFormat.Pax);
+        foreach (var (name, content) in entries)
+            await tar.WriteEntryAsync(new PaxTarEntry(type, name) { DataStream = new MemoryStream(content) }, Ct);
+        return bundle;
+    }
+
+    private static (string Name, byte[] Content) Manifest(List<(string Name, byte[] Content)> entries) => entries.Single(e => e.Name.EndsWith("/bundle.json", StringComparison.Ordinal));
+
+    private static List<(string Name, byte[] Content)> WithManifest(List<(string Name, byte[] Content)> entries, Func<string, string> edit) =>
+        [.. entries.Select(e => e.Name.EndsWith("/bundle.json", StringComparison.Ordinal) ? (e.Name, Encoding.UTF8.GetBytes(edit(Encoding.UTF8.GetString(e.Content)))) : e)];
+
+    private static async Task<string> RefusedAsync(string bundle)
+    {
+        using var into = new TempDirectory();
+        var error = await Assert.ThrowsAsync<InvalidDataException>(() => BugBundle.ExtractAsync(bundle, into.Path, Ct));
+        return error.Message;
+    }
+
+    [Fact]
+    public async Task The_manifest_carries_the_SHA256_of_every_other_file_and_a_good_bundle_extracts()
+    {
+        using var dir = new TempDirectory();
+        var entries = await EntriesOfAGoodBundleAsync(dir.Path);
+        var manifest = System.Text.Json.JsonSerializer.Deserialize<BundleManifest>(Manifest(entries).Content)!;
+
+        Assert.Equal(entries.Where(e => e != Manifest(entries)).Select(e => e.Name["labrunner-bundle-bb0001/".Length..]).Order(), manifest.Files!.Keys.Order());
+        var scenario = entries.Single(e => e.Name.EndsWith("/scenario/lab.yaml", StringComparison.Ordinal));
+        Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(scenario.Content)), manifest.Files!["scenario/lab.yaml"]);
+        using var into = new TempDirectory();
+        Assert.Equal("lab.yaml", (await BugBundle.ExtractAsync(await PackAsync(dir.Path, entries), into.Path, Ct)).Manifest.ScenarioFile);
+    }
+
+    [Fact]
+    public async Task An_edited_scenario_is_refused_by_its_checksum()
+    {
+        using var dir = new TempDirectory();
+        var entries = await EntriesOfAGoodBundleAsync(dir.Path);
+        var edited = entries.Select(e => e.Name.EndsWith("/scenario/lab.yaml", StringComparison.Ordinal) ? (e.Name, Encoding.UTF8.GetBytes("lab: b\nsteps:\n  - title: t\n    actions: [ { command: { argv: [touch, /tmp/pwned], undo: none } } ]\n")) : e);
+
+        Assert.Contains("scenario/lab.yaml does not match its SHA-256 in bundle.json", await RefusedAsync(await PackAsync(dir.Path, edited)));
+    }
+
+    [Fact]
+    public async Task A_file_missing_from_or_added_to_the_archive_is_refused()
+    {
+        using var dir = new TempDirectory();
+        var entries = await EntriesOfAGoodBundleAsync(dir.Path);
+
+        Assert.Contains("transcript.md is in bundle.json but not in the archive", await RefusedAsync(await PackAsync(dir.Path, entries.Where(e => !e.Name.EndsWith("/transcript.md", StringComparison.Ordinal)))));
+        Assert.Contains("scenario/extra.csx is in the archive but not in bundle.json", await RefusedAsync(await PackAsync(dir.Path, [.. entries, ("labrunner-bundle-bb0001/scenario/extra.csx", "return null;"u8.ToArray())])));
+    }
+
+    [Fact]
+    public async Task A_manifest_without_checksums_with_an_unknown_runtime_or_that_is_not_json_is_refused()
+    {
+        using var dir = new TempDirectory();
+        var entries = await EntriesOfAGoodBundleAsync(dir.Path);
+
+        Assert.Contains("unknown runtime 'rkt'", await RefusedAsync(await PackAsync(dir.Path, WithManifest(entries, m => m.Replace("\"process\"", "\"rkt\"", StringComparison.Ordinal)))));
+        Assert.Contains("bundle.json is not valid", await RefusedAsync(await PackAsync(dir.Path, WithManifest(entries, m => m[..^3]))));
+        Assert.Contains("no SHA-256", await RefusedAsync(await PackAsync(dir.Path, WithManifest(entries, m => System.Text.RegularExpressions.Regex.Replace(m, "\"Files\":\\s*\\{[^}]*\\},?", ""))))); 
+    }
+
+    [Fact]
+    public async Task An_archive_with_two_top_directories_or_a_link_is_refused()
+    {
+        using var dir = new TempDirectory();
+        var entries = await EntriesOfAGoodBundleAsync(dir.Path);
+
+        Assert.Contains("one top directory", await RefusedAsync(await PackAsync(dir.Path, [.. entries, ("other/README.md", "x"u8.ToArray())])));
+        var link = Path.Combine(dir.Path, "link.tar.gz");
+        await using (var gzip = new GZipStream(File.Create(link), CompressionLevel.Fastest))
+        await using (var tar = new TarWriter(gzip, TarEntryFormat.Pax))
+            await tar.WriteEntryAsync(new PaxTarEntry(TarEntryType.SymbolicLink, "labrunner-bundle-x/bundle.json") { LinkName = "/etc/shadow" }, Ct);
+        Assert.Contains("is a symbolic link", await RefusedAsync(link));
+    }
+
+    [Fact]
+    public async Task Extraction_stops_at_its_bound_on_bytes_while_extracting_and_at_its_bound_on_entries()
+    {
+        using var dir = new TempDirectory();
+        var big = await PackAsync(dir.Path, [("labrunner-bundle-x/junit.xml", new byte[BugBundle.MaxExtractedBytes + (1 << 20)])]);
+        using var into = new TempDirectory();
+
+        var error = await Assert.ThrowsAsync<InvalidDataException>(() => BugBundle.ExtractAsync(big, into.Path, Ct));
+
+        Assert.Contains($"more than {BugBundle.MaxExtractedBytes} bytes", error.Message);
+        Assert.True(new FileInfo(big).Length < 1 << 20, "a small archive");
+        var written = Directory.EnumerateFiles(into.Path, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length);
+        Assert.True(written <= BugBundle.MaxExtractedBytes, $"{written} bytes written before it stopped");
+
+        var many = await PackAsync(dir.Path, Enumerable.Range(0, BugBundle.MaxEntries + 1).Select(i => ($"labrunner-bundle-x/f{i}", Array.Empty<byte>())));
+        Assert.Contains($"more than {BugBundle.MaxEntries} entries", await RefusedAsync(many));
+    }
 }

@@ -354,6 +354,78 @@ public sealed class LabScriptSpecs
         Assert.Equal("/nonexistent/lab.csx: error: no such file: /nonexistent/lab.csx" + Environment.NewLine + "    hint: check the path", failure.Errors[0].ToString());
     }
 
+    private const string EndsWithALab = "\nreturn Lab.Named(\"x\").Step(\"s\", s => s.Netns(\"n1\"));\n";
+
+    public static TheoryData<string, int, int> Recursions() => new()
+    {
+        { "int Down(int n) => Down(n + 1) + 1;\nDown(0);", 1, 20 },                                   // expression-bodied local function
+        { "int Down(int n)\n{\n    return Down(n + 1) + 1;\n}\nDown(0);", 2, 2 },                   // block body
+        { "Func<int, int> down = null!;\ndown = n => down(n + 1) + 1;\ndown(0);", 2, 13 },              // expression lambda
+        { "Action<int> down = null!;\ndown = n => down(n + 1);\ndown(0);", 2, 13 },                     // a lambda that returns nothing
+        { "class Deep { public int Value => new Deep().Value; }\nvar v = new Deep().Value;", 1, 34 },    // property
+        { "class Deep { public int Value { get { return new Deep().Value; } } }\nvar v = new Deep().Value;", 1, 39 }, // accessor
+        { "void Ping(int n) => Pong(n);\nvoid Pong(int n) => Ping(n);\nPing(0);", 1, 21 },            // mutual recursion, void
+    };
+
+    /// <summary>Today a stack overflow kills the whole process (exit 134), whatever catches what.</summary>
+    [Theory]
+    [MemberData(nameof(Recursions))]
+    public async Task A_recursion_without_end_is_an_error_at_the_recursing_function_not_a_dead_process(string code, int line, int column)
+    {
+        var error = Assert.Single((await FailsAsync(code + EndsWithALab)).Errors);
+
+        Assert.Equal("the script recursed too deeply: it would have overflowed the stack", error.Message);
+        Assert.Equal($"lab.csx:{line}:{column}", error.Span.ToString());
+    }
+
+    [Fact]
+    public async Task A_loop_without_end_stops_at_the_timeout_at_the_looping_line()
+    {
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+
+        var failure = await Assert.ThrowsAsync<ScenarioInvalidException>(() =>
+            LabScript.LoadAsync("var n = 0;\nfor (;;) n++;" + EndsWithALab, "lab.csx", TimeSpan.FromMilliseconds(300), Ct));
+
+        var error = Assert.Single(failure.Errors);
+        Assert.Equal("the script did not finish within 0.3 s (--script-timeout)", error.Message);
+        Assert.Equal("lab.csx:2:10", error.Span.ToString());
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10), $"took {watch.Elapsed}");
+    }
+
+    [Fact]
+    public async Task A_script_blocked_in_a_call_is_abandoned_a_moment_after_its_timeout()
+    {
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+
+        var failure = await Assert.ThrowsAsync<ScenarioInvalidException>(() =>
+            LabScript.LoadAsync("System.Threading.Thread.Sleep(-1);" + EndsWithALab, "lab.csx", TimeSpan.FromMilliseconds(300), Ct));
+
+        Assert.Equal("the script did not finish within 0.3 s (--script-timeout)", Assert.Single(failure.Errors).Message);
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10), $"took {watch.Elapsed}");
+    }
+
+    [Fact]
+    public async Task Guarded_scripts_build_the_same_lab_and_keep_their_lines_and_columns()
+    {
+        var scenario = await LabScript.LoadAsync("""
+            int Twice(int n) => 2 * n;
+            string Name(int i) { return $"n{i}"; }
+            var names = Enumerable.Range(1, Twice(1)).Select(i => Name(i)).ToList();
+            foreach (var name in names) { }
+            async System.Threading.Tasks.Task<int> Later() => await System.Threading.Tasks.Task.FromResult(1);
+            var later = await Later();
+            Func<System.Threading.Tasks.Task> nothing = async () => await System.Threading.Tasks.Task.Yield();
+            await nothing();
+            return Lab.Named("x").Step("s", s => { var b = s; foreach (var n in names) b = b.Netns(n); return b; }).Step("t", s => s.Netns("n9"));
+            """, "lab.csx", Ct);
+
+        Assert.Equal(["n1", "n2", "n9"], scenario.AllActions.OfType<NetnsAdd>().Select(a => a.Name));
+        Assert.Equal(9, scenario.Steps[0].Actions[0].Span.Line);
+
+        var failure = await FailsAsync("var f = (Func<int, int>)(n => Check(n));\nint Check(int n) => 1 / (n - n);\nf(1);" + EndsWithALab);
+        Assert.Equal("lab.csx:2:21", Assert.Single(failure.Errors).Span.ToString()); // the division, as written
+    }
+
     [Fact]
     public void YAML_errors_keep_their_format_without_a_code()
     {

@@ -1,5 +1,6 @@
 using LabRunner.Authoring;
 using LabRunner.Engine;
+using LabRunner.Execution;
 using LabRunner.Loading;
 using LabRunner.Model;
 using LabRunner.Tests.Unit.Infrastructure;
@@ -125,5 +126,78 @@ public sealed class CaptureSpecs
         error.At(12, 15);
         Assert.StartsWith("pcap filter 'icmp and' does not compile: ", error.Message);
         Assert.Empty(await CaptureFilters.CheckAsync(Scenarios.Load(Lab), ct: TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
+    public void A_filter_that_starts_with_a_dash_is_refused_where_it_is_written_in_YAML_and_in_CSharp()
+    {
+        var yaml = Scenarios.ErrorIn(Lab.Replace("never: [icmp]", "never: [\"-w/tmp/x\"]"));
+        yaml.At(12, 46); // the list of filters
+        Assert.Equal("a filter in 'never' starts with '-' ('-w/tmp/x'): tcpdump would read it as an option", yaml.Message);
+
+        var builder = Authoring.Lab.Named("bad").Step("s", s => s
+            .Container("c1")
+            .Expect.Capture(pingFrom: "c1", pingTo: "10.0.0.1", on: [new CaptureOn("eth0", In: "c1", Sees: [" -r/etc/shadow"])]));
+        var csharp = Assert.Single(Assert.Throws<ScenarioInvalidException>(() => builder.Build()).Errors);
+        Assert.Equal("a filter in 'Sees' starts with '-' (' -r/etc/shadow'): tcpdump would read it as an option", csharp.Message);
+        Assert.True(csharp.Span.Line > 0, csharp.ToString());
+    }
+
+    /// <summary>A scenario whose capture filter skipped the form check (built as a model, not loaded): what tcpdump gets.</summary>
+    private static Scenario WithNeverFilter(string filter)
+    {
+        var scenario = Scenarios.Load(Lab);
+        var step = scenario.Steps[0];
+        var capture = (CaptureExpectation)step.Expectations.Single();
+        capture = capture with { On = [capture.On[1] with { Never = [filter] }] };
+        return scenario with { Steps = [step with { Expectations = [capture] }] };
+    }
+
+    [Fact]
+    public async Task A_filter_given_to_libpcap_before_a_run_is_never_read_as_an_option_even_past_the_form_check()
+    {
+        Assert.SkipWhen(EnvironmentCheck.FindOnPath("tcpdump") is null, "tcpdump is not installed");
+        using var dir = new TempDirectory();
+        var written = Path.Combine(dir.Path, "x.pcap");
+
+        var errors = await CaptureFilters.CheckAsync(WithNeverFilter("-w" + written), ct: TestContext.Current.CancellationToken);
+
+        Assert.StartsWith($"pcap filter '-w{written}' does not compile: ", Assert.Single(errors).Message);
+        Assert.False(File.Exists(written));
+    }
+
+    [Fact]
+    public async Task Every_tcpdump_that_counts_packets_ends_its_options_before_the_filter()
+    {
+        var runner = new Listing();
+        var session = new LabSession("cap001", true, new Uplink("ens3", "192.168.64.6/24"));
+        var journal = Journal.LabJournal.InMemory(new Journal.JournalHeader("cap001", 1, 1, "lab.yaml", true, DateTimeOffset.UtcNow));
+        var capture = new PacketCapture(session, runner, new PlaceCommands(session, runner, new Runtimes.ProcessRuntime(runner)), journal);
+        var expectation = new CaptureExpectation(new CaptureTraffic(Place.Netns("n1"), "10.0.0.1", 1),
+            [new CapturePoint("br-0", Place.Host, ["-w/tmp/sees"], ["-w/tmp/never"])]);
+
+        await capture.ObserveAsync(expectation, TestContext.Current.CancellationToken);
+
+        var counts = runner.Commands.Where(c => c.Contains("tcpdump -n -r ", StringComparison.Ordinal)).ToList();
+        Assert.Equal(3, counts.Count); // every packet, then each filter
+        Assert.EndsWith(" -- -w/tmp/sees", counts[1]);
+        Assert.EndsWith(" -- -w/tmp/never", counts[2]);
+    }
+
+    /// <summary>Runs nothing, as a plan does, but is not a plan: expectations are observed (every command succeeds, prints nothing).</summary>
+    private sealed class Listing : ICommandRunner
+    {
+        private readonly DryRunCommandRunner _inner;
+
+        public Listing() => _inner = new DryRunCommandRunner(e => Commands.Add(e.Display));
+
+        public List<string> Commands { get; } = [];
+
+        public bool IsDryRun => false;
+
+        public Task<CommandOutcome> RunAsync(IReadOnlyList<string> argv, CommandPurpose purpose, CancellationToken ct = default) => _inner.RunAsync(argv, purpose, ct);
+
+        public Task<IBackgroundCommand> StartAsync(IReadOnlyList<string> argv, CommandPurpose purpose, BackgroundStart start, CancellationToken ct = default) =>
+            _inner.StartAsync(argv, purpose, start, ct);
     }
 }

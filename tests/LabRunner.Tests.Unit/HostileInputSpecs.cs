@@ -17,7 +17,9 @@ public sealed class HostileInputSpecs
     /// </summary>
     private const long MaxAllocatedBytes = 300L << 20;
 
-    public static TheoryData<string> Cases() => [.. HostileFiles.Kinds];
+    public static TheoryData<string> Cases() => [.. HostileFiles.Kinds.Where(k => !HostileFiles.IsScript(k))];
+
+    public static TheoryData<string> Scripts() => [.. HostileFiles.Kinds.Where(HostileFiles.IsScript)];
 
     [Theory]
     [MemberData(nameof(Cases))]
@@ -33,6 +35,23 @@ public sealed class HostileInputSpecs
         Assert.All(errors, e => Assert.True(e.Span.Line > 0, $"no position: {e}"));
         Assert.True(errors.Length <= ScenarioLoader.MaxErrors + 1, $"{errors.Length} errors listed");
         Assert.True(allocated < MaxAllocatedBytes, $"{kind}: {allocated >> 20} MiB allocated");
+    }
+
+    /// <summary>Compiling a script costs more than reading YAML: time is bounded here (the timeout plus a grace), not allocation.</summary>
+    [Theory]
+    [MemberData(nameof(Scripts))]
+    public async Task A_hostile_script_is_rejected_with_a_position_within_its_timeout(string kind)
+    {
+        using var dir = new TempDirectory();
+        var path = HostileFiles.Write(kind, dir.Path);
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+
+        var errors = (await Assert.ThrowsAsync<ScenarioInvalidException>(() =>
+            Scripting.LabFiles.LoadAsync(path, TestContext.Current.CancellationToken, TimeSpan.FromSeconds(1)))).Errors;
+
+        var error = Assert.Single(errors);
+        Assert.True(error.Span.Line > 0, $"no position: {error}");
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(20), $"{kind}: {watch.Elapsed}");
     }
 
     [Fact]

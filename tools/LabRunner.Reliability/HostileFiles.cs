@@ -12,13 +12,16 @@ public static class HostileFiles
     [
         "alias-bomb", "deep-flow-sequences", "deep-flow-mappings", "deep-block-sequences", "file-50MB", "sparse-50MB",
         "binary", "invalid-utf8", "nul-bytes", "dev-zero", "dev-urandom", "error-flood", "long-unknown-key", "long-scalar",
-        "unicode-line-separator",
+        "unicode-line-separator", "filter-option", "csx-recursion", "csx-endless-loop", "csx-blocked",
     ];
+
+    /// <summary>The C# lab scripts among <see cref="Kinds"/> (.csx: compiled and run by Roslyn, under --script-timeout).</summary>
+    public static bool IsScript(string kind) => kind.StartsWith("csx-", StringComparison.Ordinal);
 
     /// <summary>Writes the hostile file of this kind into <paramref name="directory"/> and returns its path (or a device's).</summary>
     public static string Write(string kind, string directory)
     {
-        var path = Path.Combine(directory, kind + ".yaml");
+        var path = Path.Combine(directory, kind + (IsScript(kind) ? ".csx" : ".yaml"));
         switch (kind)
         {
             case "alias-bomb": // billion laughs: 9^9 strings from 600 bytes
@@ -84,6 +87,20 @@ public static class HostileFiles
                 break;
             case "unicode-line-separator":
                 File.WriteAllText(path, "lab: x\nsteps:\n  - title: x\n    expect:\n      - links: {in: busybox\u2028-3, exactly: [lo]}\n");
+                break;
+            case "filter-option": // a pcap filter tcpdump would read as an option: -w writes a file where the lab says
+                File.WriteAllText(path, "lab: x\nsteps:\n  - title: x\n    actions: [ { netns-add: n1 } ]\n    expect:\n      - capture:\n" +
+                                        "          while: { ping: { from: n1, to: 127.0.0.1 } }\n" +
+                                        $"          on: [ {{ link: lo, in: n1, never: [\"-w{Path.Combine(directory, "written-by-tcpdump.pcap")}\"] }} ]\n");
+                break;
+            case "csx-recursion": // used to overflow the stack: the process died (exit 134) with a 40-line stack trace
+                File.WriteAllText(path, "int Down(int n) => Down(n + 1) + 1;\nDown(0);\nreturn Lab.Named(\"x\").Step(\"s\", s => s.Netns(\"n1\"));\n");
+                break;
+            case "csx-endless-loop": // used to never return
+                File.WriteAllText(path, "var n = 0L;\nwhile (true) n++;\nreturn Lab.Named(\"x\").Step(\"s\", s => s.Netns(\"n1\"));\n");
+                break;
+            case "csx-blocked": // blocked in a call of its own, out of reach of the script's guards: abandoned after the timeout
+                File.WriteAllText(path, "System.Threading.Thread.Sleep(-1);\nreturn Lab.Named(\"x\").Step(\"s\", s => s.Netns(\"n1\"));\n");
                 break;
             default:
                 throw new ArgumentException(kind);

@@ -8,7 +8,7 @@ namespace LabRunner.Engine;
 /// <summary>
 /// One attempt at a <see cref="CaptureExpectation"/>: tcpdump on every link at once (each in its link's namespace,
 /// writing a pcap file in the lab's state directory), the ping, tcpdump stopped, then each filter counted with
-/// <c>tcpdump -r FILE FILTER</c>. Packets are parsed and filters compiled by tcpdump/libpcap, the reference for
+/// <c>tcpdump -r FILE -- FILTER</c>. Packets are parsed and filters compiled by tcpdump/libpcap, the reference for
 /// both: LabRunner parses no packet itself.
 /// </summary>
 /// <remarks>
@@ -112,7 +112,8 @@ internal sealed class PacketCapture(LabSession session, ICommandRunner runner, P
 
     private async Task<(int Count, string? Error)> CountAsync(string file, string? filter, CancellationToken ct)
     {
-        string[] argv = filter is null ? ["tcpdump", "-n", "-r", file] : ["tcpdump", "-n", "-r", file, filter];
+        // '--' ends tcpdump's options: a filter is never read as one (the loader refuses a leading '-' too).
+        string[] argv = filter is null ? ["tcpdump", "-n", "-r", file] : ["tcpdump", "-n", "-r", file, "--", filter];
         var outcome = await runner.RunAsync(argv, CommandPurpose.Check, ct);
         if (!outcome.Succeeded) return (0, $"tcpdump -r failed: {outcome.Error}");
         return (outcome.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length, null);

@@ -22,9 +22,12 @@ public static class CaptureFilters
         string.IsNullOrWhiteSpace(filter) ? ($"an empty filter in '{key}'", "give a pcap filter, e.g. icmp or arp")
         : filter.Length > MaxLength ? ($"a filter of {filter.Length} characters in '{key}' (at most {MaxLength})", null)
         : filter.Any(char.IsControl) ? ($"a filter in '{key}' contains a control character", null)
+        // tcpdump would read it as an option ('-w/tmp/x' writes a file): a pcap filter never starts with '-'.
+        : filter.TrimStart().StartsWith('-') ? ($"a filter in '{key}' starts with '-' ('{filter}'): tcpdump would read it as an option",
+            "a pcap filter starts with a word or '(', e.g. 'icmp', 'not arp', '(tcp or udp) and port 53'")
         : null;
 
-    /// <summary>A pcap file header for Ethernet and nothing else: what `tcpdump -d -r` compiles a filter against.</summary>
+    /// <summary>A pcap file header for Ethernet and nothing else: what `tcpdump -d -r HEADER -- FILTER` compiles a filter against.</summary>
     private static readonly byte[] EthernetPcapHeader =
         [0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0];
 
@@ -47,7 +50,8 @@ public static class CaptureFilters
             var errors = ImmutableArray.CreateBuilder<ScenarioError>();
             foreach (var (filter, span) in filters)
             {
-                var result = await Cli.Wrap("setsid").WithArguments(Execution.Sessions.Detached([tcpdump, "-d", "-r", header, filter]).Skip(1)) // not in our process group: see Sessions
+                // Not in our process group (see Sessions); '--': a filter is never an option, even one the form check missed.
+                var result = await Cli.Wrap("setsid").WithArguments(Execution.Sessions.Detached([tcpdump, "-d", "-r", header, "--", filter]).Skip(1))
                     .WithValidation(CommandResultValidation.None).ExecuteBufferedAsync(ct);
                 if (result.ExitCode == 0) continue;
                 var why = result.StandardError.Split('\n').Select(l => l.Trim())

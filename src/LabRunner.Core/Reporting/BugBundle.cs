@@ -1,18 +1,30 @@
+using System.Collections.Immutable;
 using System.Formats.Tar;
 using System.IO.Compression;
+using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using CliWrap;
 using CliWrap.Buffered;
+using LabRunner.Runtimes;
 
 namespace LabRunner.Reporting;
 
-/// <summary>How a run was started, so that a bundle can start it again the same way.</summary>
+/// <summary>
+/// How a run was started, so that a bundle can start it again the same way, and the SHA-256 of every other file of
+/// the bundle (<see cref="Files"/>: path inside the bundle → lowercase hex), which `replay` checks. <see cref="Host"/>
+/// and <see cref="Uplink"/> say how it was run; a replay uses them only when its own command line says so.
+/// </summary>
 public sealed record BundleManifest(string ScenarioFile, string Runtime, bool Host, string? Uplink)
 {
     public const string FileName = "bundle.json";
 
-    public int Format { get; init; } = 1;
+    /// <summary>The format this labrunner writes; 1 (without <see cref="Files"/>) is no longer replayed.</summary>
+    public const int CurrentFormat = 2;
+
+    public ImmutableSortedDictionary<string, string>? Files { get; init; }
+
+    public int Format { get; init; } = CurrentFormat;
 
     /// <summary>The labrunner arguments that replay the run, the scenario given relative to the bundle.</summary>
     public IReadOnlyList<string> RunArguments() =>
@@ -27,11 +39,16 @@ public sealed record BundleManifest(string ScenarioFile, string Runtime, bool Ho
 /// </summary>
 public static class BugBundle
 {
+    /// <summary>The most bytes `replay` extracts from a bundle (a real one holds well under 2 MiB), counted while extracting.</summary>
+    public const long MaxExtractedBytes = 32L << 20;
+
+    /// <summary>The most entries `replay` reads from a bundle (a real one has 8 files).</summary>
+    public const int MaxEntries = 64;
+
     public static async Task WriteAsync(string path, RunRecord run, string scenarioPath, BundleManifest manifest, CancellationToken ct = default)
     {
         var files = new List<(string Name, byte[] Content, UnixFileMode Mode)>
         {
-            (BundleManifest.FileName, JsonSerializer.SerializeToUtf8Bytes(manifest, new JsonSerializerOptions { WriteIndented = true }), Regular),
             (Path.Combine("scenario", manifest.ScenarioFile), await File.ReadAllBytesAsync(scenarioPath, ct), Regular),
             ("transcript.md", Encoding.UTF8.GetBytes(MarkdownTranscript.Create(run)), Regular),
             ("junit.xml", Encoding.UTF8.GetBytes(JUnitReport.Create(run).ToString()), Regular),
@@ -40,6 +57,12 @@ public static class BugBundle
             ("replay.sh", Encoding.UTF8.GetBytes(ReplayScript(manifest)), Regular | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute),
             ("README.md", Encoding.UTF8.GetBytes(Readme(run, manifest)), Regular),
         };
+        manifest = manifest with
+        {
+            Format = BundleManifest.CurrentFormat,
+            Files = files.ToImmutableSortedDictionary(f => f.Name, f => Convert.ToHexStringLower(SHA256.HashData(f.Content)), StringComparer.Ordinal),
+        };
+        files.Insert(0, (BundleManifest.FileName, JsonSerializer.SerializeToUtf8Bytes(manifest, new JsonSerializerOptions { WriteIndented = true }), Regular));
         var temporary = path + ".partial";
         await using (var file = File.Create(temporary))
         await using (var gzip = new GZipStream(file, CompressionLevel.Optimal))
@@ -55,22 +78,156 @@ public static class BugBundle
         File.Move(temporary, path, overwrite: true); // a reader never sees half a bundle
     }
 
-    /// <summary>Extracts a bundle into <paramref name="directory"/> and reads its manifest; the scenario is then under directory/scenario/.</summary>
+    /// <summary>
+    /// Extracts a bundle into <paramref name="directory"/> and reads its manifest; the scenario is then under
+    /// Root/scenario/. A bundle is someone else's file: anything but what labrunner writes is refused with an
+    /// <see cref="InvalidDataException"/> saying what is wrong: more than <see cref="MaxExtractedBytes"/> bytes or
+    /// <see cref="MaxEntries"/> entries (counted while extracting), anything but regular files and directories under one
+    /// top directory, a manifest that does not parse, names an unknown runtime or a scenario outside the bundle, and a
+    /// file whose SHA-256 is not the manifest's (or that is missing from the archive or from the manifest).
+    /// </summary>
     public static async Task<(BundleManifest Manifest, string Root)> ExtractAsync(string bundle, string directory, CancellationToken ct = default)
     {
+        try
+        {
+            return await ExtractCheckedAsync(bundle, directory, ct);
+        }
+        catch (Exception e) when (e is not (InvalidDataException or OperationCanceledException))
+        {
+            // A truncated gzip, a tar header that does not parse, a file that cannot be read: all say "not a bundle".
+            throw new InvalidDataException($"{bundle} is not a readable labrunner bundle: {e.Message}", e);
+        }
+    }
+
+    private static async Task<(BundleManifest Manifest, string Root)> ExtractCheckedAsync(string bundle, string directory, CancellationToken ct)
+    {
+        InvalidDataException Bad(string why) => new($"{bundle}: {why}");
+        var destination = Path.GetFullPath(directory);
+        string? top = null;
+        var hashes = new Dictionary<string, string>(StringComparer.Ordinal);
+        var entries = 0;
         await using (var file = File.OpenRead(bundle))
         await using (var gzip = new GZipStream(file, CompressionMode.Decompress))
-            await TarFile.ExtractToDirectoryAsync(gzip, directory, overwriteFiles: false, ct);
-        var root = Directory.GetDirectories(directory).SingleOrDefault()
-                   ?? throw new InvalidDataException($"{bundle} is not a labrunner bundle: it holds no labrunner-bundle-ID directory");
-        var manifestPath = Path.Combine(root, BundleManifest.FileName);
-        if (!File.Exists(manifestPath)) throw new InvalidDataException($"{bundle} is not a labrunner bundle: no {BundleManifest.FileName} in it");
-        var manifest = JsonSerializer.Deserialize<BundleManifest>(await File.ReadAllTextAsync(manifestPath, ct))
-                       ?? throw new InvalidDataException($"{bundle}: {BundleManifest.FileName} is empty");
+        await using (var bounded = new BoundedReadStream(gzip, MaxExtractedBytes + (1L << 20), () => Bad($"it expands to more than {MaxExtractedBytes} bytes, the most a bundle may hold")))
+        await using (var tar = new TarReader(bounded))
+        {
+            var written = 0L;
+            while (await tar.GetNextEntryAsync(copyData: false, ct) is { } entry)
+            {
+                if (++entries > MaxEntries) throw Bad($"it holds more than {MaxEntries} entries, the most a bundle may hold");
+                var parts = entry.Name.Split('/', StringSplitOptions.RemoveEmptyEntries);
+                if (entry.Name.StartsWith('/') || parts.Length == 0 || parts.Any(p => p is "." or ".."))
+                    throw Bad($"the entry '{entry.Name}' is not a plain path inside the bundle");
+                if (entry.EntryType is TarEntryType.SymbolicLink or TarEntryType.HardLink)
+                    throw Bad($"the entry '{entry.Name}' is a symbolic link or hard link; a bundle holds only files");
+                top ??= parts[0];
+                if (parts[0] != top) throw Bad($"it holds more than one top directory ('{top}', '{parts[0]}'); a bundle has one top directory, labrunner-bundle-ID");
+                if (entry.EntryType is TarEntryType.Directory) continue;
+                if (entry.EntryType is not (TarEntryType.RegularFile or TarEntryType.V7RegularFile) || parts.Length < 2)
+                    throw Bad($"the entry '{entry.Name}' is not a file inside the bundle's directory");
+                var relative = string.Join('/', parts[1..]);
+                if (!hashes.TryAdd(relative, "")) throw Bad($"the file {relative} is in the archive twice");
+                var target = Path.GetFullPath(Path.Combine(destination, string.Join('/', parts)));
+                if (!target.StartsWith(destination + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+                    throw Bad($"the entry '{entry.Name}' is not a plain path inside the bundle");
+                Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+                using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+                await using (var output = new FileStream(target, FileMode.CreateNew, FileAccess.Write))
+                {
+                    if (entry.DataStream is { } data)
+                    {
+                        var buffer = new byte[81920];
+                        int n;
+                        while ((n = await data.ReadAsync(buffer, ct)) > 0)
+                        {
+                            written += n;
+                            if (written > MaxExtractedBytes) throw Bad($"it expands to more than {MaxExtractedBytes} bytes, the most a bundle may hold");
+                            sha.AppendData(buffer, 0, n);
+                            await output.WriteAsync(buffer.AsMemory(0, n), ct);
+                        }
+                    }
+                }
+                hashes[relative] = Convert.ToHexStringLower(sha.GetHashAndReset());
+            }
+        }
+        if (top is null) throw Bad("it is empty; a bundle holds a labrunner-bundle-ID directory");
+        var root = Path.Combine(destination, top);
+        if (!hashes.ContainsKey(BundleManifest.FileName)) throw Bad($"there is no {BundleManifest.FileName} in it: it is not a labrunner bundle");
+        BundleManifest? manifest;
+        try
+        {
+            manifest = JsonSerializer.Deserialize<BundleManifest>(await File.ReadAllBytesAsync(Path.Combine(root, BundleManifest.FileName), ct));
+        }
+        catch (JsonException e)
+        {
+            throw Bad($"{BundleManifest.FileName} is not valid: {e.Message}");
+        }
+        if (manifest is null || manifest.ScenarioFile is null || manifest.Runtime is null)
+            throw Bad($"{BundleManifest.FileName} does not say which scenario and runtime the run used");
         // The manifest names a file inside the bundle: nothing else may be run from it.
         if (manifest.ScenarioFile != Path.GetFileName(manifest.ScenarioFile) || manifest.ScenarioFile is "" or "." or "..")
-            throw new InvalidDataException($"{bundle}: the scenario file '{manifest.ScenarioFile}' is not a plain file name");
+            throw Bad($"the scenario file '{manifest.ScenarioFile}' is not a plain file name");
+        if (!ContainerRuntimes.Names.Contains(manifest.Runtime))
+            throw Bad($"{BundleManifest.FileName} names an unknown runtime '{manifest.Runtime}' (known: {string.Join(", ", ContainerRuntimes.Names)})");
+        if (manifest.Uplink is { } uplink && Loading.Names.CheckInterface(uplink) is { } why)
+            throw Bad($"{BundleManifest.FileName} names the uplink '{uplink}': {why}");
+        if (manifest.Files is not { } files)
+            throw Bad($"{BundleManifest.FileName} has no SHA-256 of its files (format {manifest.Format}; this labrunner writes and replays format {BundleManifest.CurrentFormat}): write the bundle again with this labrunner");
+        foreach (var (name, hash) in files)
+        {
+            if (!hashes.TryGetValue(name, out var actual)) throw Bad($"{name} is in {BundleManifest.FileName} but not in the archive");
+            if (!string.Equals(actual, hash, StringComparison.OrdinalIgnoreCase))
+                throw Bad($"{name} does not match its SHA-256 in {BundleManifest.FileName}: the bundle was changed after it was written");
+        }
+        foreach (var name in hashes.Keys.Where(n => n != BundleManifest.FileName && !files.ContainsKey(n)))
+            throw Bad($"{name} is in the archive but not in {BundleManifest.FileName}");
+        if (!files.ContainsKey($"scenario/{manifest.ScenarioFile}"))
+            throw Bad($"the scenario scenario/{manifest.ScenarioFile} is not in the bundle");
         return (manifest, root);
+    }
+
+    /// <summary>Reads at most <paramref name="limit"/> bytes of <paramref name="inner"/>, then throws: a gzip bomb stops at the bound.</summary>
+    private sealed class BoundedReadStream(Stream inner, long limit, Func<Exception> tooLong) : Stream
+    {
+        private long _read;
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => _read; set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count) => Count(inner.Read(buffer, offset, count));
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+            Count(await inner.ReadAsync(buffer, cancellationToken));
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        private int Count(int n)
+        {
+            _read += n;
+            return _read > limit ? throw tooLong() : n;
+        }
+
+        public override void Flush() { }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing) inner.Dispose();
+            base.Dispose(disposing);
+        }
     }
 
     private const UnixFileMode Regular = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
@@ -130,7 +287,8 @@ public static class BugBundle
         "#!/bin/sh\n" +
         "# Replays the run in this bundle, as root, with the labrunner of a LabRunner checkout:\n" +
         "#   LABRUNNER=/path/to/LabRunner/run-lab.sh ./replay.sh      (default: labrunner on PATH)\n" +
-        "# or, from a checkout: ./run-lab.sh replay THIS-BUNDLE.tar.gz\n" +
+        "# or, from a checkout: ./run-lab.sh replay THIS-BUNDLE.tar.gz (which checks every file's SHA-256 first).\n" +
+        "# It runs the lab's commands as root: read `labrunner replay --plan THIS-BUNDLE.tar.gz` first.\n" +
         "set -e\ncd \"$(dirname \"$0\")\"\n" +
         $"exec ${{LABRUNNER:-labrunner}} {string.Join(' ', manifest.RunArguments().Select(a => "'" + a.Replace("'", "'\\''") + "'"))} \"$@\"\n";
 
@@ -143,5 +301,6 @@ public static class BugBundle
         "| `junit.xml` | the same as JUnit XML |\n" +
         "| `commands.txt` | every command with its exit code, checks included |\n" +
         "| `environment.txt` | kernel, tools, runtime versions, the sysctls that matter |\n" +
-        "| `replay.sh`, `bundle.json` | how to run it again: `./run-lab.sh replay BUNDLE.tar.gz` in a LabRunner checkout |\n";
+        "| `replay.sh`, `bundle.json` | how to run it again: `./run-lab.sh replay BUNDLE.tar.gz` in a LabRunner checkout; `bundle.json` holds the SHA-256 of every other file, which `replay` checks |\n\n" +
+        "Replaying a bundle runs its lab's commands as root: read `labrunner replay --plan BUNDLE.tar.gz` (and the scenario) first.\n";
 }
