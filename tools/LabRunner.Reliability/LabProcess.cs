@@ -23,6 +23,12 @@ public static class LabProcess
 
     public static string RepoRoot { get; } = FindRepoRoot();
 
+    /// <summary>
+    /// For `env`: no .NET diagnostics IPC in the labrunner under test. Each .NET process makes a debugger pipe pair and a
+    /// diagnostics socket in /tmp and removes them at exit; the runs these drivers SIGKILL would leave them behind.
+    /// </summary>
+    public const string NoDiagnostics = "DOTNET_EnableDiagnostics=0";
+
     public static string Scenario(string relative) => Path.Combine(RepoRoot, "scenarios", relative);
 
     public static async Task<LabRun> RunAsync(IReadOnlyList<string> args, IReadOnlyDictionary<string, string?>? environment = null,
@@ -30,7 +36,7 @@ public static class LabProcess
     {
         // `env --default-signal`: a process started in the background by a non-interactive shell inherits SIGINT
         // ignored (POSIX), and .NET then keeps ignoring it; the labs here must see SIGINT as a user's Ctrl-C.
-        string[] argv = [.. prefix ?? [], "env", "--default-signal=INT,TERM", "dotnet", Dll, .. args];
+        string[] argv = [.. prefix ?? [], "env", "--default-signal=INT,TERM", NoDiagnostics, "dotnet", Dll, .. args];
         var watch = System.Diagnostics.Stopwatch.StartNew();
         var result = await CliWrap.Cli.Wrap(argv[0])
             .WithArguments(argv.Skip(1))
@@ -50,7 +56,7 @@ public static class LabProcess
         var watch = System.Diagnostics.Stopwatch.StartNew();
         // env execs dotnet: the PID CliWrap reports is labrunner's own.
         var task = CliWrap.Cli.Wrap("env")
-            .WithArguments(["--default-signal=INT,TERM", "dotnet", Dll, .. args])
+            .WithArguments(["--default-signal=INT,TERM", NoDiagnostics, "dotnet", Dll, .. args])
             .WithValidation(CommandResultValidation.None)
             .ExecuteBufferedAsync(ct);
         var finished = await Task.WhenAny(task.Task, Task.Delay(delay, ct));
