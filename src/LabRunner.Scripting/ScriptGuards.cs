@@ -100,6 +100,17 @@ internal sealed class ScriptGuards
         public override void Visit(SyntaxNode? node)
         {
             _depth++;
+            // Methods, constructors, destructors, operators and conversions: one case for every member with a body.
+            if (node is BaseMethodDeclarationSyntax member)
+            {
+                GuardBlock(member.Body);
+                GuardArrow(member.ExpressionBody, member.SemicolonToken, member switch
+                {
+                    MethodDeclarationSyntax m => !ReturnsNothing(m.ReturnType, m.Modifiers),
+                    OperatorDeclarationSyntax or ConversionOperatorDeclarationSyntax => true,
+                    _ => false, // constructors and destructors
+                });
+            }
             base.Visit(node);
             _depth--;
         }
@@ -128,46 +139,11 @@ internal sealed class ScriptGuards
             || modifiers.Any(SyntaxKind.AsyncKeyword) && (type is IdentifierNameSyntax { Identifier.Text: "Task" or "ValueTask" }
                                                           || type is QualifiedNameSyntax { Right: IdentifierNameSyntax { Identifier.Text: "Task" or "ValueTask" } });
 
-        public override void VisitMethodDeclaration(MethodDeclarationSyntax node)
-        {
-            GuardBlock(node.Body);
-            GuardArrow(node.ExpressionBody, node.SemicolonToken, !ReturnsNothing(node.ReturnType, node.Modifiers));
-            base.VisitMethodDeclaration(node);
-        }
-
         public override void VisitLocalFunctionStatement(LocalFunctionStatementSyntax node)
         {
             GuardBlock(node.Body);
             GuardArrow(node.ExpressionBody, node.SemicolonToken, !ReturnsNothing(node.ReturnType, node.Modifiers));
             base.VisitLocalFunctionStatement(node);
-        }
-
-        public override void VisitConstructorDeclaration(ConstructorDeclarationSyntax node)
-        {
-            GuardBlock(node.Body);
-            GuardArrow(node.ExpressionBody, node.SemicolonToken, returnsValue: false);
-            base.VisitConstructorDeclaration(node);
-        }
-
-        public override void VisitDestructorDeclaration(DestructorDeclarationSyntax node)
-        {
-            GuardBlock(node.Body);
-            GuardArrow(node.ExpressionBody, node.SemicolonToken, returnsValue: false);
-            base.VisitDestructorDeclaration(node);
-        }
-
-        public override void VisitOperatorDeclaration(OperatorDeclarationSyntax node)
-        {
-            GuardBlock(node.Body);
-            GuardArrow(node.ExpressionBody, node.SemicolonToken, returnsValue: true);
-            base.VisitOperatorDeclaration(node);
-        }
-
-        public override void VisitConversionOperatorDeclaration(ConversionOperatorDeclarationSyntax node)
-        {
-            GuardBlock(node.Body);
-            GuardArrow(node.ExpressionBody, node.SemicolonToken, returnsValue: true);
-            base.VisitConversionOperatorDeclaration(node);
         }
 
         public override void VisitPropertyDeclaration(PropertyDeclarationSyntax node)

@@ -121,21 +121,21 @@ public sealed class PrivateDaemon : IAsyncDisposable
         }
     }
 
-    private static int Run(params string[] argv)
-    {
-        using var p = Process.Start(new ProcessStartInfo(argv[0], argv[1..]) { RedirectStandardOutput = true, RedirectStandardError = true })!;
-        p.StandardOutput.ReadToEnd();
-        p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        return p.ExitCode;
-    }
+    private static int Run(params string[] argv) => Execute(argv).ExitCode;
 
     private static string[] Lines(params string[] argv)
     {
+        var (exitCode, output) = Execute(argv);
+        return exitCode == 0 ? output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : [$"exit {exitCode}"];
+    }
+
+    private static (int ExitCode, string Output) Execute(string[] argv)
+    {
         using var p = Process.Start(new ProcessStartInfo(argv[0], argv[1..]) { RedirectStandardOutput = true, RedirectStandardError = true })!;
+        var stderr = p.StandardError.ReadToEndAsync();
         var output = p.StandardOutput.ReadToEnd();
-        p.StandardError.ReadToEnd();
+        stderr.Wait();
         p.WaitForExit();
-        return p.ExitCode == 0 ? output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : [$"exit {p.ExitCode}"];
+        return (p.ExitCode, output);
     }
 }

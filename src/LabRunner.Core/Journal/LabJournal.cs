@@ -64,9 +64,6 @@ public sealed partial class LabJournal : IDisposable
     /// <summary>The journal may not name everything its run made: a header or a record could not be read.</summary>
     public bool Damaged => !HasHeader || _problems.Count > 0;
 
-    /// <summary>Writes that failed after the journal was created (a full disk): the file may then owe less or more than this run.</summary>
-    public string? WriteFailure { get; private set; }
-
     public static LabJournal InMemory(JournalHeader header) => new(header, null, null);
 
     /// <summary>
@@ -187,7 +184,6 @@ public sealed partial class LabJournal : IDisposable
             }
             catch (IOException e)
             {
-                WriteFailure ??= e.Message;
                 throw new Engine.EnvironmentProblemException(
                     $"cannot write the run's journal in {Directory}: {e.Message}; the action it was for was not done",
                     $"free space there (df -h {Path.GetDirectoryName(Directory)}), then run `labrunner clean` if the run left anything");
@@ -257,9 +253,9 @@ public sealed partial class LabJournal : IDisposable
         {
             WriteLine(line);
         }
-        catch (IOException e)
+        catch (IOException)
         {
-            WriteFailure ??= e.Message;
+            // see above: teardown goes on from the records in memory
         }
     }
 
