@@ -82,8 +82,11 @@ public static class Program
         var clean = new Command("clean", "Tear down what runs that died (kill -9, crash) left behind, from their journals") { verbose, stateDir };
         clean.SetAction((r, ct) => CleanAsync(console, r.GetValue(verbose), r.GetValue(stateDir)!));
 
+        var schema = new Command("schema", "Print the JSON Schema of a YAML lab file, made from the kinds' fields (for editors: yaml-language-server, VS Code)");
+        schema.SetAction(_ => Console.Out.Write(Kinds.LabSchema.Json()));
+
         var root = new RootCommand("labrunner: step-by-step Linux container-networking labs, asserted and always torn down")
-            { run, validate, plan, graph, clean, image, replay };
+            { run, validate, plan, graph, clean, image, replay, schema };
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {
@@ -119,16 +122,14 @@ public static class Program
     private static async Task<int> ValidateAsync(IAnsiConsole console, string path, TimeSpan scriptTimeout, CancellationToken ct)
     {
         if (Load(console, path, scriptTimeout) is not { } scenario) return ExitCodes.InvalidInput;
-        if (CaptureFilters.Of(scenario).Any())
+        // libpcap is the judge of a pcap filter (and so on for every check that needs a tool); without the tool they are made before a run.
+        var (bad, missing) = await LabPreflight.CheckAsync(scenario, new CliWrapCommandRunner(), ct);
+        foreach (var tool in missing)
+            console.MarkupLine($"[yellow]note[/]: {Markup.Escape(tool.Name)} is not installed, so the checks that need it (e.g. compiling capture filters) were not made (they will be before a run)");
+        if (bad.Length > 0)
         {
-            // libpcap is the judge of a pcap filter; without tcpdump they are checked when the lab runs.
-            if (EnvironmentCheck.FindOnPath("tcpdump") is null)
-                console.MarkupLine("[yellow]note[/]: tcpdump is not installed, so the capture filters were not compiled (they will be before a run)");
-            else if (await CaptureFilters.CheckAsync(scenario, ct: ct) is { Length: > 0 } bad)
-            {
-                PrintErrors(new ScenarioInvalidException(bad));
-                return ExitCodes.InvalidInput;
-            }
+            PrintErrors(new ScenarioInvalidException(bad));
+            return ExitCodes.InvalidInput;
         }
         console.MarkupLine($"[green]valid[/]: {Markup.Escape(path)}: lab {Markup.Escape(scenario.Name)}, {scenario.Steps.Length} steps, " +
                            $"{scenario.AllActions.Count()} actions, {scenario.Steps.Sum(s => s.Expectations.Length)} expectations");

@@ -128,7 +128,7 @@ public static class HardeningFaults
     };
 
     private static int FirstContainerAction(string scenarioPath) =>
-        ScenarioLoader.LoadFile(scenarioPath).AllActions.Select((a, i) => (a, i)).First(x => x.a is ContainerRun).i + 1;
+        ScenarioLoader.LoadFile(scenarioPath).AllActions.Select((a, i) => (a, i)).First(x => x.a.UsesContainerRuntime).i + 1;
 
     /// <summary>The lab ids a run names on either stream: "(id 1a2b3c,", "lab 1a2b3c", a journal path ".../1a2b3c".</summary>
     private static IEnumerable<string> LabIdsIn(LabRun run) =>

@@ -1,51 +1,40 @@
 using System.Collections.Immutable;
+using LabRunner.Kinds;
 using LabRunner.Model;
 
 namespace LabRunner.Authoring;
 
 /// <summary>
-/// An action as a builder call wrote it: names are still strings, resolved to places (host, netns, container)
-/// only when the whole lab is built, so a step may name a container that a later step of the same lab starts,
-/// exactly as in YAML.
+/// An action or expectation as a builder call wrote it: its kind and its fields as values (the same
+/// <see cref="FieldValue"/>s a YAML file gives), every one placed at the call. Names are still strings, resolved to
+/// places only when the whole lab is built, so a step may name a container that a later step starts, as in YAML;
+/// the kind then reads the fields with the same rules and messages as the YAML loader.
 /// </summary>
-internal sealed record ActionDraft(string Keyword, SourceSpan Span, Func<BuildContext, ActionDraft, LabAction?> Make)
+internal sealed record EntryDraft(Kind Kind, SourceSpan Span, MapValue Fields)
 {
-    /// <summary>Where the action happens ('in' in YAML); null for the host.</summary>
+    /// <summary>Where it happens ('in' in YAML); null for the host.</summary>
     public string? In { get; init; }
 
     public SourceSpan? InSpan { get; init; }
-
-    /// <summary>False for actions that have no place (netns-add, container-run...): In() is then an error.</summary>
-    public bool TakesPlace { get; init; } = true;
 
     public string? FailsWith { get; init; }
 
     public SourceSpan? FailsWithSpan { get; init; }
 
-    /// <summary>The netns or container name this action creates, known before anything is resolved.</summary>
-    public (PlaceKind Kind, string Name)? Declares { get; init; }
-}
-
-/// <summary>An expectation as a builder call wrote it; see <see cref="ActionDraft"/>.</summary>
-internal sealed record ExpectationDraft(string Keyword, SourceSpan Span, Func<BuildContext, ExpectationDraft, Expectation?> Make)
-{
-    public string? In { get; init; }
-
-    public SourceSpan? InSpan { get; init; }
-
-    public bool TakesPlace { get; init; } = true;
-
     public TimeSpan? Within { get; init; }
 
     public SourceSpan? WithinSpan { get; init; }
 
-    /// <summary>Ping only: whether the ping must succeed.</summary>
-    public bool Succeeds { get; init; } = true;
+    /// <summary>The draft with one more field (a clause such as <c>.Count(3)</c> sets one after the call).</summary>
+    public EntryDraft With(string key, SourceSpan span, object? value) => this with { Fields = Fields.With(key, span, FieldValue.From(value, span)) };
 
-    /// <summary>Ping only: echo requests to send; by default 1 when it must succeed, 2 when it must fail (as in YAML).</summary>
-    public int? Count { get; init; }
-
-    public SourceSpan? CountSpan { get; init; }
+    /// <summary>A draft of <paramref name="kind"/> from C# named arguments; a key the kind does not declare is a bug in the shim.</summary>
+    public static EntryDraft Of(Kind kind, SourceSpan span, params (string Key, object? Value)[] fields)
+    {
+        foreach (var (key, _) in fields)
+            if (kind.Field(key) is null) throw new ArgumentException($"{kind.Keyword} has no field '{key}'", nameof(fields));
+        return new EntryDraft(kind, span, FieldValue.Map(span, fields));
+    }
 }
 
 /// <summary>One step being written: what <see cref="StepBuilder"/> and its clauses carry from call to call.</summary>
@@ -53,12 +42,12 @@ internal sealed record StepState(
     string Title,
     string? Text,
     SourceSpan Span,
-    ImmutableList<ActionDraft> Actions,
-    ImmutableList<ExpectationDraft> Expectations)
+    ImmutableList<EntryDraft> Actions,
+    ImmutableList<EntryDraft> Expectations)
 {
-    public StepState WithLastAction(Func<ActionDraft, ActionDraft> change) =>
+    public StepState WithLastAction(Func<EntryDraft, EntryDraft> change) =>
         this with { Actions = Actions.SetItem(Actions.Count - 1, change(Actions[^1])) };
 
-    public StepState WithLastExpectation(Func<ExpectationDraft, ExpectationDraft> change) =>
+    public StepState WithLastExpectation(Func<EntryDraft, EntryDraft> change) =>
         this with { Expectations = Expectations.SetItem(Expectations.Count - 1, change(Expectations[^1])) };
 }

@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using System.Runtime.CompilerServices;
+using LabRunner.Kinds;
 using LabRunner.Loading;
 using LabRunner.Model;
 
@@ -108,38 +109,27 @@ public sealed class LabBuilder
     /// </summary>
     public Scenario Build()
     {
-        var netns = new HashSet<string>(StringComparer.Ordinal);
-        var containers = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var action in _baseSteps.SelectMany(s => s.Actions))
-        {
-            if (action is NetnsAdd n) netns.Add(n.Name);
-            if (action is ContainerRun c) containers.Add(c.Name);
-        }
-        foreach (var draft in _steps.SelectMany(s => s.Actions))
-        {
-            if (draft.Declares is not { } declared || declared.Name is null) continue;
-            (declared.Kind == PlaceKind.Netns ? netns : containers).Add(declared.Name);
-        }
-
-        var context = new BuildContext(netns, containers);
+        var names = LabNames.Of([.. _baseSteps.SelectMany(s => s.Actions).Select(a => a.Declares).OfType<Place>(),
+            .. _steps.SelectMany(s => s.Actions).Select(Declared).OfType<Place>()]);
+        var errors = new ErrorList();
         var uplink = _uplink?.Uplink ?? _baseUplink ?? Uplink.Default;
         if (_uplink is { } u)
         {
-            context.Interface(u.Uplink.Name, u.Span, "uplink name");
-            context.Cidr(u.Uplink.Address, u.Span, "uplink address");
+            if (Loading.Names.CheckInterface(u.Uplink.Name) is { } why) errors.Add(u.Span, why);
+            if (Loading.Names.CheckCidr(u.Uplink.Address) is { } bad) errors.Add(u.Span, bad, "write it as address/prefix, e.g. 172.16.100.1/24");
         }
         if (StepCount == 0)
-            context.Error(_span, "the lab has no steps", "add one: .Step(\"title\", s => s.Netns(\"n1\"))");
+            errors.Add(_span, "the lab has no steps", "add one: .Step(\"title\", s => s.Netns(\"n1\"))");
 
         var steps = _baseSteps.ToBuilder();
         foreach (var step in _steps)
         {
-            if (string.IsNullOrWhiteSpace(step.Title)) context.Error(step.Span, "a step needs a title", "e.g. .Step(\"1.2 A namespace and a veth pair\", s => ...)");
-            var actions = step.Actions.Select(a => BuildAction(context, a)).OfType<LabAction>().ToImmutableArray();
-            var expectations = step.Expectations.Select(e => BuildExpectation(context, e)).OfType<Expectation>().ToImmutableArray();
+            if (string.IsNullOrWhiteSpace(step.Title)) errors.Add(step.Span, "a step needs a title", "e.g. .Step(\"1.2 A namespace and a veth pair\", s => ...)");
+            var actions = step.Actions.Select(a => BuildAction(a, errors, names)).OfType<LabAction>().ToImmutableArray();
+            var expectations = step.Expectations.Select(e => BuildExpectation(e, errors, names)).OfType<Expectation>().ToImmutableArray();
             steps.Add(new Step(step.Title ?? "(untitled)", step.Text, actions, expectations, step.Span));
         }
-        if (context.Errors.Count > 0) throw new ScenarioInvalidException([.. context.Errors]);
+        if (errors.Count > 0) throw new ScenarioInvalidException([.. errors.Errors]);
 
         var scenario = new Scenario(_name, _description, uplink, steps.ToImmutable(), _span);
         var flowErrors = ScenarioValidator.Validate(scenario);
@@ -147,31 +137,52 @@ public sealed class LabBuilder
         return scenario;
     }
 
-    private static LabAction? BuildAction(BuildContext context, ActionDraft draft)
+    /// <summary>The netns or container a drafted action creates, from its name field, before anything is read.</summary>
+    private static Place? Declared(EntryDraft draft) =>
+        draft.Kind is ActionKind { Declares: { } kind, ShortForm: { } key } && draft.Fields.Entries.FirstOrDefault(e => e.Key == key)?.Value is ScalarValue name
+            ? new Place(kind, name.Text)
+            : null;
+
+    /// <summary>The kind's own reader over the drafted fields (and 'in', when it has a place): the YAML loader's rules and messages.</summary>
+    private static FieldReader Fields(EntryDraft draft, ErrorList errors, LabNames names, ImmutableArray<FieldSpec> declared)
     {
-        if (!draft.TakesPlace && draft.In is not null)
-            context.Error(draft.InSpan ?? draft.Span, $"{draft.Keyword} has no place: In(\"{draft.In}\") does not apply to it", "remove .In(...)");
+        var fields = draft.Fields;
+        if (draft.In is not null)
+        {
+            if (draft.Kind.TakesPlace) fields = fields.With("in", draft.InSpan ?? draft.Span, new ScalarValue(draft.In, draft.InSpan ?? draft.Span));
+            else
+                errors.Add(draft.InSpan ?? draft.Span, draft.Kind is ActionKind
+                        ? $"{draft.Kind.Keyword} has no place: In(\"{draft.In}\") does not apply to it"
+                        : $"the {draft.Kind.Keyword} expectation has no place: In(\"{draft.In}\") does not apply to it",
+                    draft.Kind.Keyword == "ping" ? "a ping names its source: Ping(from: ..., to: ...)" : "remove .In(...)");
+        }
+        if (draft.Within is { } within) fields = fields.With("within", draft.WithinSpan ?? draft.Span, FieldValue.From(within, draft.WithinSpan ?? draft.Span));
+        return new FieldReader(fields, errors, names, declared);
+    }
+
+    private static LabAction? BuildAction(EntryDraft draft, ErrorList errors, LabNames names)
+    {
+        var kind = (ActionKind)draft.Kind;
+        var reader = Fields(draft, errors, names, kind.Fields);
         if (draft.FailsWith is not null)
         {
-            if (draft.FailsWith.Length == 0) context.Error(draft.FailsWithSpan ?? draft.Span, "FailsWith needs the error text the action must print");
-            context.Template(draft.FailsWith, draft.FailsWithSpan ?? draft.Span);
+            if (draft.FailsWith.Length == 0) errors.Add(draft.FailsWithSpan ?? draft.Span, "FailsWith needs the error text the action must print");
+            reader.CheckTemplate(draft.FailsWith, draft.FailsWithSpan ?? draft.Span);
         }
-        var action = draft.Make(context, draft);
+        var action = kind.Read(reader);
+        reader.RejectUnknownKeys($"'{kind.Keyword}'");
         return action is null ? null : action with { Span = draft.Span, ExpectedError = draft.FailsWith };
     }
 
-    private static Expectation? BuildExpectation(BuildContext context, ExpectationDraft draft)
+    private static Expectation? BuildExpectation(EntryDraft draft, ErrorList errors, LabNames names)
     {
-        if (!draft.TakesPlace && draft.In is not null)
-            context.Error(draft.InSpan ?? draft.Span, $"the {draft.Keyword} expectation has no place: In(\"{draft.In}\") does not apply to it",
-                draft.Keyword == "ping" ? "a ping names its source: Ping(from: ..., to: ...)" : "remove .In(...)");
-        if (draft.Count is < 1 or > 20)
-            context.Error(draft.CountSpan ?? draft.Span, $"'count' must be a whole number from 1 to 20, not '{draft.Count}'");
-        if (draft.Within is { } within && (within < TimeSpan.Zero || within > TimeSpan.FromHours(1)))
-            context.Error(draft.WithinSpan ?? draft.Span, $"'within' must be from 0 to 1 hour, not {within}");
-        var expectation = draft.Make(context, draft);
-        if (expectation is null || draft.Count is < 1 or > 20) return null;
+        var kind = (ExpectationKind)draft.Kind;
+        var reader = Fields(draft, errors, names, [.. kind.Fields, CommonFields.Within]);
+        var within = reader.Duration("within");
+        var expectation = kind.Read(reader);
+        reader.RejectUnknownKeys($"'{kind.Keyword}'");
+        if (expectation is null) return null;
         expectation = expectation with { Span = draft.Span };
-        return draft.Within is { } w ? expectation with { Within = w } : expectation;
+        return within is { } w ? expectation with { Within = w } : expectation;
     }
 }

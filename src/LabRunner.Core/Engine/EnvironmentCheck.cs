@@ -22,10 +22,9 @@ public static class EnvironmentCheck
         if (!Processes.IsRoot)
             problems.Add("labrunner run needs root (it creates network namespaces and links): run it with sudo, or as root in a VM");
         var needed = Always.ToList();
-        if (scenario.AllActions.Any(a => a is IptablesPolicy) || scenario.Steps.SelectMany(s => s.Expectations).Any(e => e is IptablesPolicyExpectation))
-            needed.Add(("iptables", "iptables"));
-        if (scenario.Steps.SelectMany(s => s.Expectations).Any(e => e is CaptureExpectation))
-            needed.Add(("tcpdump", "tcpdump"));
+        // Each kind names the tools it runs beyond these.
+        needed.AddRange(scenario.AllActions.SelectMany(a => a.Tools).Concat(scenario.Steps.SelectMany(s => s.Expectations).SelectMany(e => e.Tools))
+            .Select(t => (t.Name, t.Package)).Distinct().Where(t => !needed.Contains(t)));
         if (runtime == "containerd") needed.Add(("ctr", "containerd"));
         var missing = needed.Where(t => FindOnPath(t.Tool, searchPath) is null).ToList();
         if (missing.Count > 0)

@@ -150,29 +150,9 @@ public sealed partial class LabEngine(ICommandRunner runner, IContainerRuntime r
     /// </summary>
     private async Task PreflightHostModeAsync(Scenario scenario, LabSession session, CancellationToken ct)
     {
+        var probe = new HostProbe(runner, runtime, session);
         var clashes = new List<string>();
-        foreach (var action in scenario.AllActions)
-        {
-            switch (action)
-            {
-                case NetnsAdd a when File.Exists($"/var/run/netns/{a.Name}"):
-                    clashes.Add($"netns {a.Name} ({a.Span})");
-                    break;
-                case VethAdd a when a.ExpectedError is null:
-                    if (a.In.Kind == PlaceKind.Host && await LinkExistsAsync(a.Name, ct)) clashes.Add($"link {a.Name} ({a.Span})");
-                    if ((a.PeerIn ?? a.In).Kind == PlaceKind.Host && await LinkExistsAsync(a.Peer, ct)) clashes.Add($"link {a.Peer} ({a.Span})");
-                    break;
-                case BridgeAdd a when a.In.Kind == PlaceKind.Host && a.ExpectedError is null && await LinkExistsAsync(a.Name, ct):
-                    clashes.Add($"link {a.Name} ({a.Span})");
-                    break;
-                case VxlanAdd a when a.In.Kind == PlaceKind.Host && a.ExpectedError is null && await LinkExistsAsync(a.Name, ct):
-                    clashes.Add($"link {a.Name} ({a.Span})");
-                    break;
-                case ContainerRun a when a.ExpectedError is null && (await runtime.FindAsync(session.PhysicalName(a.Name), ct)).Exists is not false:
-                    clashes.Add($"container {a.Name} in {runtime.Name} ({a.Span})");
-                    break;
-            }
-        }
+        foreach (var action in scenario.AllActions) clashes.AddRange(await action.HostClashesAsync(probe, ct));
         if (clashes.Count > 0) throw new HostConflictException(clashes.Distinct().ToList());
 
         var addr = await runner.RunAsync(["ip", "-j", "addr", "show", "dev", session.Uplink.Name], CommandPurpose.Check, ct);
@@ -188,8 +168,19 @@ public sealed partial class LabEngine(ICommandRunner runner, IContainerRuntime r
             "name the host's uplink with --uplink NAME (e.g. --uplink eth0), or run without --host (sandbox)");
     }
 
-    private async Task<bool> LinkExistsAsync(string name, CancellationToken ct) =>
-        (await runner.RunAsync(["ip", "link", "show", "dev", name], CommandPurpose.Check, ct)).Succeeded;
+    /// <summary>The caller's namespace as --host's preflight sees it.</summary>
+    private sealed class HostProbe(ICommandRunner runner, IContainerRuntime runtime, LabSession session) : Kinds.IHostProbe
+    {
+        public string RuntimeName => runtime.Name;
+
+        public async Task<bool> LinkExistsAsync(string name, CancellationToken ct) =>
+            (await runner.RunAsync(["ip", "link", "show", "dev", name], CommandPurpose.Check, ct)).Succeeded;
+
+        public bool NetnsExists(string name) => File.Exists($"/var/run/netns/{name}");
+
+        public async Task<bool?> ContainerExistsAsync(string name, CancellationToken ct) =>
+            (await runtime.FindAsync(session.PhysicalName(name), ct)).Exists;
+    }
 
     /// <summary>Journals name runtimes; a lab uses one, but teardown resolves by name like `clean` does.</summary>
     private IContainerRuntime RuntimeNamed(string name) =>

@@ -38,27 +38,24 @@ public sealed partial class LabEngine
         // In-process hosts (LabRunner.Xunit) too: descriptors they inherited are not for the lab's children.
         if (!runner.IsDryRun) Platform.Descriptors.CloseInheritedOnExec();
         // pcap filters are compiled by libpcap, so only here (not in the loader) can a bad one be found: still before any change.
-        if (!runner.IsDryRun && await CheckCaptureFiltersAsync(scenario, ct) is { Length: > 0 } badFilters)
-            throw new Loading.ScenarioInvalidException(badFilters);
+        if (!runner.IsDryRun && await PreflightAsync(scenario, ct) is { Length: > 0 } refused)
+            throw new Loading.ScenarioInvalidException(refused);
         var session = new LabSession(options.LabId ?? NewLabId(), options.Sandbox, scenario.Uplink);
         // The runtime first: the --host preflight asks it whether the lab's container names are taken.
-        if (!runner.IsDryRun && scenario.AllActions.Any(a => a is ContainerRun)) await runtime.PrepareAsync(ct);
+        if (!runner.IsDryRun && scenario.AllActions.Any(a => a.UsesContainerRuntime)) await runtime.PrepareAsync(ct);
         if (!options.Sandbox && !runner.IsDryRun) await PreflightHostModeAsync(scenario, session, ct);
         LabJournal journal;
         (session, journal) = ClaimJournal(session);
         return new LiveLab(scenario, session, journal, runner, runtime, observer, RuntimeNamed, options.Fault);
     }
 
-    private static async Task<System.Collections.Immutable.ImmutableArray<Loading.ScenarioError>> CheckCaptureFiltersAsync(Scenario scenario, CancellationToken ct)
+    private async Task<System.Collections.Immutable.ImmutableArray<Loading.ScenarioError>> PreflightAsync(Scenario scenario, CancellationToken ct)
     {
-        try
-        {
-            return await Loading.CaptureFilters.CheckAsync(scenario, ct: ct);
-        }
-        catch (System.ComponentModel.Win32Exception)
-        {
-            throw new EnvironmentProblemException("this lab captures packets, and tcpdump is not installed", "apt-get install -y tcpdump (or run ./run-lab.sh, which installs it)");
-        }
+        var (errors, missing) = await LabPreflight.CheckAsync(scenario, runner, ct);
+        if (missing.Count > 0)
+            throw new EnvironmentProblemException($"this lab needs {string.Join(", ", missing.Select(t => t.Name))}, which {(missing.Count == 1 ? "is" : "are")} not installed",
+                $"apt-get install -y {string.Join(' ', missing.Select(t => t.Package).Distinct())} (or run ./run-lab.sh, which installs it)");
+        return errors;
     }
 
     private async Task BuildAsync(LiveLab lab, CancellationToken ct)
@@ -117,7 +114,7 @@ public sealed class LiveLab : IAsyncDisposable
 
     /// <summary>The host, the lab's namespaces (made or not yet) and its running containers.</summary>
     private IReadOnlyList<Place> LabPlaces() =>
-        [Place.Host, .. Scenario.AllActions.OfType<NetnsAdd>().Select(a => Place.Netns(a.Name)).Distinct(),
+        [Place.Host, .. Scenario.AllActions.Select(a => a.Declares).OfType<Place>().Where(p => p.Kind == PlaceKind.Netns).Distinct(),
          .. Session.Containers.Keys.Order(StringComparer.Ordinal).Select(Place.Container)];
 
     /// <summary>The live names: lab id, physical namespaces, container PIDs.</summary>

@@ -6,7 +6,7 @@ using LabRunner.Runtimes;
 namespace LabRunner.Engine;
 
 /// <summary>
-/// One attempt at a <see cref="CaptureExpectation"/>: tcpdump on every link at once (each in its link's namespace,
+/// One attempt at a capture expectation: tcpdump on every link at once (each in its link's namespace,
 /// writing a pcap file in the lab's state directory), the ping, tcpdump stopped, then each filter counted with
 /// <c>tcpdump -r FILE -- FILTER</c>. Packets are parsed and filters compiled by tcpdump/libpcap, the reference for
 /// both: LabRunner parses no packet itself.
@@ -23,7 +23,7 @@ internal sealed class PacketCapture(LabSession session, ICommandRunner runner, P
 
     private int _captures;
 
-    public async Task<(bool Held, string Observed)> ObserveAsync(CaptureExpectation e, CancellationToken ct)
+    public async Task<(bool Held, string Observed)> ObserveAsync(CaptureTraffic traffic, System.Collections.Immutable.ImmutableArray<CapturePoint> on, CancellationToken ct)
     {
         var directory = journal.Directory ?? "<lab state dir>";
         var n = Interlocked.Increment(ref _captures);
@@ -31,7 +31,7 @@ internal sealed class PacketCapture(LabSession session, ICommandRunner runner, P
         CommandOutcome? ping = null;
         try
         {
-            foreach (var (point, i) in e.On.Select((p, i) => (p, i)))
+            foreach (var (point, i) in on.Select((p, i) => (p, i)))
             {
                 var file = Path.Combine(directory, $"capture-{n}-{i + 1}-{point.Link}.pcap");
                 var label = $"{session.LabId}/capture-{n}-{i + 1}";
@@ -46,7 +46,7 @@ internal sealed class PacketCapture(LabSession session, ICommandRunner runner, P
                 if (!command.Ready) break;
             }
             if (started.All(s => s.Command.Ready))
-                ping = await RunPingAsync(e.While, ct);
+                ping = await RunPingAsync(traffic, ct);
         }
         finally
         {
@@ -57,7 +57,7 @@ internal sealed class PacketCapture(LabSession session, ICommandRunner runner, P
             }
         }
 
-        var notStarted = started.Count < e.On.Length || started.Any(s => !s.Command.Ready);
+        var notStarted = started.Count < on.Length || started.Any(s => !s.Command.Ready);
         var observed = new List<string>();
         var held = !notStarted;
         foreach (var s in started)

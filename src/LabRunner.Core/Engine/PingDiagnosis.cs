@@ -16,12 +16,13 @@ namespace LabRunner.Engine;
 /// </summary>
 internal sealed class PingDiagnosis(LabSession session, ICommandRunner runner, Func<IReadOnlyList<Place>> labPlaces)
 {
-    public async Task<IReadOnlyList<string>> DiagnoseAsync(PingExpectation ping, CancellationToken ct)
+    /// <summary>Why a ping from <paramref name="from"/> to <paramref name="to"/> (may hold ${...}) got no answer.</summary>
+    public async Task<IReadOnlyList<string>> DiagnoseAsync(Place from, string to, CancellationToken ct)
     {
         var findings = new List<string>();
         try
         {
-            await DiagnoseAsync(ping.From, session.Expand(ping.To), findings, ct);
+            await DiagnoseAsync(from, session.Expand(to), findings, ct);
         }
         catch (Exception e) when (e is not OperationCanceledException and not OutOfMemoryException)
         {
@@ -87,7 +88,7 @@ internal sealed class PingDiagnosis(LabSession session, ICommandRunner runner, F
             if (callIptables?.Trim() != "1") continue;
             var forward = await RunAsync(target.Exec("iptables", "-t", "filter", "-S", "FORWARD"), ct);
             if (forward is null) continue;
-            var policy = ActionExecutor.ParsePolicy(forward, "FORWARD");
+            var policy = Kinds.CommonFields.ParsePolicy(forward, "FORWARD");
             var accepts = forward.Split('\n').Count(line => line.StartsWith("-A FORWARD", StringComparison.Ordinal) && line.Contains("-j ACCEPT", StringComparison.Ordinal));
             if (policy != "DROP") continue;
             var names = string.Join(", ", b.EnumerateArray().Select(x => Str(x, "ifname")));

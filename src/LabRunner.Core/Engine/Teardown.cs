@@ -120,8 +120,8 @@ public sealed class Teardown(ICommandRunner runner, Func<string, IContainerRunti
                     {
                         var outcome = await runner.RunAsync(v.Argv, CommandPurpose.Check, ct);
                         if (!outcome.Succeeded && GoneErrors.Namespace.Any(g => outcome.Output.Contains(g, StringComparison.Ordinal))) return null;
-                        var line = ExpectationEvaluator.Words(outcome.Stdout.Split('\n')[0]);
-                        return line == ExpectationEvaluator.Words(v.Expected!) ? null : $"not restored ({c.Summary}): `{v.Argv.Display()}` shows '{line}'";
+                        var line = Kinds.ObserveContext.Words(outcome.Stdout.Split('\n')[0]);
+                        return line == Kinds.ObserveContext.Words(v.Expected!) ? null : $"not restored ({c.Summary}): `{v.Argv.Display()}` shows '{line}'";
                     }
                 }
                 return null;

@@ -31,17 +31,10 @@ public static class CaptureFilters
     private static readonly byte[] EthernetPcapHeader =
         [0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0];
 
-    public static IEnumerable<(string Filter, SourceSpan Span)> Of(Scenario scenario) =>
-        from step in scenario.Steps
-        from e in step.Expectations.OfType<CaptureExpectation>()
-        from point in e.On
-        from filter in point.Sees.Concat(point.Never)
-        select (filter, point.Span);
-
-    /// <summary>Every filter libpcap refuses, as scenario errors (empty when all compile, or when the lab has none).</summary>
-    public static async Task<ImmutableArray<ScenarioError>> CheckAsync(Scenario scenario, string tcpdump = "tcpdump", CancellationToken ct = default)
+    /// <summary>Every filter libpcap refuses, as scenario errors (empty when all compile, or when there are none).</summary>
+    public static async Task<ImmutableArray<ScenarioError>> CheckAsync(IEnumerable<(string Filter, SourceSpan Span)> all, string tcpdump = "tcpdump", CancellationToken ct = default)
     {
-        var filters = Of(scenario).DistinctBy(f => (f.Filter, f.Span)).ToList();
+        var filters = all.DistinctBy(f => (f.Filter, f.Span)).ToList();
         if (filters.Count == 0) return [];
         var header = Path.Combine(Path.GetTempPath(), $"labrunner-filter-check-{Environment.ProcessId}-{Guid.NewGuid():N}.pcap");
         await File.WriteAllBytesAsync(header, EthernetPcapHeader, ct);

@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using System.Text;
+using LabRunner.Kinds;
 using LabRunner.Model;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
@@ -15,19 +16,6 @@ public static class ScenarioLoader
 {
     /// <summary>Larger files are refused before parsing: no real lab comes near this.</summary>
     public const int MaxFileBytes = 1 << 20;
-
-    public static readonly ImmutableArray<string> ActionKeys =
-    [
-        "netns-add", "netns-delete", "veth-add", "bridge-add", "vxlan-add", "link-up", "link-down", "link-move", "link-delete",
-        "bridge-attach", "bridge-detach", "address-add", "route-add", "sysctl", "iptables-policy",
-        "container-run", "container-stop", "netns-symlink", "command",
-    ];
-
-    public static readonly ImmutableArray<string> ExpectationKeys =
-    [
-        "ping", "neighbor", "link", "links", "address", "route", "sysctl", "iptables-policy", "bridge-ports",
-        "netns", "command", "capture",
-    ];
 
     /// <summary>Deeper YAML nesting is refused before the tree is built (a real lab nests 7 deep; YamlDotNet's tree builder recurses).</summary>
     public const int MaxDepth = 64;
@@ -81,7 +69,7 @@ public static class ScenarioLoader
 
     public static Scenario Load(string text, string file)
     {
-        var errors = new ErrorSink(file);
+        var errors = new ErrorList();
         if (text.Length > MaxFileBytes && Encoding.UTF8.GetByteCount(text) > MaxFileBytes)
             throw Invalid(new SourceSpan(file, 1, 1), $"text is larger than {MaxFileBytes} bytes, the most a scenario may be");
         if (text.Contains('\0'))
@@ -109,7 +97,7 @@ public static class ScenarioLoader
         if (stream.Documents.Count != 1)
             throw Invalid(new SourceSpan(file, 1, 1), stream.Documents.Count == 0 ? "file is empty" : "file holds more than one YAML document");
 
-        var scenario = new Reader(errors).Read(stream.Documents[0].RootNode);
+        var scenario = new Reader(errors).Read(FieldValue.FromYaml(stream.Documents[0].RootNode, file));
         if (errors.Errors.Count > 0) throw Capped(errors.Errors);
         var flowErrors = ScenarioValidator.Validate(scenario!);
         if (flowErrors.Length > 0) throw Capped(flowErrors);
@@ -189,14 +177,18 @@ public static class ScenarioLoader
     private static ScenarioInvalidException Invalid(SourceSpan span, string message, string? hint = null) =>
         new([new ScenarioError(span, message, hint)]);
 
-    private sealed class Reader(ErrorSink errors)
+    /// <summary>
+    /// Reads the lab's structure (lab, uplink, steps, entries); each entry's fields are read by its kind
+    /// (<see cref="KindRegistry"/>), with the rules and messages every kind shares (<see cref="FieldReader"/>).
+    /// </summary>
+    private sealed class Reader(ErrorList errors)
     {
-        private readonly HashSet<string> _netns = new(StringComparer.Ordinal);
-        private readonly HashSet<string> _containers = new(StringComparer.Ordinal);
+        private LabNames _names = new(new HashSet<string>(), new HashSet<string>());
 
-        public Scenario? Read(YamlNode root)
+        public Scenario? Read(FieldValue root)
         {
-            var map = errors.Map(root, "a scenario");
+            _names = DeclaredNames(root);
+            var map = FieldReader.Of(root, "a scenario", errors, _names);
             if (map is null) return null;
             var name = map.String("lab", required: true) ?? "lab";
             var description = map.String("description");
@@ -209,83 +201,79 @@ public static class ScenarioLoader
             var steps = ImmutableArray.CreateBuilder<Step>();
             if (stepsNode is null)
                 errors.Add(map.Span, "'steps' is missing", "a lab is a list of steps: 'steps:' then '- title: ...'");
-            else if (stepsNode is not YamlSequenceNode stepSeq)
-                errors.Add(errors.SpanOf(stepsNode), "'steps' must be a list of steps");
+            else if (stepsNode is not ListValue stepList)
+                errors.Add(stepsNode.Span, "'steps' must be a list of steps");
             else
             {
-                DeclareNames(stepSeq);
-                foreach (var stepNode in stepSeq.Children)
+                foreach (var stepNode in stepList.Items)
                     if (ReadStep(stepNode) is { } step) steps.Add(step);
-                if (stepSeq.Children.Count == 0) errors.Add(errors.SpanOf(stepSeq), "'steps' is empty");
+                if (stepList.Items.Length == 0) errors.Add(stepList.Span, "'steps' is empty");
             }
             return new Scenario(name, description, uplink, steps.ToImmutable(), map.Span) { Runtime = runtime };
         }
 
-        private Uplink ReadUplink(YamlMap map)
+        private Uplink ReadUplink(FieldReader map)
         {
             if (map.Node("uplink") is not { } node) return Uplink.Default;
-            var m = errors.Map(node, "'uplink'");
+            var m = FieldReader.Of(node, "'uplink'", errors, _names);
             if (m is null) return Uplink.Default;
-            var name = Interface(m, "name") ?? Uplink.Default.Name;
+            var name = m.Interface("name") ?? Uplink.Default.Name;
             var address = m.String("address") ?? Uplink.Default.Address;
             if (Names.CheckCidr(address) is { } why) errors.Add(m.SpanOf("address"), why);
             m.RejectUnknownKeys("'uplink'");
             return new Uplink(name, address);
         }
 
-        /// <summary>First pass: which names are namespaces and which are containers, so 'in: X' can be resolved.</summary>
-        private void DeclareNames(YamlSequenceNode steps)
+        /// <summary>
+        /// First pass: which names are namespaces and which are containers (the kinds that create them say so), so
+        /// 'in: X' can be resolved in any step, before or after the one that creates X.
+        /// </summary>
+        private static LabNames DeclaredNames(FieldValue root)
         {
-            foreach (var step in steps.Children.OfType<YamlMappingNode>())
-            foreach (var (key, value) in step.Children)
+            var declared = new List<Place>();
+            foreach (var action in Children(Child(root, "steps")).SelectMany(step => Children(Child(step, "actions"))).OfType<MapValue>())
+            foreach (var entry in action.Entries)
             {
-                if (key is not YamlScalarNode { Value: "actions" } || value is not YamlSequenceNode actions) continue;
-                foreach (var action in actions.Children.OfType<YamlMappingNode>())
-                foreach (var (k, v) in action.Children)
-                {
-                    var name = v switch
-                    {
-                        YamlScalarNode s => s.Value,
-                        YamlMappingNode m => m.Children.FirstOrDefault(p => p.Key is YamlScalarNode { Value: "name" }).Value is YamlScalarNode n ? n.Value : null,
-                        _ => null,
-                    };
-                    if (name is null) continue;
-                    if (k is YamlScalarNode { Value: "netns-add" }) _netns.Add(name);
-                    if (k is YamlScalarNode { Value: "container-run" }) _containers.Add(name);
-                }
+                if (KindRegistry.Actions.FirstOrDefault(k => k.Keyword == entry.Key) is not { Declares: { } kind, ShortForm: { } key }) continue;
+                var name = entry.Value is ScalarValue s ? s.Text : Child(entry.Value, key) is ScalarValue n ? n.Text : null;
+                if (name is not null) declared.Add(new Place(kind, name));
             }
+            return LabNames.Of(declared);
+
+            static FieldValue? Child(FieldValue? map, string key) => (map as MapValue)?.Entries.FirstOrDefault(e => e.Key == key)?.Value;
+            static IEnumerable<FieldValue> Children(FieldValue? list) => list is ListValue l ? l.Items : [];
         }
 
-        private Step? ReadStep(YamlNode node)
+        private Step? ReadStep(FieldValue node)
         {
-            var map = errors.Map(node, "a step");
+            var map = FieldReader.Of(node, "a step", errors, _names);
             if (map is null) return null;
             var title = map.String("title", required: true) ?? "(untitled)";
             var text = map.String("text");
             var actions = ImmutableArray.CreateBuilder<LabAction>();
             var expectations = ImmutableArray.CreateBuilder<Expectation>();
             foreach (var item in Sequence(map, "actions"))
-                if (ReadEntry(item, "action", ActionKeys, ReadAction) is { } action) actions.Add(action);
+                if (ReadEntry(item, "action", KindRegistry.ActionKeywords, ReadAction) is { } action) actions.Add(action);
             foreach (var item in Sequence(map, "expect"))
-                if (ReadEntry(item, "expectation", ExpectationKeys, ReadExpectation) is { } expectation) expectations.Add(expectation);
+                if (ReadEntry(item, "expectation", KindRegistry.ExpectationKeywords, ReadExpectation) is { } expectation) expectations.Add(expectation);
             map.RejectUnknownKeys("a step");
             return new Step(title, text, actions.ToImmutable(), expectations.ToImmutable(), map.Span);
         }
 
-        private IEnumerable<YamlNode> Sequence(YamlMap map, string key)
+        private IEnumerable<FieldValue> Sequence(FieldReader map, string key)
         {
             var node = map.Node(key);
             if (node is null) return [];
-            if (node is YamlSequenceNode seq) return seq.Children;
-            errors.Add(errors.SpanOf(node), $"'{key}' must be a list ('- ...' lines)");
+            if (node is ListValue list) return list.Items;
+            errors.Add(node.Span, $"'{key}' must be a list ('- ...' lines)");
             return [];
         }
 
         /// <summary>An entry is a mapping with exactly one kind key (e.g. 'veth-add') plus common keys.</summary>
-        private T? ReadEntry<T>(YamlNode node, string what, ImmutableArray<string> kinds, Func<string, YamlNode, YamlMap, T?> read)
+        private T? ReadEntry<T>(FieldValue node, string what, ImmutableArray<string> kinds, Func<string, FieldValue, FieldReader, T?> read)
             where T : class
         {
-            var map = errors.Map(node, $"an {what}");
+            var map = FieldReader.Of(node, $"an {what}", errors, _names);
             if (map is null) return null;
             var present = map.Keys.Where(kinds.Contains).ToList();
             if (present.Count != 1)
@@ -305,452 +293,38 @@ public static class ScenarioLoader
             return result;
         }
 
-        // ---------- actions ----------
+        /// <summary>The kind's fields as a reader: 'netns-add: n1' (a short form) or 'veth-add: { name: ..., peer: ... }'.</summary>
+        private FieldReader? Fields(Kind kind, FieldValue value, ImmutableArray<FieldSpec> fields) =>
+            kind.ShortForm is { } key && value is ScalarValue scalar
+                ? FieldReader.ShortForm(key, scalar, errors, _names, fields)
+                : FieldReader.Of(value, kind.ShortForm is null ? $"'{kind.Keyword}'" : "this entry", errors, _names, fields);
 
-        private LabAction? ReadAction(string kind, YamlNode value, YamlMap entry)
+        private LabAction? ReadAction(string keyword, FieldValue value, FieldReader entry)
         {
             var failsWith = entry.String("fails-with");
             if (failsWith is { Length: 0 }) errors.Add(entry.SpanOf("fails-with"), "'fails-with' is empty, so any error would do", "give the error text the action must print, e.g. \"RTNETLINK answers: File exists\"");
-            if (failsWith is not null) CheckTemplate(failsWith, entry.SpanOf("fails-with"));
-            var span = entry.Span;
-            LabAction? action = kind switch
-            {
-                "netns-add" => Short(value, "name", m => Object(m, "name", "netns") is { } n ? new NetnsAdd(n) : null),
-                "netns-delete" => Short(value, "name", m => Object(m, "name", "netns") is { } n ? new NetnsDelete(n) : null),
-                "bridge-add" => Short(value, "name", m => Interface(m, "name") is { } n ? new BridgeAdd(n, PlaceOf(m)) : null),
-                "link-up" or "link-down" => Short(value, "name", m => Interface(m, "name") is { } n ? new LinkSetState(n, PlaceOf(m), kind == "link-up") : null),
-                "link-delete" => Short(value, "name", m => Interface(m, "name") is { } n ? new LinkDelete(n, PlaceOf(m)) : null),
-                "container-run" => Short(value, "name", ReadContainerRun),
-                "container-stop" => Short(value, "name", m => Container(m, "name") is { } n ? new ContainerStop(n) : null),
-                "netns-symlink" => Short(value, "container", m => Container(m, "container") is { } n ? new NetnsSymlink(n) : null),
-                "vxlan-add" => Long(value, kind, m =>
-                {
-                    var name = Interface(m, "name", true);
-                    var id = m.Int("id", 1, 16777215);
-                    if (id is null && !m.Has("id")) errors.Add(m.Span, "'id' is missing", "the VXLAN network identifier, 1 to 16777215, the same on every host");
-                    var remote = Ip(m, "remote");
-                    var local = Ip(m, "local");
-                    var dev = Interface(m, "dev");
-                    var port = m.Int("port", 1, 65535) ?? VxlanAdd.DefaultPort;
-                    var place = PlaceOf(m); // read even when something else is wrong: 'in' is a known key
-                    return name is null || id is null ? null : new VxlanAdd(name, id.Value, remote, local, dev, port, place);
-                }),
-                "veth-add" => Long(value, kind, m =>
-                {
-                    var name = Interface(m, "name", true);
-                    var peer = Interface(m, "peer", true);
-                    var peerIn = m.Has("peer-in") ? PlaceOf(m, "peer-in") : null;
-                    return name is null || peer is null ? null : new VethAdd(name, peer, PlaceOf(m), peerIn);
-                }),
-                "link-move" => Long(value, kind, m =>
-                {
-                    var name = Interface(m, "name", true);
-                    var from = PlaceOf(m);
-                    var to = m.Has("to") ? PlaceOf(m, "to") : null;
-                    if (to is null) errors.Add(m.Span, "'to' is missing", "name the netns or container the link moves into");
-                    var up = m.Bool("up") ?? false;
-                    return name is null || to is null ? null : new LinkMove(name, from, to, up);
-                }),
-                "bridge-attach" or "bridge-detach" => Long<LabAction>(value, kind, m =>
-                {
-                    var bridge = Interface(m, "bridge", true);
-                    var link = Interface(m, "link", true);
-                    var place = PlaceOf(m);
-                    if (bridge is null || link is null) return null;
-                    return kind == "bridge-attach" ? new BridgeAttach(bridge, link, place) : new BridgeDetach(bridge, link, place);
-                }),
-                "address-add" => Long(value, kind, m =>
-                {
-                    var dev = Interface(m, "dev", true);
-                    var address = Cidr(m, "address", true);
-                    return dev is null || address is null ? null : new AddressAdd(dev, address, PlaceOf(m));
-                }),
-                "route-add" => Long(value, kind, m =>
-                {
-                    var to = RouteDestination(m, true);
-                    var dev = Interface(m, "dev");
-                    var via = Ip(m, "via");
-                    if (dev is null && via is null && m.Has("to")) errors.Add(m.Span, "a route needs 'dev' or 'via'", "e.g. 'dev: veth-2' for the article's default route");
-                    return to is null ? null : new RouteAdd(to, dev, via, PlaceOf(m));
-                }),
-                "sysctl" => Long(value, kind, m =>
-                {
-                    var key = SysctlKey(m, true);
-                    var v = m.String("value", required: true);
-                    if (v is not null && (v.Length == 0 || v.Any(char.IsControl))) errors.Add(m.SpanOf("value"), "'value' must be a non-empty single-line value");
-                    return key is null || v is null ? null : new SysctlSet(key, v, PlaceOf(m));
-                }),
-                "iptables-policy" => Long(value, kind, m =>
-                {
-                    var (table, chain, policy) = ReadPolicy(m);
-                    return chain is null || policy is null ? null : new IptablesPolicy(table, chain, policy, PlaceOf(m));
-                }),
-                "command" => Long(value, kind, ReadCommandAction),
-                _ => null,
-            };
-            return action is null ? null : action with { Span = span, ExpectedError = failsWith };
+            if (failsWith is not null) entry.CheckTemplate(failsWith, entry.SpanOf("fails-with"));
+            var kind = KindRegistry.Action(keyword);
+            if (Fields(kind, value, kind.Fields) is not { } fields) return null;
+            var action = kind.Read(fields);
+            fields.RejectUnknownKeys(kind.ShortForm is null ? $"'{keyword}'" : "this entry");
+            return action is null ? null : action with { Span = entry.Span, ExpectedError = failsWith };
         }
 
-        private LabAction? ReadContainerRun(YamlMap m)
+        /// <summary>'within' may stand beside the kind ('- ping: {...}' then 'within: 2s') or inside it.</summary>
+        private Expectation? ReadExpectation(string keyword, FieldValue value, FieldReader entry)
         {
-            var name = Object(m, "name", "container");
-            var image = m.String("image") ?? "busybox";
-            if (image != "busybox" && image != "docker.io/library/busybox:latest")
-                errors.Add(m.SpanOf("image"), $"image '{image}' is not available offline", "use 'busybox' (built from Debian's busybox-static)");
-            var share = m.Has("netns-of") ? Container(m, "netns-of") : null;
-            return name is null ? null : new ContainerRun(name, "busybox", share);
-        }
-
-        private LabAction? ReadCommandAction(YamlMap m)
-        {
-            var argv = Argv(m, "argv", true);
-            ImmutableArray<string>? undo = null;
-            var undoNode = m.Node("undo");
-            if (undoNode is null)
-                errors.Add(m.Span, "'undo' is missing",
-                    "say how to undo the command ('undo: [ip, link, del, x]'), or 'undo: none' when it changes nothing");
-            else if (undoNode is YamlScalarNode { Value: "none" }) undo = null;
-            else undo = Argv(m, "undo", true);
-            return argv is null ? null : new RunCommand(argv.Value, PlaceOf(m), undo);
-        }
-
-        private (string Table, string? Chain, string? Policy) ReadPolicy(YamlMap m)
-        {
-            var table = m.String("table") ?? "filter";
-            if (table is not ("filter" or "nat" or "mangle" or "raw"))
-                errors.Add(m.SpanOf("table"), $"unknown iptables table '{table}'", "use filter, nat, mangle or raw");
-            var chain = m.String("chain", required: true);
-            if (chain is not null && Names.CheckChain(chain) is { } why) errors.Add(m.SpanOf("chain"), why);
-            var policy = m.String("policy", required: true);
-            if (policy is not null && policy is not ("ACCEPT" or "DROP"))
-                errors.Add(m.SpanOf("policy"), $"policy must be ACCEPT or DROP, not '{policy}'");
-            return (table, chain, policy);
-        }
-
-        private T? Short<T>(YamlNode value, string nameKey, Func<YamlMap, T?> read) where T : class
-        {
-            if (value is YamlScalarNode scalar)
-            {
-                return read(YamlMap.FromShortForm(nameKey, scalar, errors));
-            }
-            return Long(value, null, read);
-        }
-
-        private T? Long<T>(YamlNode value, string? kind, Func<YamlMap, T?> read) where T : class
-        {
-            var m = errors.Map(value, kind is null ? "this entry" : $"'{kind}'");
-            if (m is null) return null;
-            var result = read(m);
-            m.RejectUnknownKeys(kind is null ? "this entry" : $"'{kind}'");
-            return result;
-        }
-
-        // ---------- expectations ----------
-
-        private Expectation? ReadExpectation(string kind, YamlNode value, YamlMap entry)
-        {
-            // 'within' may stand beside the kind ('- ping: {...}' then 'within: 2s') or inside it.
-            _within = null;
-            var within = entry.Duration("within");
-            var span = entry.Span;
-            Expectation? e = kind switch
-            {
-                "ping" => Expect(value, kind, m =>
-                {
-                    var from = m.Has("from") ? PlaceOf(m, "from") : null;
-                    if (from is null) errors.Add(m.Span, "'from' is missing", "name the host, netns or container that pings");
-                    var to = Target(m, "to");
-                    var succeeds = m.Bool("succeeds") ?? true;
-                    var count = m.Int("count", 1, 20) ?? (succeeds ? 1 : 2);
-                    return from is null || to is null ? null : new PingExpectation(from, to, succeeds, count);
-                }),
-                "neighbor" => Expect(value, kind, m =>
-                {
-                    var place = PlaceOf(m);
-                    var ip = Ip(m, "ip", true);
-                    var mac = m.String("mac");
-                    if (mac is not null && !System.Text.RegularExpressions.Regex.IsMatch(mac, "^([0-9a-f]{2}:){5}[0-9a-f]{2}$"))
-                        errors.Add(m.SpanOf("mac"), $"'{mac}' is not a MAC address like 3e:79:d5:dd:06:f6", "or use 'mac-of: { link: veth-2, in: busybox-1 }'");
-                    var (ofLink, ofIn) = MacOf(m);
-                    if (mac is not null && ofLink is not null) errors.Add(m.SpanOf("mac"), "give either 'mac' or 'mac-of', not both");
-                    return ip is null ? null : new NeighborExpectation(place, ip, mac, ofLink, ofIn);
-                }),
-                "link" => Expect(value, kind, m =>
-                {
-                    var name = Interface(m, "name", true);
-                    var place = PlaceOf(m);
-                    var present = m.Bool("present") ?? true;
-                    var state = m.String("state");
-                    if (state is not null && state is not ("UP" or "DOWN" or "LOWERLAYERDOWN" or "UNKNOWN" or "DORMANT" or "NOTPRESENT"))
-                        errors.Add(m.SpanOf("state"), $"unknown link state '{state}'", "use UP, DOWN, LOWERLAYERDOWN or UNKNOWN (ip link's 'state')");
-                    var flags = m.StringList("flags") ?? [];
-                    var master = m.String("master");
-                    var noMaster = master == "none";
-                    if (master is not null && !noMaster && Names.CheckInterface(master) is { } why) errors.Add(m.SpanOf("master"), why);
-                    var peer = Interface(m, "peer");
-                    var peerIn = m.Has("peer-in") ? PlaceOf(m, "peer-in") : null;
-                    var (ofLink, ofIn) = MacOf(m);
-                    return name is null ? null : new LinkExpectation(name, place, present, state, flags, noMaster ? null : master, noMaster, peer, peerIn)
-                        { MacOfLink = ofLink, MacOfIn = ofIn };
-                }),
-                "links" => Expect(value, kind, m =>
-                {
-                    var place = PlaceOf(m);
-                    var exactly = m.StringList("exactly");
-                    if (exactly is null) errors.Add(m.Span, "'exactly' is missing", "list the links, e.g. 'exactly: [lo]'");
-                    foreach (var l in exactly ?? []) if (Names.CheckInterface(l) is { } why) errors.Add(m.SpanOf("exactly"), why);
-                    return exactly is null ? null : new LinksExpectation(place, exactly.Value);
-                }),
-                "address" => Expect(value, kind, m =>
-                {
-                    var dev = Interface(m, "dev", true);
-                    var address = Cidr(m, "address", true);
-                    var present = m.Bool("present") ?? true;
-                    return dev is null || address is null ? null : new AddressExpectation(PlaceOf(m), dev, address, present);
-                }),
-                "route" => Expect(value, kind, m =>
-                {
-                    var to = RouteDestination(m, true);
-                    var dev = Interface(m, "dev");
-                    var via = Ip(m, "via");
-                    var present = m.Bool("present") ?? true;
-                    return to is null ? null : new RouteExpectation(PlaceOf(m), to, dev, via, present);
-                }),
-                "sysctl" => Expect(value, kind, m =>
-                {
-                    var key = SysctlKey(m, true);
-                    var v = m.String("value", required: true);
-                    return key is null || v is null ? null : new SysctlExpectation(PlaceOf(m), key, v);
-                }),
-                "iptables-policy" => Expect(value, kind, m =>
-                {
-                    var (table, chain, policy) = ReadPolicy(m);
-                    return chain is null || policy is null ? null : new IptablesPolicyExpectation(PlaceOf(m), table, chain, policy);
-                }),
-                "bridge-ports" => Expect(value, kind, m =>
-                {
-                    var bridge = Interface(m, "bridge", true);
-                    var ports = m.StringList("ports");
-                    if (ports is null) errors.Add(m.Span, "'ports' is missing", "list the ports, or 'ports: []' for none");
-                    foreach (var p in ports ?? []) if (Names.CheckInterface(p) is { } why) errors.Add(m.SpanOf("ports"), why);
-                    return bridge is null || ports is null ? null : new BridgePortsExpectation(bridge, PlaceOf(m), ports.Value);
-                }),
-                "netns" => Expect(value, kind, m =>
-                {
-                    var name = m.Has("name") ? Object(m, "name", "netns") : null;
-                    var container = m.Has("container") ? Container(m, "container") : null;
-                    if (m.Has("name") == m.Has("container"))
-                        errors.Add(m.Span, "give either 'name' (a lab netns) or 'container' (its /var/run/netns/PID symlink)");
-                    if (name is not null && !_netns.Contains(name)) UnknownName(m.SpanOf("name"), name, "netns", _netns);
-                    var present = m.Bool("present") ?? true;
-                    return name is null && container is null ? null : new NetnsExpectation(name, container, present);
-                }),
-                "command" => Expect(value, kind, m =>
-                {
-                    var argv = Argv(m, "argv", true);
-                    var exit = m.Int("exit-code", 0, 255);
-                    var contains = m.String("output-contains");
-                    if (contains is not null) CheckTemplate(contains, m.SpanOf("output-contains"));
-                    if (exit is null && contains is null) exit = 0;
-                    return argv is null ? null : new CommandExpectation(PlaceOf(m), argv.Value, exit, contains);
-                }),
-                "capture" => Expect(value, kind, m =>
-                {
-                    var traffic = CaptureWhile(m);
-                    var points = CapturePoints(m);
-                    return traffic is null || points is null ? null : new CaptureExpectation(traffic, points.Value);
-                }),
-                _ => null,
-            };
-            if (e is null) return null;
-            e = e with { Span = span };
-            if (within is not null && _within is not null) errors.Add(entry.SpanOf("within"), "'within' is given twice, beside the expectation and inside it", "keep one");
-            within ??= _within;
-            return within is null ? e : e with { Within = within.Value };
-        }
-
-        private TimeSpan? _within;
-
-        private Expectation? Expect(YamlNode value, string kind, Func<YamlMap, Expectation?> read) =>
-            Long(value, kind, m =>
-            {
-                _within = m.Duration("within");
-                return read(m);
-            });
-
-        /// <summary>'while: { ping: { from: busybox-2, to: 172.16.100.101, count: 2 } }': the traffic a capture watches.</summary>
-        private CaptureTraffic? CaptureWhile(YamlMap m)
-        {
-            if (m.Node("while") is not { } node)
-            {
-                errors.Add(m.Span, "'while' is missing", "say what traffic to capture: 'while: { ping: { from: busybox-2, to: 172.16.100.101 } }'");
-                return null;
-            }
-            if (errors.Map(node, "'while'") is not { } w) return null;
-            CaptureTraffic? traffic = null;
-            if (w.Node("ping") is { } pingNode && errors.Map(pingNode, "'ping'") is { } ping)
-            {
-                var from = ping.Has("from") ? PlaceOf(ping, "from") : null;
-                if (from is null) errors.Add(ping.Span, "'from' is missing", "name the host, netns or container that pings");
-                var to = Target(ping, "to");
-                var count = ping.Int("count", 1, 20) ?? 2;
-                ping.RejectUnknownKeys("'ping'");
-                traffic = from is null || to is null ? null : new CaptureTraffic(from, to, count);
-            }
-            else if (!w.Has("ping")) errors.Add(w.Span, "'while' needs 'ping'", "e.g. 'while: { ping: { from: busybox-2, to: 172.16.100.101 } }'");
-            w.RejectUnknownKeys("'while'");
-            return traffic;
-        }
-
-        /// <summary>'on: [ { link: br-0, sees: [icmp] }, { link: veth-2, in: busybox-1, never: [icmp] } ]'.</summary>
-        private ImmutableArray<CapturePoint>? CapturePoints(YamlMap m)
-        {
-            if (m.Node("on") is not { } node)
-            {
-                errors.Add(m.Span, "'on' is missing", "list the links to capture on: 'on: [ { link: br-0, sees: [icmp] } ]'");
-                return null;
-            }
-            if (node is not YamlSequenceNode seq || seq.Children.Count == 0)
-            {
-                errors.Add(errors.SpanOf(node), "'on' must be a non-empty list of links to capture on", "e.g. 'on: [ { link: br-0, sees: [icmp] } ]'");
-                return null;
-            }
-            var points = ImmutableArray.CreateBuilder<CapturePoint>();
-            var ok = true;
-            foreach (var item in seq.Children)
-            {
-                if (errors.Map(item, "a capture point") is not { } p) { ok = false; continue; }
-                var link = Interface(p, "link", true);
-                var place = PlaceOf(p);
-                var sees = Filters(p, "sees");
-                var never = Filters(p, "never");
-                if (sees.IsEmpty && never.IsEmpty)
-                    errors.Add(p.Span, "a capture point needs 'sees' or 'never'", "give pcap filters, e.g. 'sees: [\"icmp[icmptype] == icmp-echo\"]' or 'never: [icmp]'");
-                p.RejectUnknownKeys("a capture point");
-                if (link is null) { ok = false; continue; }
-                points.Add(new CapturePoint(link, place, sees, never) { Span = p.Span });
-            }
-            return ok ? points.ToImmutable() : null;
-        }
-
-        /// <summary>pcap filter expressions (tcpdump's language); libpcap compiles them before the lab starts.</summary>
-        private ImmutableArray<string> Filters(YamlMap m, string key)
-        {
-            var filters = m.StringList(key) ?? [];
-            foreach (var f in filters)
-                if (CaptureFilters.FormProblem(f, key) is { } problem) errors.Add(m.SpanOf(key), problem.Message, problem.Hint);
-            return filters;
-        }
-
-        // ---------- fields ----------
-
-        /// <summary>'mac-of: { link: veth-2, in: busybox-1 }': a MAC known only at run time.</summary>
-        private (string? Link, Place? In) MacOf(YamlMap m)
-        {
-            if (m.Node("mac-of") is not { } node || errors.Map(node, "'mac-of'") is not { } of) return (null, null);
-            var link = Interface(of, "link", true);
-            var place = PlaceOf(of);
-            of.RejectUnknownKeys("'mac-of'");
-            return (link, place);
-        }
-
-        private Place PlaceOf(YamlMap m, string key = "in")
-        {
-            var name = m.String(key);
-            if (name is null || name == "host") return Place.Host;
-            if (_netns.Contains(name)) return Place.Netns(name);
-            if (_containers.Contains(name)) return Place.Container(name);
-            UnknownName(m.SpanOf(key), name, "netns or container", _netns.Concat(_containers));
-            return Place.Host;
-        }
-
-        private void UnknownName(SourceSpan span, string name, string what, IEnumerable<string> known)
-        {
-            var all = known.ToList();
-            var near = Suggest.Nearest(name, all);
-            errors.Add(span, $"unknown {what} '{name}': no action of this lab creates it",
-                near is not null ? $"did you mean '{near}'?" : all.Count == 0 ? $"create it first (netns-add or container-run)" : $"known: host, {string.Join(", ", all.Order())}");
-        }
-
-        private string? Interface(YamlMap m, string key, bool required = false)
-        {
-            var name = m.String(key, required);
-            if (name is not null && Names.CheckInterface(name) is { } why) errors.Add(m.SpanOf(key), why);
-            return name;
-        }
-
-        private string? Object(YamlMap m, string key, string what)
-        {
-            var name = m.String(key, required: true);
-            if (name is not null && Names.CheckObject(name, what) is { } why) errors.Add(m.SpanOf(key), why);
-            return name;
-        }
-
-        private string? Container(YamlMap m, string key)
-        {
-            var name = m.String(key, required: true);
-            if (name is not null && !_containers.Contains(name)) UnknownName(m.SpanOf(key), name, "container", _containers);
-            return name;
-        }
-
-        private string? Cidr(YamlMap m, string key, bool required)
-        {
-            var text = m.String(key, required);
-            if (text is not null && Names.CheckCidr(text) is { } why) errors.Add(m.SpanOf(key), why, "write it as address/prefix, e.g. 172.16.100.1/24");
-            return text;
-        }
-
-        private string? Ip(YamlMap m, string key, bool required = false)
-        {
-            var text = m.String(key, required);
-            if (text is not null && !Names.IsIPv4(text)) errors.Add(m.SpanOf(key), $"'{text}' is not an IPv4 address", "e.g. 172.16.100.101");
-            return text;
-        }
-
-        /// <summary>An address to ping: an IPv4 address or ${uplink.ip}.</summary>
-        private string? Target(YamlMap m, string key)
-        {
-            var text = m.String(key, required: true);
-            if (text is null) return null;
-            if (text.Contains("${")) CheckTemplate(text, m.SpanOf(key));
-            else if (!Names.IsIPv4(text)) errors.Add(m.SpanOf(key), $"'{text}' is not an IPv4 address", "e.g. 172.16.100.1, or ${uplink.ip} for the host's uplink");
-            return text;
-        }
-
-        private string? RouteDestination(YamlMap m, bool required)
-        {
-            var to = m.String("to", required);
-            if (to is not null && to != "default" && Names.CheckCidr(to) is { } why) errors.Add(m.SpanOf("to"), why, "use 'default' or a CIDR such as 10.0.0.0/24");
-            return to;
-        }
-
-        private string? SysctlKey(YamlMap m, bool required)
-        {
-            var key = m.String("key", required);
-            if (key is not null && Names.CheckSysctlKey(key) is { } why) errors.Add(m.SpanOf("key"), why);
-            return key;
-        }
-
-        private ImmutableArray<string>? Argv(YamlMap m, string key, bool required)
-        {
-            var argv = m.StringList(key);
-            if (argv is null)
-            {
-                if (required && !m.Has(key)) errors.Add(m.Span, $"'{key}' is missing", "give the command as a list: [ip, link, show]");
-                return null;
-            }
-            if (argv.Value.Length == 0) errors.Add(m.SpanOf(key), $"'{key}' is empty");
-            foreach (var arg in argv.Value)
-            {
-                if (arg.Any(c => c == '\0' || c == '\n')) errors.Add(m.SpanOf(key), "an argument may not contain NUL or newline");
-                CheckTemplate(arg, m.SpanOf(key));
-            }
-            return argv;
-        }
-
-        private void CheckTemplate(string text, SourceSpan span)
-        {
-            if (Templates.Check(text, _containers) is { } why) errors.Add(span, why);
+            var kind = KindRegistry.Expectation(keyword);
+            if (Fields(kind, value, [.. kind.Fields, CommonFields.Within]) is not { } fields) return null;
+            var inner = fields.Duration("within");
+            var expectation = kind.Read(fields);
+            fields.RejectUnknownKeys($"'{keyword}'");
+            var beside = entry.Duration("within");
+            if (expectation is null) return null;
+            if (beside is not null && inner is not null) errors.Add(entry.SpanOf("within"), "'within' is given twice, beside the expectation and inside it", "keep one");
+            var within = beside ?? inner;
+            expectation = expectation with { Span = entry.Span };
+            return within is null ? expectation : expectation with { Within = within.Value };
         }
     }
 }

@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using System.Text;
+using LabRunner.Kinds;
 using LabRunner.Model;
 
 namespace LabRunner.Reporting;
@@ -11,133 +12,29 @@ public sealed record TopologyLink(string Name, string Place, string Kind, string
 public sealed record TopologyNode(string Key, string Label, ImmutableArray<TopologyLink> Links);
 
 /// <summary>
-/// What a lab has built after a given step, worked out from the scenario alone (no root, nothing run): the
-/// namespaces, their links, veth pairs, bridge ports and addresses. <see cref="ToMermaid"/> draws it, for
-/// `labrunner graph` and the Markdown transcript. Actions that must fail change nothing; `command` actions are
-/// opaque and not drawn.
+/// What a lab has built after a given step, worked out from the scenario alone (no root, nothing run): the state of
+/// the <see cref="HostModel"/> the kinds apply themselves to — namespaces, their links, veth pairs, bridge ports and
+/// addresses. <see cref="ToMermaid"/> draws it, for `labrunner graph` and the Markdown transcript. Actions that must
+/// fail change nothing; `command` actions are opaque and not drawn.
 /// </summary>
 public sealed class LabTopology
 {
-    private const string Host = "host";
-    private readonly List<string> _order = [Host];
-    private readonly Dictionary<string, string> _labels = new(StringComparer.Ordinal) { [Host] = "host" };
-    // container name -> key of the namespace it uses (its own, or the one it joined)
-    private readonly Dictionary<string, string> _containers = new(StringComparer.Ordinal);
-    private readonly Dictionary<(string Place, string Name), Link> _links = [];
+    private LabTopology(ImmutableArray<TopologyNode> nodes) => Nodes = nodes;
 
-    private sealed class Link(string kind)
-    {
-        public string Kind { get; } = kind;
-        public (string Place, string Name)? Peer { get; set; }
-        public string? Master { get; set; }
-        public List<string> Addresses { get; } = [];
-        public bool Up { get; set; }
-        public int Order { get; set; }
-    }
-
-    private int _linkOrder;
-
-    private LabTopology(Uplink uplink) =>
-        _links[(Host, uplink.Name)] = new Link("uplink") { Addresses = { uplink.Address }, Up = true, Order = _linkOrder++ };
-
-    public ImmutableArray<TopologyNode> Nodes =>
-    [
-        .. _order.Select(key => new TopologyNode(key, _labels[key],
-            [.. _links.Where(l => l.Key.Place == key).OrderBy(l => l.Value.Order).Select(l => new TopologyLink(
-                l.Key.Name, key, l.Value.Kind, l.Value.Peer?.Name, l.Value.Peer?.Place, l.Value.Master, [.. l.Value.Addresses], l.Value.Up))])),
-    ];
+    public ImmutableArray<TopologyNode> Nodes { get; }
 
     /// <summary>The topology after the first <paramref name="steps"/> steps (all of them by default).</summary>
     public static LabTopology Of(Scenario scenario, int? steps = null)
     {
-        var topology = new LabTopology(scenario.Uplink);
+        var host = new HostModel(scenario.Uplink);
         foreach (var step in scenario.Steps.Take(steps ?? scenario.Steps.Length))
-            foreach (var action in step.Actions.Where(a => a.ExpectedError is null))
-                topology.Apply(action);
-        return topology;
-    }
-
-    private string? Key(Place place) => place.Kind switch
-    {
-        PlaceKind.Host => Host,
-        PlaceKind.Netns => _labels.ContainsKey("netns:" + place.Name) ? "netns:" + place.Name : null,
-        _ => _containers.GetValueOrDefault(place.Name),
-    };
-
-    private void Apply(LabAction action)
-    {
-        switch (action)
-        {
-            case NetnsAdd a:
-                AddNode("netns:" + a.Name, $"netns {a.Name}");
-                break;
-            case NetnsDelete a:
-                RemoveNode("netns:" + a.Name);
-                break;
-            case ContainerRun { ShareNetnsWith: { } owner } a when _containers.TryGetValue(owner, out var shared):
-                _containers[a.Name] = shared;
-                _labels[shared] += $", {a.Name}";
-                break;
-            case ContainerRun a:
-                _containers[a.Name] = "container:" + a.Name;
-                AddNode("container:" + a.Name, $"container {a.Name}");
-                break;
-            case ContainerStop a when _containers.Remove(a.Name, out var key):
-                if (!_containers.ContainsValue(key)) RemoveNode(key);
-                break;
-            case VethAdd a when Key(a.In) is { } place && Key(a.PeerIn ?? a.In) is { } peerPlace:
-                _links[(place, a.Name)] = new Link("veth") { Peer = (peerPlace, a.Peer), Order = _linkOrder++ };
-                _links[(peerPlace, a.Peer)] = new Link("veth") { Peer = (place, a.Name), Order = _linkOrder++ };
-                break;
-            case BridgeAdd a when Key(a.In) is { } place:
-                _links[(place, a.Name)] = new Link("bridge") { Order = _linkOrder++ };
-                break;
-            case VxlanAdd a when Key(a.In) is { } place:
-                _links[(place, a.Name)] = new Link($"vxlan {a.Id}") { Order = _linkOrder++ };
-                break;
-            case LinkMove a when Key(a.From) is { } from && Key(a.To) is { } to && _links.Remove((from, a.Name), out var moved):
-                _links[(to, a.Name)] = moved;
-                moved.Master = null; // a move out of a namespace leaves its bridge
-                moved.Addresses.Clear();
-                moved.Up = a.Up;
-                if (moved.Peer is { } p && _links.TryGetValue(p, out var peer)) peer.Peer = (to, a.Name);
-                break;
-            case LinkSetState a when Key(a.In) is { } place && _links.TryGetValue((place, a.Name), out var state):
-                state.Up = a.Up;
-                break;
-            case LinkDelete a when Key(a.In) is { } place:
-                RemoveLink((place, a.Name));
-                break;
-            case BridgeAttach a when Key(a.In) is { } place && _links.TryGetValue((place, a.Link), out var port):
-                port.Master = a.Bridge;
-                break;
-            case BridgeDetach a when Key(a.In) is { } place && _links.TryGetValue((place, a.Link), out var port):
-                port.Master = null;
-                break;
-            case AddressAdd a when Key(a.In) is { } place && _links.TryGetValue((place, a.Device), out var link):
-                link.Addresses.Add(a.Cidr);
-                break;
-        }
-    }
-
-    private void AddNode(string key, string label)
-    {
-        if (_labels.TryAdd(key, label)) _order.Add(key);
-    }
-
-    /// <summary>A namespace going away takes its links with it, and a veth's peer dies with it.</summary>
-    private void RemoveNode(string key)
-    {
-        foreach (var link in _links.Keys.Where(k => k.Place == key).ToList()) RemoveLink(link);
-        _labels.Remove(key);
-        _order.Remove(key);
-    }
-
-    private void RemoveLink((string Place, string Name) key)
-    {
-        if (!_links.Remove(key, out var link)) return;
-        if (link.Peer is { } peer) _links.Remove(peer);
-        foreach (var port in _links.Values.Where(l => l.Master == key.Name && link.Kind == "bridge")) port.Master = null;
+            foreach (var action in step.Actions)
+                host.Apply(action);
+        return new LabTopology(
+        [
+            .. host.Namespaces.Select(ns => new TopologyNode(ns.Key, ns.Label,
+                [.. host.LinksIn(ns.Key).Select(l => new TopologyLink(l.Name, ns.Key, l.Link.Kind, l.Link.PeerName, l.Link.PeerKey, l.Link.Master, [.. l.Link.Addresses], l.Link.Up))])),
+        ]);
     }
 
     /// <summary>A Mermaid flowchart: a box per namespace, a node per link (not lo), veth pairs and bridge ports as edges.</summary>

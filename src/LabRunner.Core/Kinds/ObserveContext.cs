@@ -1,0 +1,51 @@
+using System.Text.Json;
+using LabRunner.Engine;
+using LabRunner.Execution;
+using LabRunner.Model;
+
+namespace LabRunner.Kinds;
+
+/// <summary>
+/// What an expectation's <see cref="Expectation.ObserveAsync"/> works with: the run's live names, the command runner,
+/// commands in a place (a container's through its runtime), packet captures and the ping diagnosis.
+/// Inspection uses iproute2's JSON output from outside the namespace.
+/// </summary>
+public sealed class ObserveContext
+{
+    internal ObserveContext(LabSession session, ICommandRunner runner, PlaceCommands places, PacketCapture capture, PingDiagnosis diagnosis)
+    {
+        Session = session;
+        Runner = runner;
+        Places = places;
+        Capture = capture;
+        Diagnosis = diagnosis;
+    }
+
+    public LabSession Session { get; }
+
+    public ICommandRunner Runner { get; }
+
+    internal PlaceCommands Places { get; }
+
+    internal PacketCapture Capture { get; }
+
+    internal PingDiagnosis Diagnosis { get; }
+
+    public NetTarget Target(Place place) => Session.Target(place);
+
+    public Task<CommandOutcome> CheckAsync(IReadOnlyList<string> argv, CancellationToken ct) => Runner.RunAsync(argv, CommandPurpose.Check, ct);
+
+    /// <summary>A link as <c>ip -j -d link show dev NAME</c> has it, or null when it is not there.</summary>
+    public async Task<JsonElement?> LinkJsonAsync(NetTarget t, string name, CancellationToken ct)
+    {
+        var outcome = await CheckAsync(t.Ip("-j", "-d", "link", "show", "dev", name), ct);
+        return outcome.Succeeded ? Json(outcome.Stdout).EnumerateArray().FirstOrDefault() : null;
+    }
+
+    /// <summary>iproute2's JSON; empty output is an empty list.</summary>
+    public static JsonElement Json(string text) =>
+        string.IsNullOrWhiteSpace(text) ? JsonDocument.Parse("[]").RootElement : JsonDocument.Parse(text).RootElement;
+
+    /// <summary>Words of a value as sysctl prints them (tabs in multi-value keys), joined by single spaces.</summary>
+    public static string Words(string text) => string.Join(' ', text.Split([' ', '\t', '\n'], StringSplitOptions.RemoveEmptyEntries));
+}

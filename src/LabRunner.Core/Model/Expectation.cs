@@ -1,0 +1,43 @@
+using System.Collections.Immutable;
+using LabRunner.Kinds;
+using LabRunner.Loading;
+
+namespace LabRunner.Model;
+
+/// <summary>
+/// What must hold after a step's actions. Each kind is a record in a file of its own (src/LabRunner.Core/Kinds/
+/// Expectations): its keyword and fields (static <c>Kind</c>), what must exist in the <see cref="HostModel"/> for it
+/// to be checked (<see cref="Check"/>), and how it is observed on the live host (<see cref="ObserveAsync"/>).
+/// Observed again and again until it holds or <see cref="Within"/> runs out, so real timing (ARP, carrier) never
+/// makes a lab flaky.
+/// </summary>
+public abstract record Expectation
+{
+    public static readonly TimeSpan DefaultWithin = TimeSpan.FromSeconds(5);
+
+    public SourceSpan Span { get; init; } = SourceSpan.None;
+
+    public TimeSpan Within { get; init; } = DefaultWithin;
+
+    public abstract string Keyword { get; }
+
+    /// <summary>One line for reports: what is expected, in the scenario's own names.</summary>
+    public abstract string Describe();
+
+    /// <summary>Checks against the model that everything the expectation looks at exists at its point in the lab.</summary>
+    public abstract void Check(HostModel host);
+
+    /// <summary>One observation of the live host: whether it holds now, and what was seen (for the report).</summary>
+    public abstract Task<(bool Held, string Observed)> ObserveAsync(ObserveContext context, CancellationToken ct);
+
+    /// <summary>For a failure people ask "why?" about: what was found along the way, one finding a line.</summary>
+    public virtual Task<IReadOnlyList<string>> DiagnoseAsync(ObserveContext context, CancellationToken ct) => Task.FromResult<IReadOnlyList<string>>([]);
+
+    /// <summary>Texts that may hold ${NAME.pid}: checked against when each container runs.</summary>
+    public virtual IEnumerable<string?> Templated => [];
+
+    public virtual IEnumerable<Tool> Tools => [];
+
+    /// <summary>Checks that need a tool but change nothing (libpcap compiling filters), run before the lab starts.</summary>
+    public virtual Task<ImmutableArray<ScenarioError>> PreflightAsync(Execution.ICommandRunner runner, CancellationToken ct) => Task.FromResult(ImmutableArray<ScenarioError>.Empty);
+}
