@@ -1,0 +1,136 @@
+using System.Reflection;
+using System.Text.Json.Nodes;
+using LabRunner.Authoring;
+using LabRunner.Kinds;
+using LabRunner.Loading;
+using LabRunner.Model;
+using LabRunner.Tests.Unit.Infrastructure;
+
+namespace LabRunner.Tests.Unit;
+
+/// <summary>
+/// The kinds as the generic code sees them (docs/ARCHITECTURE.md §11): found by the registry, one file each, fields
+/// declared once and read only as declared, the JSON Schema made from them, and the one host model's checks.
+/// </summary>
+public sealed class KindSpecs
+{
+    [Fact]
+    public void The_registry_finds_every_kind_in_the_reference_order_with_new_kinds_last()
+    {
+        Assert.Equal(
+            ["netns-add", "netns-delete", "veth-add", "bridge-add", "vxlan-add", "link-up", "link-down", "link-move", "link-delete",
+             "bridge-attach", "bridge-detach", "address-add", "route-add", "sysctl", "iptables-policy", "container-run", "container-stop",
+             "netns-symlink", "command", "link-set"],
+            KindRegistry.ActionKeywords);
+        Assert.Equal(
+            ["ping", "neighbor", "link", "links", "address", "route", "sysctl", "iptables-policy", "bridge-ports", "netns", "command", "capture"],
+            KindRegistry.ExpectationKeywords);
+    }
+
+    [Fact]
+    public void Every_kind_record_declares_its_kind_in_its_own_file()
+    {
+        var records = typeof(LabAction).Assembly.GetTypes()
+            .Where(t => !t.IsAbstract && (t.IsSubclassOf(typeof(LabAction)) || t.IsSubclassOf(typeof(Expectation))));
+        foreach (var record in records)
+        {
+            var kinds = record.GetFields(BindingFlags.Public | BindingFlags.Static).Where(f => typeof(Kind).IsAssignableFrom(f.FieldType)).ToList();
+            Assert.True(kinds.Count > 0, $"{record.Name} declares no kind: add 'public static readonly ActionKind Kind = new(...)'");
+            var folder = record.IsSubclassOf(typeof(LabAction)) ? "Actions" : "Expectations";
+            Assert.True(File.Exists(Path.Combine(Repo.Root, "src", "LabRunner.Core", "Kinds", folder, record.Name + ".cs")), $"{record.Name} is not in Kinds/{folder}/{record.Name}.cs");
+        }
+    }
+
+    [Fact]
+    public void Every_field_a_kind_reads_is_declared_and_every_declared_field_is_read()
+    {
+        // Every scenario in the repository, read with the declared fields enforced (reading an undeclared key throws).
+        foreach (var file in Directory.EnumerateFiles(Path.Combine(Repo.Root, "scenarios"), "*.yaml", SearchOption.AllDirectories))
+            ScenarioLoader.LoadFile(file);
+
+        // A declared field that the kind never reads would be refused as unknown: give every one, see none refused as unknown.
+        foreach (var kind in KindRegistry.Actions.Cast<Kind>().Concat(KindRegistry.Expectations))
+        {
+            var errors = Unknowns(kind);
+            Assert.True(errors.Count == 0, $"{kind.Keyword} declares fields it does not read: {string.Join("; ", errors)}");
+        }
+    }
+
+    /// <summary>The "unknown key" errors when a kind is given every field it declares (values need not be valid).</summary>
+    private static List<string> Unknowns(Kind kind)
+    {
+        var fields = string.Join(", ", kind.Fields.Select(f => $"{f.Key}: {Sample(f)}"));
+        var entry = kind is ActionKind ? $"actions: [ {{ {kind.Keyword}: {{ {fields} }} }} ]" : $"expect: [ {{ {kind.Keyword}: {{ {fields} }} }} ]";
+        try
+        {
+            ScenarioLoader.Load($"lab: x\nsteps:\n  - title: t\n    {entry}\n", "lab.yaml");
+            return [];
+        }
+        catch (ScenarioInvalidException e)
+        {
+            return [.. e.Errors.Where(x => x.Message.StartsWith("unknown key", StringComparison.Ordinal)).Select(x => x.Message)];
+        }
+    }
+
+    private static string Sample(FieldSpec f) => f.Type switch
+    {
+        FieldType.Map => "{ " + string.Join(", ", f.Fields.Select(s => $"{s.Key}: {Sample(s)}")) + " }",
+        FieldType.MapList => "[ { " + string.Join(", ", f.Fields.Select(s => $"{s.Key}: {Sample(s)}")) + " } ]",
+        FieldType.Interfaces or FieldType.Strings or FieldType.Filters or FieldType.Argv or FieldType.ArgvOrNone => "[x]",
+        FieldType.Integer => "1",
+        FieldType.Boolean => "true",
+        _ => "x",
+    };
+
+    [Fact]
+    public void A_CSharp_shim_that_names_a_field_its_kind_does_not_declare_fails_at_once()
+    {
+        var e = Assert.Throws<ArgumentException>(() => EntryDraft.Of(NetnsAdd.Kind, SourceSpan.None, ("colour", "red")));
+
+        Assert.StartsWith("netns-add has no field 'colour'", e.Message);
+    }
+
+    [Fact]
+    public void A_capture_on_a_link_of_a_stopped_container_is_refused_before_anything_runs()
+    {
+        var error = Scenarios.ErrorIn("""
+            lab: capture-after-stop
+            steps:
+              - title: a container, stopped
+                actions: [ { container-run: c1 }, { container-stop: c1 } ]
+              - title: a capture in it
+                expect:
+                  - capture:
+                      while: { ping: { from: host, to: 10.0.0.1 } }
+                      on: [ { link: eth0, in: c1, sees: [icmp] } ]
+            """);
+
+        error.At(9, 17);
+        Assert.Equal("container c1 has been stopped at this point", error.Message);
+    }
+
+    [Fact]
+    public void The_JSON_schema_has_every_kind_with_its_declared_fields()
+    {
+        var schema = LabSchema.Build();
+        var step = schema["properties"]!["steps"]!["items"]!["properties"]!;
+        var actions = step["actions"]!["items"]!["oneOf"]!.AsArray();
+        var expectations = step["expect"]!["items"]!["oneOf"]!.AsArray();
+
+        Assert.Equal(KindRegistry.ActionKeywords.Length, actions.Count);
+        Assert.Equal(KindRegistry.ExpectationKeywords.Length, expectations.Count);
+        var linkSet = actions.Single(a => a!["required"]![0]!.GetValue<string>() == "link-set")!["properties"]!["link-set"]!;
+        Assert.Equal(["name", "mtu", "address", "txqueuelen", "alias", "in"], linkSet["properties"]!.AsObject().Select(p => p.Key));
+        Assert.Equal(68, linkSet["properties"]!["mtu"]!["minimum"]!.GetValue<int>());
+        var netnsAdd = actions.Single(a => a!["required"]![0]!.GetValue<string>() == "netns-add")!["properties"]!["netns-add"]!;
+        Assert.NotNull(netnsAdd["anyOf"]); // the short form 'netns-add: n1' or the mapping
+    }
+
+    [Fact]
+    public void The_schema_in_the_docs_is_the_one_the_kinds_make()
+    {
+        var path = Path.Combine(Repo.Root, "docs", "labrunner.schema.json");
+        Assert.True(File.Exists(path) && File.ReadAllText(path) == LabSchema.Json(),
+            $"docs/labrunner.schema.json is stale: regenerate it with `labrunner schema > docs/labrunner.schema.json`");
+    }
+}
