@@ -270,16 +270,3 @@ public sealed class LabEngine(ICommandRunner runner, IContainerRuntime runtime, 
         }
     }
 }
-
-/// <summary>The machine cannot run labs as it is (exit 3); <see cref="Fix"/> says what to do.</summary>
-public sealed class EnvironmentProblemException(string message, string fix) : Exception(message)
-{
-    public string Fix { get; } = fix;
-}
-
-/// <summary>--host mode: names the lab would create already exist on this host (exit 2, nothing touched).</summary>
-public sealed class HostConflictException(IReadOnlyList<string> clashes)
-    : Exception($"--host: these already exist on this host and the lab would create them: {string.Join("; ", clashes)}")
-{
-    public IReadOnlyList<string> Clashes { get; } = clashes;
-}
