@@ -1,17 +1,17 @@
 using System.CommandLine;
 using System.Text.Json;
 using System.Runtime.InteropServices;
-using LabRunner.Cli.Reporting;
+using LabRunner.Cli.Output;
 using LabRunner.Engine;
 using LabRunner.Execution;
 using LabRunner.Journal;
 using LabRunner.Loading;
 using LabRunner.Model;
 using LabRunner.Platform;
+using LabRunner.Reporting;
 using LabRunner.Runtimes;
 using LabRunner.Scripting;
 using Spectre.Console;
-using LabReports = LabRunner.Reporting;
 
 namespace LabRunner.Cli;
 
@@ -143,7 +143,7 @@ public static class Program
             Console.Error.WriteLine($"error: --after-step must be from 0 to {scenario.Steps.Length} (the lab has {scenario.Steps.Length} steps)");
             return ExitCodes.InvalidInput;
         }
-        Console.Out.Write(LabReports.LabTopology.Of(scenario, afterStep).ToMermaid());
+        Console.Out.Write(LabTopology.Of(scenario, afterStep).ToMermaid());
         return ExitCodes.Passed;
     }
 
@@ -216,7 +216,7 @@ public static class Program
                 return ExitCodes.InvalidInput;
             }
         var reporter = new ConsoleReporter(console, settings.Verbose, plan: dryRun);
-        var recorder = new LabReports.RunRecorder();
+        var recorder = new RunRecorder();
         var observer = new CompositeObserver(reporter, recorder); // commands reach both: the console and the report files
         ICommandRunner runner = dryRun ? new DryRunCommandRunner(observer.CommandRan) : new CliWrapCommandRunner(observer.CommandRan);
         var runtime = ContainerRuntimes.Create(runtimeName, runner, observer.CommandRan);
@@ -274,11 +274,11 @@ public static class Program
         var directory = Directory.CreateTempSubdirectory("labrunner-replay-").FullName;
         try
         {
-            LabReports.BundleManifest manifest;
+            BundleManifest manifest;
             string root;
             try
             {
-                (manifest, root) = await LabReports.BugBundle.ExtractAsync(bundlePath, directory);
+                (manifest, root) = await BugBundle.ExtractAsync(bundlePath, directory);
             }
             catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
             {
@@ -296,7 +296,7 @@ public static class Program
             if (asRun.Count > 0 && !settings.Host && settings.Uplink is null)
                 console.MarkupLine($"[yellow]note[/]: this bundle was run with {Markup.Escape(string.Join(' ', asRun))}; it replays in a sandbox unless you pass them: " +
                                    $"labrunner replay BUNDLE {Markup.Escape(string.Join(' ', asRun))}");
-            var replayed = new LabReports.BundleManifest(manifest.ScenarioFile, manifest.Runtime, settings.Host, settings.Uplink);
+            var replayed = new BundleManifest(manifest.ScenarioFile, manifest.Runtime, settings.Host, settings.Uplink);
             console.MarkupLine($"[grey]{(plan ? "planning" : "replaying")} {Markup.Escape(bundlePath)}: labrunner {Markup.Escape(string.Join(' ', replayed.RunArguments()))}[/]");
             return await RunAsync(console, scenario, settings with { Runtime = manifest.Runtime }, dryRun: plan);
         }
@@ -324,23 +324,23 @@ public static class Program
         }
     }
 
-    private static async Task WriteReportsAsync(IAnsiConsole console, LabReports.RunRecorder recorder, RunSettings settings, string scenarioPath, string runtime)
+    private static async Task WriteReportsAsync(IAnsiConsole console, RunRecorder recorder, RunSettings settings, string scenarioPath, string runtime)
     {
         if (settings.Bundle is { } bundlePath)
         {
-            var manifest = new LabReports.BundleManifest(Path.GetFileName(scenarioPath), runtime, settings.Host, settings.Uplink);
-            await LabReports.BugBundle.WriteAsync(bundlePath, recorder.Record, scenarioPath, manifest);
+            var manifest = new BundleManifest(Path.GetFileName(scenarioPath), runtime, settings.Host, settings.Uplink);
+            await BugBundle.WriteAsync(bundlePath, recorder.Record, scenarioPath, manifest);
             console.MarkupLine($"[grey]bug-report bundle: {Markup.Escape(bundlePath)} (replay it with: labrunner replay {Markup.Escape(bundlePath)})[/]");
         }
         if (settings.JUnit is { } junit)
         {
             using (var writer = System.Xml.XmlWriter.Create(junit, new System.Xml.XmlWriterSettings { Indent = true, Encoding = new System.Text.UTF8Encoding(false) }))
-                LabReports.JUnitReport.Create(recorder.Record).Save(writer);
+                JUnitReport.Create(recorder.Record).Save(writer);
             console.MarkupLine($"[grey]JUnit report: {Markup.Escape(junit)}[/]");
         }
         if (settings.Transcript is { } transcript)
         {
-            File.WriteAllText(transcript, LabReports.MarkdownTranscript.Create(recorder.Record));
+            File.WriteAllText(transcript, MarkdownTranscript.Create(recorder.Record));
             console.MarkupLine($"[grey]transcript: {Markup.Escape(transcript)}[/]");
         }
     }
