@@ -58,9 +58,6 @@ public sealed class LiveLab : IAsyncDisposable
     /// <summary>The first step that failed, if any: a lab stops being trustworthy after it.</summary>
     public StepOutcome? FirstFailure => _outcomes.FirstOrDefault(o => !o.Passed);
 
-    /// <summary>The teardown's result once torn down, else null.</summary>
-    public LabResult? Result => _result;
-
     /// <summary>
     /// Runs every step of the scenario not run yet, in order, stopping at the first that fails (as
     /// <see cref="LabEngine.RunAsync"/> does). Returns that failure, or null when every step passed.
