@@ -1,17 +1,17 @@
 using System.CommandLine;
 using System.Text.Json;
 using System.Runtime.InteropServices;
-using LabRunner.Cli.Reporting;
+using LabRunner.Cli.Output;
 using LabRunner.Engine;
 using LabRunner.Execution;
 using LabRunner.Journal;
 using LabRunner.Loading;
 using LabRunner.Model;
 using LabRunner.Platform;
+using LabRunner.Reporting;
 using LabRunner.Runtimes;
 using LabRunner.Scripting;
 using Spectre.Console;
-using LabReports = LabRunner.Reporting;
 
 namespace LabRunner.Cli;
 
@@ -50,63 +50,72 @@ public static class Program
         var run = new Command("run", "Run a lab: build each step, check its expectations, always tear down.\n" +
                                      "Exit codes: 0 all held, 1 an expectation failed, 2 invalid scenario or usage, 3 environment problem, 4 teardown left something, 130/143 interrupted")
             { file, host, uplink, runtimeOption, verbose, pause, stateDir, junit, transcript, bundle, scriptTimeout };
-        run.SetAction((r, ct) => RunAsync(console, r.GetValue(file)!, new RunSettings(r.GetValue(host), r.GetValue(uplink), r.GetValue(runtimeOption), r.GetValue(verbose), r.GetValue(pause), r.GetValue(stateDir)!)
-            { JUnit = r.GetValue(junit), Transcript = r.GetValue(transcript), Bundle = r.GetValue(bundle), ScriptTimeout = ScriptTimeout(r) }, dryRun: false));
+        run.SetAction(Telling((r, ct) => RunAsync(console, r.GetValue(file)!, new RunSettings(r.GetValue(host), r.GetValue(uplink), r.GetValue(runtimeOption), r.GetValue(verbose), r.GetValue(pause), r.GetValue(stateDir)!)
+            { JUnit = r.GetValue(junit), Transcript = r.GetValue(transcript), Bundle = r.GetValue(bundle), ScriptTimeout = ScriptTimeout(r) }, dryRun: false)));
 
         var bundleFile = new Argument<string>("bundle") { Description = "a bundle written by 'labrunner run --bundle FILE'" };
         var replayPlan = new Option<bool>("--plan") { Description = "show every command the replay would run, as 'labrunner plan' does; touches nothing (read it before replaying someone else's bundle: a replay runs its commands as root)" };
         var replay = new Command("replay", "Run the lab of a bug-report bundle again, with the runtime it was run with, after checking every file's SHA-256.\n" +
                                            "--host and --uplink apply only when given here. A replay runs the bundle's commands as root: read 'replay --plan BUNDLE' first")
             { bundleFile, replayPlan, host, uplink, verbose, pause, stateDir, junit, transcript, bundle, scriptTimeout };
-        replay.SetAction((r, ct) => ReplayAsync(console, r.GetValue(bundleFile)!, new RunSettings(r.GetValue(host), r.GetValue(uplink), null, r.GetValue(verbose), r.GetValue(pause), r.GetValue(stateDir)!)
-            { JUnit = r.GetValue(junit), Transcript = r.GetValue(transcript), Bundle = r.GetValue(bundle), ScriptTimeout = ScriptTimeout(r) }, r.GetValue(replayPlan)));
+        replay.SetAction(Telling((r, ct) => ReplayAsync(console, r.GetValue(bundleFile)!, new RunSettings(r.GetValue(host), r.GetValue(uplink), null, r.GetValue(verbose), r.GetValue(pause), r.GetValue(stateDir)!)
+            { JUnit = r.GetValue(junit), Transcript = r.GetValue(transcript), Bundle = r.GetValue(bundle), ScriptTimeout = ScriptTimeout(r) }, r.GetValue(replayPlan))));
 
         var validate = new Command("validate", "Check a lab file without touching anything (exit 2 with file:line:col when invalid)") { file, scriptTimeout };
-        validate.SetAction((r, ct) => ValidateAsync(console, r.GetValue(file)!, ScriptTimeout(r), ct));
+        validate.SetAction(Telling((r, ct) => ValidateAsync(console, r.GetValue(file)!, ScriptTimeout(r), ct)));
 
         var plan = new Command("plan", "Show every command a run would execute, teardown included; touches nothing") { file, host, uplink, runtimeOption, scriptTimeout };
-        plan.SetAction((r, ct) => RunAsync(console, r.GetValue(file)!, new RunSettings(r.GetValue(host), r.GetValue(uplink), r.GetValue(runtimeOption), false, false, LabJournal.DefaultRoot)
-            { ScriptTimeout = ScriptTimeout(r) }, dryRun: true));
+        plan.SetAction(Telling((r, ct) => RunAsync(console, r.GetValue(file)!, new RunSettings(r.GetValue(host), r.GetValue(uplink), r.GetValue(runtimeOption), false, false, LabJournal.DefaultRoot)
+            { ScriptTimeout = ScriptTimeout(r) }, dryRun: true)));
 
         var afterStep = new Option<int?>("--after-step") { Description = "draw the lab as it is after step N (default: after the last step)" };
         var graph = new Command("graph", "Draw the lab's topology (namespaces, links, veth pairs, bridge ports, addresses) as a Mermaid flowchart; touches nothing")
             { file, afterStep, scriptTimeout };
-        graph.SetAction(r => Graph(console, r.GetValue(file)!, r.GetValue(afterStep), ScriptTimeout(r)));
+        graph.SetAction(Telling((r, ct) => Task.FromResult(Graph(r.GetValue(file)!, r.GetValue(afterStep), ScriptTimeout(r)))));
 
         var seedRuntime = new Option<string>("--runtime") { Description = "containerd or docker", DefaultValueFactory = _ => "containerd" };
         seedRuntime.AcceptOnlyFromAmong([.. ContainerRuntimes.Names.Where(n => n != "process")]);
         var seed = new Command("seed", $"Build {BusyboxImage.Reference} from Debian's busybox-static and import it (no registry needed)") { seedRuntime };
-        seed.SetAction((r, ct) => SeedAsync(console, r.GetValue(seedRuntime)!, ct));
+        seed.SetAction(Telling((r, ct) => SeedAsync(console, r.GetValue(seedRuntime)!, ct)));
         var image = new Command("image", "Manage the offline busybox image") { seed };
 
         var clean = new Command("clean", "Tear down what runs that died (kill -9, crash) left behind, from their journals") { verbose, stateDir };
-        clean.SetAction((r, ct) => CleanAsync(console, r.GetValue(verbose), r.GetValue(stateDir)!));
+        clean.SetAction(Telling((r, ct) => CleanAsync(console, r.GetValue(verbose), r.GetValue(stateDir)!)));
 
         var schema = new Command("schema", "Print the JSON Schema of a YAML lab file, made from the kinds' fields (for editors: yaml-language-server, VS Code)");
-        schema.SetAction(_ => Console.Out.Write(Kinds.LabSchema.Json()));
+        schema.SetAction(Telling((_, _) =>
+        {
+            Console.Out.Write(Kinds.LabSchema.Json());
+            return Task.FromResult(ExitCodes.Passed);
+        }));
 
         var root = new RootCommand("labrunner: step-by-step Linux container-networking labs, asserted and always torn down")
             { run, validate, plan, graph, clean, image, replay, schema };
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
-        {
-            foreach (var error in parsed.Errors) console.MarkupLine($"[red]error:[/] {Markup.Escape(error.Message)}");
-            console.MarkupLine("run 'labrunner --help' for usage");
-            return ExitCodes.InvalidInput;
-        }
+            return new Problem(string.Join(Environment.NewLine, parsed.Errors.Select(e => $"error: {e.Message}")), "run 'labrunner --help' for usage",
+                ExitCodes.InvalidInput).Tell();
         // Signals are ours: SIGINT/SIGTERM/SIGHUP cancel the run, which then tears down and exits 130/143/129.
-        try
-        {
-            return await parsed.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
-        }
-        catch (IOException e)
-        {
-            // Standard output on a full device or a closed terminal, outside a lab (a lab is stopped and torn down first).
-            try { Console.Error.WriteLine($"environment: cannot write the output: {e.Message}"); }
-            catch (IOException) { }
-            return ExitCodes.Environment;
-        }
+        return await parsed.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
     }
+
+    /// <summary>
+    /// Every command runs through this: what it throws that means something to the user (<see cref="Problem.Of"/>: an
+    /// invalid scenario, a --host clash, an environment problem, a read or write that failed) is told on standard error
+    /// with its exit code. Anything else is a bug, left to System.CommandLine's handler (exit 1, with the stack trace).
+    /// </summary>
+    private static Func<ParseResult, CancellationToken, Task<int>> Telling(Func<ParseResult, CancellationToken, Task<int>> command) =>
+        async (r, ct) =>
+        {
+            try
+            {
+                return await command(r, ct);
+            }
+            catch (Exception e) when (Problem.Of(e) is { } problem)
+            {
+                return problem.Tell();
+            }
+        };
 
     private sealed record RunSettings(bool Host, string? Uplink, string? Runtime, bool Verbose, bool Pause, string StateDir)
     {
@@ -121,66 +130,40 @@ public static class Program
 
     private static async Task<int> ValidateAsync(IAnsiConsole console, string path, TimeSpan scriptTimeout, CancellationToken ct)
     {
-        if (Load(console, path, scriptTimeout) is not { } scenario) return ExitCodes.InvalidInput;
+        var scenario = Load(path, scriptTimeout);
         // libpcap is the judge of a pcap filter (and so on for every check that needs a tool); without the tool they are made before a run.
         var (bad, missing) = await LabPreflight.CheckAsync(scenario, new CliWrapCommandRunner(), ct);
         foreach (var tool in missing)
             console.MarkupLine($"[yellow]note[/]: {Markup.Escape(tool.Name)} is not installed, so the checks that need it (e.g. compiling capture filters) were not made (they will be before a run)");
-        if (bad.Length > 0)
-        {
-            PrintErrors(new ScenarioInvalidException(bad));
-            return ExitCodes.InvalidInput;
-        }
+        if (bad.Length > 0) throw new ScenarioInvalidException(bad);
         console.MarkupLine($"[green]valid[/]: {Markup.Escape(path)}: lab {Markup.Escape(scenario.Name)}, {scenario.Steps.Length} steps, " +
                            $"{scenario.AllActions.Count()} actions, {scenario.Steps.Sum(s => s.Expectations.Length)} expectations");
         return ExitCodes.Passed;
     }
 
-    private static int Graph(IAnsiConsole console, string path, int? afterStep, TimeSpan scriptTimeout)
+    private static int Graph(string path, int? afterStep, TimeSpan scriptTimeout)
     {
-        if (Load(console, path, scriptTimeout) is not { } scenario) return ExitCodes.InvalidInput;
+        var scenario = Load(path, scriptTimeout);
         if (afterStep is < 0 || afterStep > scenario.Steps.Length)
-        {
-            Console.Error.WriteLine($"error: --after-step must be from 0 to {scenario.Steps.Length} (the lab has {scenario.Steps.Length} steps)");
-            return ExitCodes.InvalidInput;
-        }
-        Console.Out.Write(LabReports.LabTopology.Of(scenario, afterStep).ToMermaid());
+            return Problem.Usage($"--after-step must be from 0 to {scenario.Steps.Length} (the lab has {scenario.Steps.Length} steps)").Tell();
+        Console.Out.Write(LabTopology.Of(scenario, afterStep).ToMermaid());
         return ExitCodes.Passed;
     }
 
-    private static Scenario? Load(IAnsiConsole console, string path, TimeSpan scriptTimeout)
-    {
-        try
-        {
-            return LabFiles.Load(path, scriptTimeout); // .yaml/.yml: YAML loader; .csx: C# script (LabRunner.Scripting), under its timeout
-        }
-        catch (ScenarioInvalidException e)
-        {
-            PrintErrors(e);
-            return null;
-        }
-    }
-
-    private static void PrintErrors(ScenarioInvalidException e)
-    {
-        foreach (var error in e.Errors) Console.Error.WriteLine(error.ToString());
-        Console.Error.WriteLine($"{e.Errors.Length} error(s); nothing was run.");
-    }
+    /// <summary>.yaml/.yml: the YAML loader; .csx: a C# script (LabRunner.Scripting), under its timeout. Throws ScenarioInvalidException.</summary>
+    private static Scenario Load(string path, TimeSpan scriptTimeout) => LabFiles.Load(path, scriptTimeout);
 
     private static async Task<int> RunAsync(GuardedConsole console, string path, RunSettings settings, bool dryRun)
     {
-        if (Load(console, path, settings.ScriptTimeout) is not { } scenario) return ExitCodes.InvalidInput;
+        var scenario = Load(path, settings.ScriptTimeout);
         if (settings.Uplink is { } name)
         {
-            if (Names.CheckInterface(name) is { } why) { Console.Error.WriteLine($"error: --uplink: {why}"); return ExitCodes.InvalidInput; }
+            if (Names.CheckInterface(name) is { } why) return Problem.Usage($"--uplink: {why}").Tell();
             scenario = scenario with { Uplink = scenario.Uplink with { Name = name } };
         }
         var runtimeName = settings.Runtime ?? scenario.Runtime ?? "process";
         if (!dryRun && EnvironmentCheck.Problems(scenario, runtimeName) is { Count: > 0 } problems)
-        {
-            foreach (var p in problems) Console.Error.WriteLine($"environment: {p}");
-            return ExitCodes.Environment;
-        }
+            return new Problem(string.Join(Environment.NewLine, problems.Select(p => $"environment: {p}")), null, ExitCodes.Environment).Tell();
 
         using var cts = new CancellationTokenSource();
         var interrupts = new Interrupts();
@@ -212,12 +195,9 @@ public static class Program
         // Report files are opened before the lab starts: a path that cannot be written is a usage error, with nothing built.
         foreach (var report in new[] { settings.JUnit, settings.Transcript, settings.Bundle }.OfType<string>())
             if (CannotWrite(report) is { } why)
-            {
-                Console.Error.WriteLine($"error: cannot write the report {report}: {why}");
-                return ExitCodes.InvalidInput;
-            }
+                return Problem.Usage($"cannot write the report {report}: {why}").Tell();
         var reporter = new ConsoleReporter(console, settings.Verbose, plan: dryRun);
-        var recorder = new LabReports.RunRecorder();
+        var recorder = new RunRecorder();
         var observer = new CompositeObserver(reporter, recorder); // commands reach both: the console and the report files
         ICommandRunner runner = dryRun ? new DryRunCommandRunner(observer.CommandRan) : new CliWrapCommandRunner(observer.CommandRan);
         var runtime = ContainerRuntimes.Create(runtimeName, runner, observer.CommandRan);
@@ -229,40 +209,19 @@ public static class Program
             BeforeStep = settings.Pause && !dryRun ? (step, ct) => PauseAsync(console, step, ct) : null,
             Fault = FaultFromEnvironment(),
         };
+        // What the engine throws (a pcap filter libpcap refuses, a --host clash, an environment problem) is told by Telling.
+        var result = await new LabEngine(runner, runtime, observer, options).RunAsync(scenario, cts.Token);
         try
         {
-            var result = await new LabEngine(runner, runtime, observer, options).RunAsync(scenario, cts.Token);
-            try
-            {
-                await WriteReportsAsync(console, recorder, settings, path, runtimeName);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                // The lab is torn down already; a report that cannot be written is the machine's problem.
-                Console.Error.WriteLine($"environment: a report could not be written: {e.Message}");
-                Console.Error.WriteLine("fix: free space where the report goes, or give another path");
-                return result.Teardown.Clean ? ExitCodes.Environment : ExitCodes.LeftBehind;
-            }
-            return dryRun ? ExitCodes.Passed : result.ExitCode(interrupts.ExitCode);
+            await WriteReportsAsync(console, recorder, settings, path, runtimeName);
         }
-        catch (ScenarioInvalidException e)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            // Found before anything was touched (e.g. a pcap filter libpcap refuses).
-            PrintErrors(e);
-            return ExitCodes.InvalidInput;
+            // The lab is torn down already; a report that cannot be written is the machine's problem.
+            return (Problem.Environment($"a report could not be written: {e.Message}", "free space where the report goes, or give another path")
+                with { ExitCode = result.Teardown.Clean ? ExitCodes.Environment : ExitCodes.LeftBehind }).Tell();
         }
-        catch (HostConflictException e)
-        {
-            Console.Error.WriteLine($"error: {e.Message}");
-            Console.Error.WriteLine("nothing was touched; remove them, or run in a sandbox (without --host)");
-            return ExitCodes.InvalidInput;
-        }
-        catch (EnvironmentProblemException e)
-        {
-            Console.Error.WriteLine($"environment: {e.Message}");
-            Console.Error.WriteLine($"fix: {e.Fix}");
-            return ExitCodes.Environment;
-        }
+        return dryRun ? ExitCodes.Passed : result.ExitCode(interrupts.ExitCode);
     }
 
     /// <summary>
@@ -275,29 +234,24 @@ public static class Program
         var directory = Directory.CreateTempSubdirectory("labrunner-replay-").FullName;
         try
         {
-            LabReports.BundleManifest manifest;
+            BundleManifest manifest;
             string root;
             try
             {
-                (manifest, root) = await LabReports.BugBundle.ExtractAsync(bundlePath, directory);
+                (manifest, root) = await BugBundle.ExtractAsync(bundlePath, directory);
             }
             catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
             {
-                Console.Error.WriteLine($"error: cannot replay {bundlePath}: {e.Message}");
-                Console.Error.WriteLine("nothing was run");
-                return ExitCodes.InvalidInput;
+                return Problem.Usage($"cannot replay {bundlePath}: {e.Message}", "nothing was run").Tell();
             }
             var scenario = Path.Combine(root, "scenario", manifest.ScenarioFile);
             if (!LabFiles.IsScript(scenario) && !LabFiles.YamlExtensions.Contains(Path.GetExtension(scenario), StringComparer.OrdinalIgnoreCase))
-            {
-                Console.Error.WriteLine($"error: cannot replay {bundlePath}: its scenario {manifest.ScenarioFile} is neither .yaml/.yml nor .csx");
-                return ExitCodes.InvalidInput;
-            }
+                return Problem.Usage($"cannot replay {bundlePath}: its scenario {manifest.ScenarioFile} is neither .yaml/.yml nor .csx").Tell();
             var asRun = (manifest.Host ? new[] { "--host" } : []).Concat(manifest.Uplink is { } u ? ["--uplink", u] : []).ToList();
             if (asRun.Count > 0 && !settings.Host && settings.Uplink is null)
                 console.MarkupLine($"[yellow]note[/]: this bundle was run with {Markup.Escape(string.Join(' ', asRun))}; it replays in a sandbox unless you pass them: " +
                                    $"labrunner replay BUNDLE {Markup.Escape(string.Join(' ', asRun))}");
-            var replayed = new LabReports.BundleManifest(manifest.ScenarioFile, manifest.Runtime, settings.Host, settings.Uplink);
+            var replayed = new BundleManifest(manifest.ScenarioFile, manifest.Runtime, settings.Host, settings.Uplink);
             console.MarkupLine($"[grey]{(plan ? "planning" : "replaying")} {Markup.Escape(bundlePath)}: labrunner {Markup.Escape(string.Join(' ', replayed.RunArguments()))}[/]");
             return await RunAsync(console, scenario, settings with { Runtime = manifest.Runtime }, dryRun: plan);
         }
@@ -325,48 +279,35 @@ public static class Program
         }
     }
 
-    private static async Task WriteReportsAsync(IAnsiConsole console, LabReports.RunRecorder recorder, RunSettings settings, string scenarioPath, string runtime)
+    private static async Task WriteReportsAsync(IAnsiConsole console, RunRecorder recorder, RunSettings settings, string scenarioPath, string runtime)
     {
         if (settings.Bundle is { } bundlePath)
         {
-            var manifest = new LabReports.BundleManifest(Path.GetFileName(scenarioPath), runtime, settings.Host, settings.Uplink);
-            await LabReports.BugBundle.WriteAsync(bundlePath, recorder.Record, scenarioPath, manifest);
+            var manifest = new BundleManifest(Path.GetFileName(scenarioPath), runtime, settings.Host, settings.Uplink);
+            await BugBundle.WriteAsync(bundlePath, recorder.Record, scenarioPath, manifest);
             console.MarkupLine($"[grey]bug-report bundle: {Markup.Escape(bundlePath)} (replay it with: labrunner replay {Markup.Escape(bundlePath)})[/]");
         }
         if (settings.JUnit is { } junit)
         {
             using (var writer = System.Xml.XmlWriter.Create(junit, new System.Xml.XmlWriterSettings { Indent = true, Encoding = new System.Text.UTF8Encoding(false) }))
-                LabReports.JUnitReport.Create(recorder.Record).Save(writer);
+                JUnitReport.Create(recorder.Record).Save(writer);
             console.MarkupLine($"[grey]JUnit report: {Markup.Escape(junit)}[/]");
         }
         if (settings.Transcript is { } transcript)
         {
-            File.WriteAllText(transcript, LabReports.MarkdownTranscript.Create(recorder.Record));
+            File.WriteAllText(transcript, MarkdownTranscript.Create(recorder.Record));
             console.MarkupLine($"[grey]transcript: {Markup.Escape(transcript)}[/]");
         }
     }
 
     private static async Task<int> SeedAsync(IAnsiConsole console, string runtimeName, CancellationToken ct)
     {
-        if (!Processes.IsRoot)
-        {
-            Console.Error.WriteLine("environment: labrunner image seed needs root; run it with sudo");
-            return ExitCodes.Environment;
-        }
+        if (!Processes.IsRoot) return Problem.Environment("labrunner image seed needs root; run it with sudo").Tell();
         var reporter = new ConsoleReporter(console, verbose: true);
         var runtime = ContainerRuntimes.Create(runtimeName, new CliWrapCommandRunner(reporter.CommandRan), reporter.CommandRan);
-        try
-        {
-            await runtime.SeedImageAsync(ct);
-            console.MarkupLine($"[green]✓[/] {BusyboxImage.Reference} is in {runtimeName}");
-            return ExitCodes.Passed;
-        }
-        catch (EnvironmentProblemException e)
-        {
-            Console.Error.WriteLine($"environment: {e.Message}");
-            Console.Error.WriteLine($"fix: {e.Fix}");
-            return ExitCodes.Environment;
-        }
+        await runtime.SeedImageAsync(ct); // an environment problem (no daemon, no busybox-static) is told by Telling
+        console.MarkupLine($"[green]✓[/] {BusyboxImage.Reference} is in {runtimeName}");
+        return ExitCodes.Passed;
     }
 
     private static async Task PauseAsync(IAnsiConsole console, Step step, CancellationToken ct)
@@ -396,11 +337,7 @@ public static class Program
 
     private static async Task<int> CleanAsync(IAnsiConsole console, bool verbose, string stateDir)
     {
-        if (!Processes.IsRoot)
-        {
-            Console.Error.WriteLine("environment: labrunner clean needs root; run it with sudo");
-            return ExitCodes.Environment;
-        }
+        if (!Processes.IsRoot) return Problem.Environment("labrunner clean needs root; run it with sudo").Tell();
         var reporter = new ConsoleReporter(console, verbose);
         var runner = new CliWrapCommandRunner(reporter.CommandRan);
         var cleaner = new Cleaner(runner, name => ContainerRuntimes.Create(name, runner, reporter.CommandRan), stateDir);

@@ -5,7 +5,7 @@ using LabRunner.Runtimes;
 
 namespace LabRunner.Engine;
 
-public sealed record CleanedLab(string LabId, string Scenario, TeardownReport Report);
+public sealed record CleanedLab(string LabId, TeardownReport Report);
 
 /// <summary>
 /// `labrunner clean`: replays the journal of every run whose owner process is gone (killed, crashed, power cut
@@ -62,7 +62,7 @@ public sealed class Cleaner(ICommandRunner runner, Func<string, IContainerRuntim
             {
                 // Whatever this journal holds, the others are still cleaned; this one is kept and named.
                 onLab?.Invoke($"{id} (could not be cleaned)");
-                cleaned.Add(new CleanedLab(id, "", new TeardownReport(0, [], [$"{dir}: {e.GetType().Name}: {e.Message}; the journal is kept"])));
+                cleaned.Add(new CleanedLab(id, new TeardownReport(0, [], [$"{dir}: {e.GetType().Name}: {e.Message}; the journal is kept"])));
             }
         }
         return cleaned;
@@ -80,7 +80,7 @@ public sealed class Cleaner(ICommandRunner runner, Func<string, IContainerRuntim
             null => $"{id} (a lab directory without a journal: what the lab made is found by its id)",
         });
         if (!LabJournal.IsLabId(journal?.Header.LabId ?? id))
-            return new CleanedLab(id, header?.Scenario ?? "", new TeardownReport(0, journal?.Problems ?? [],
+            return new CleanedLab(id, new TeardownReport(0, journal?.Problems ?? [],
                 [$"{dir}: '{id}' is not a lab id, so nothing can be looked for by it; check the directory and remove it by hand"]));
         var report = journal is not null
             ? await new Teardown(runner, runtimes).RunAsync(journal, ct)
@@ -90,7 +90,7 @@ public sealed class Cleaner(ICommandRunner runner, Func<string, IContainerRuntim
             if (journal is not null) journal.Delete();
             else Directory.Delete(dir, recursive: true);
         }
-        return new CleanedLab(journal?.Header.LabId ?? id, header?.Scenario ?? "", report);
+        return new CleanedLab(journal?.Header.LabId ?? id, report);
     }
 
     /// <summary>A lab directory without a journal file: nothing to replay, only the lab id to sweep by.</summary>

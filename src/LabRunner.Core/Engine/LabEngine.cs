@@ -36,7 +36,7 @@ public sealed record LabOptions
 /// in between: a failed expectation, an exception, SIGINT or SIGTERM (via <paramref name="ct"/>).
 /// With a <see cref="DryRunCommandRunner"/> it produces the plan: the same commands, none run.
 /// </summary>
-public sealed partial class LabEngine(ICommandRunner runner, IContainerRuntime runtime, LabObserver observers, LabOptions options)
+public sealed class LabEngine(ICommandRunner runner, IContainerRuntime runtime, LabObserver observers, LabOptions options)
 {
     /// <summary>Reporters behind a guard: one that fails (stdout on a full disk) stops the run, never its teardown.</summary>
     private readonly CompositeObserver observer = observers as CompositeObserver ?? new CompositeObserver(observers);
@@ -84,6 +84,64 @@ public sealed partial class LabEngine(ICommandRunner runner, IContainerRuntime r
                 "check where standard output goes (a full disk? a closed terminal?), or send it to a file with room");
         if (environmentProblem is not null && result.Teardown.Clean) throw environmentProblem;
         return result;
+    }
+
+    /// <summary>
+    /// Builds the lab's sandbox (or, with --host, checks the host) and returns the live lab without running any
+    /// step and without tearing down: for test fixtures that build a lab once, assert against it many times,
+    /// and tear it down at the end. Steps then run one at a time with <see cref="LiveLab.RunStepAsync"/>, with
+    /// the same journal, events and checks as <see cref="RunAsync"/>; <see cref="LiveLab.DisposeAsync"/> tears
+    /// down. If the sandbox cannot be built, what was built is torn down before the exception propagates.
+    /// </summary>
+    public async Task<LiveLab> StartAsync(Scenario scenario, CancellationToken ct = default)
+    {
+        var lab = await CreateAsync(scenario, ct);
+        try
+        {
+            await BuildAsync(lab, ct);
+            return lab;
+        }
+        catch
+        {
+            await lab.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Everything before the first change to the host: --host's name clash check, the runtime's daemon and image,
+    /// then the journal (so that from here on every change has its undo on disk first).
+    /// </summary>
+    private async Task<LiveLab> CreateAsync(Scenario scenario, CancellationToken ct)
+    {
+        // In-process hosts (LabRunner.Xunit) too: descriptors they inherited are not for the lab's children.
+        if (!runner.IsDryRun) Platform.Descriptors.CloseInheritedOnExec();
+        // pcap filters are compiled by libpcap, so only here (not in the loader) can a bad one be found: still before any change.
+        if (!runner.IsDryRun && await PreflightAsync(scenario, ct) is { Length: > 0 } refused)
+            throw new Loading.ScenarioInvalidException(refused);
+        var session = new LabSession(options.LabId ?? NewLabId(), options.Sandbox, scenario.Uplink);
+        // The runtime first: the --host preflight asks it whether the lab's container names are taken.
+        if (!runner.IsDryRun && scenario.AllActions.Any(a => a.UsesContainerRuntime)) await runtime.PrepareAsync(ct);
+        if (!options.Sandbox && !runner.IsDryRun) await PreflightHostModeAsync(scenario, session, ct);
+        LabJournal journal;
+        (session, journal) = ClaimJournal(session);
+        return new LiveLab(scenario, session, journal, runner, runtime, observer, RuntimeNamed, options.Fault);
+    }
+
+    private async Task<System.Collections.Immutable.ImmutableArray<Loading.ScenarioError>> PreflightAsync(Scenario scenario, CancellationToken ct)
+    {
+        var (errors, missing) = await LabPreflight.CheckAsync(scenario, runner, ct);
+        if (missing.Count > 0)
+            throw new EnvironmentProblemException($"this lab needs {string.Join(", ", missing.Select(t => t.Name))}, which {(missing.Count == 1 ? "is" : "are")} not installed",
+                $"apt-get install -y {string.Join(' ', missing.Select(t => t.Package).Distinct())} (or run ./run-lab.sh, which installs it)");
+        return errors;
+    }
+
+    private async Task BuildAsync(LiveLab lab, CancellationToken ct)
+    {
+        observer.LabStarting(lab.Scenario, lab.Session);
+        if (options.Sandbox) await BuildSandboxAsync(lab.Session, lab.Journal, ct);
+        observer.SandboxReady(lab.Session);
     }
 
     /// <summary>
@@ -199,17 +257,4 @@ public sealed partial class LabEngine(ICommandRunner runner, IContainerRuntime r
             return id;
         }
     }
-}
-
-/// <summary>The machine cannot run labs as it is (exit 3); <see cref="Fix"/> says what to do.</summary>
-public sealed class EnvironmentProblemException(string message, string fix) : Exception(message)
-{
-    public string Fix { get; } = fix;
-}
-
-/// <summary>--host mode: names the lab would create already exist on this host (exit 2, nothing touched).</summary>
-public sealed class HostConflictException(IReadOnlyList<string> clashes)
-    : Exception($"--host: these already exist on this host and the lab would create them: {string.Join("; ", clashes)}")
-{
-    public IReadOnlyList<string> Clashes { get; } = clashes;
 }

@@ -5,76 +5,6 @@ using LabRunner.Model;
 
 namespace LabRunner.Engine;
 
-public sealed partial class LabEngine
-{
-    /// <summary>
-    /// Builds the lab's sandbox (or, with --host, checks the host) and returns the live lab without running any
-    /// step and without tearing down: for test fixtures that build a lab once, assert against it many times,
-    /// and tear it down at the end. Steps then run one at a time with <see cref="LiveLab.RunStepAsync"/>, with
-    /// the same journal, events and checks as <see cref="RunAsync"/>; <see cref="LiveLab.DisposeAsync"/> tears
-    /// down. If the sandbox cannot be built, what was built is torn down before the exception propagates.
-    /// </summary>
-    public async Task<LiveLab> StartAsync(Scenario scenario, CancellationToken ct = default)
-    {
-        var lab = await CreateAsync(scenario, ct);
-        try
-        {
-            await BuildAsync(lab, ct);
-            return lab;
-        }
-        catch
-        {
-            await lab.DisposeAsync();
-            throw;
-        }
-    }
-
-    /// <summary>
-    /// Everything before the first change to the host: --host's name clash check, the runtime's daemon and image,
-    /// then the journal (so that from here on every change has its undo on disk first).
-    /// </summary>
-    private async Task<LiveLab> CreateAsync(Scenario scenario, CancellationToken ct)
-    {
-        // In-process hosts (LabRunner.Xunit) too: descriptors they inherited are not for the lab's children.
-        if (!runner.IsDryRun) Platform.Descriptors.CloseInheritedOnExec();
-        // pcap filters are compiled by libpcap, so only here (not in the loader) can a bad one be found: still before any change.
-        if (!runner.IsDryRun && await PreflightAsync(scenario, ct) is { Length: > 0 } refused)
-            throw new Loading.ScenarioInvalidException(refused);
-        var session = new LabSession(options.LabId ?? NewLabId(), options.Sandbox, scenario.Uplink);
-        // The runtime first: the --host preflight asks it whether the lab's container names are taken.
-        if (!runner.IsDryRun && scenario.AllActions.Any(a => a.UsesContainerRuntime)) await runtime.PrepareAsync(ct);
-        if (!options.Sandbox && !runner.IsDryRun) await PreflightHostModeAsync(scenario, session, ct);
-        LabJournal journal;
-        (session, journal) = ClaimJournal(session);
-        return new LiveLab(scenario, session, journal, runner, runtime, observer, RuntimeNamed, options.Fault);
-    }
-
-    private async Task<System.Collections.Immutable.ImmutableArray<Loading.ScenarioError>> PreflightAsync(Scenario scenario, CancellationToken ct)
-    {
-        var (errors, missing) = await LabPreflight.CheckAsync(scenario, runner, ct);
-        if (missing.Count > 0)
-            throw new EnvironmentProblemException($"this lab needs {string.Join(", ", missing.Select(t => t.Name))}, which {(missing.Count == 1 ? "is" : "are")} not installed",
-                $"apt-get install -y {string.Join(' ', missing.Select(t => t.Package).Distinct())} (or run ./run-lab.sh, which installs it)");
-        return errors;
-    }
-
-    private async Task BuildAsync(LiveLab lab, CancellationToken ct)
-    {
-        observer.LabStarting(lab.Scenario, lab.Session);
-        if (options.Sandbox) await BuildSandboxAsync(lab.Session, lab.Journal, ct);
-        observer.SandboxReady(lab.Session);
-    }
-}
-
-/// <summary>One expectation as checked: what was expected, what was observed.</summary>
-public sealed record CheckOutcome(Expectation Expectation, ExpectationResult Result);
-
-/// <summary>
-/// What one step did: passed, or the failures as "span: expected ...; observed ..." (as LabResult.Failures says
-/// them); <see cref="Checks"/> holds every expectation checked, held or not.
-/// </summary>
-public sealed record StepOutcome(Step Step, bool Passed, IReadOnlyList<string> Failures, IReadOnlyList<CheckOutcome> Checks);
-
 /// <summary>
 /// A lab that is up: the sandbox is built, steps run on demand, and everything is torn down (from the journal)
 /// when it is disposed. Made by <see cref="LabEngine.StartAsync"/>. Not thread-safe: one caller at a time.
@@ -127,9 +57,6 @@ public sealed class LiveLab : IAsyncDisposable
 
     /// <summary>The first step that failed, if any: a lab stops being trustworthy after it.</summary>
     public StepOutcome? FirstFailure => _outcomes.FirstOrDefault(o => !o.Passed);
-
-    /// <summary>The teardown's result once torn down, else null.</summary>
-    public LabResult? Result => _result;
 
     /// <summary>
     /// Runs every step of the scenario not run yet, in order, stopping at the first that fails (as

@@ -1,7 +1,7 @@
 using Spectre.Console;
 using Spectre.Console.Rendering;
 
-namespace LabRunner.Cli.Reporting;
+namespace LabRunner.Cli.Output;
 
 /// <summary>
 /// The console, such that writing to it can never stop a teardown. After SIGHUP the terminal is gone and every write

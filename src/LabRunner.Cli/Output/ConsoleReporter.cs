@@ -3,7 +3,7 @@ using LabRunner.Execution;
 using LabRunner.Model;
 using Spectre.Console;
 
-namespace LabRunner.Cli.Reporting;
+namespace LabRunner.Cli.Output;
 
 /// <summary>
 /// What a trainer sees: each step's title and narrative, the real commands it ran, each expectation with a

@@ -1,0 +1,101 @@
+using System.Diagnostics;
+using CliWrap;
+
+namespace LabRunner.Execution;
+
+/// <summary>
+/// A background command run by CliWrap. Stopping uses CliWrap's graceful cancellation (SIGINT, so tcpdump writes out what
+/// it holds), then its forceful one (SIGKILL) if the command is still there after <see cref="GraceTime"/>.
+/// </summary>
+internal sealed class CliWrapBackgroundCommand : IBackgroundCommand
+{
+    private static readonly TimeSpan GraceTime = TimeSpan.FromSeconds(5);
+    private readonly IReadOnlyList<string> _argv;
+    private readonly CommandPurpose _purpose;
+    private readonly Action<CommandEvent>? _onCommand;
+    private readonly System.Text.StringBuilder _stdout = new();
+    private readonly System.Text.StringBuilder _stderr = new();
+    private readonly CancellationTokenSource _graceful = new();
+    private readonly CancellationTokenSource _forceful = new();
+    private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Stopwatch _watch = Stopwatch.StartNew();
+    private Task<CommandResult>? _run;
+    private string? _startFailure;
+
+    private CliWrapBackgroundCommand(IReadOnlyList<string> argv, CommandPurpose purpose, Action<CommandEvent>? onCommand)
+    {
+        _argv = argv;
+        _purpose = purpose;
+        _onCommand = onCommand;
+    }
+
+    public bool Ready { get; private set; }
+
+    private void Report(CommandOutcome outcome) => _onCommand?.Invoke(new CommandEvent(_purpose, [.. _argv], outcome));
+
+    public static async Task<IBackgroundCommand> StartAsync(IReadOnlyList<string> argv, CommandPurpose purpose, BackgroundStart start,
+        Action<CommandEvent>? onCommand, CancellationToken ct)
+    {
+        var command = new CliWrapBackgroundCommand(argv, purpose, onCommand);
+        var stderr = PipeTarget.Merge(
+            PipeTarget.ToStringBuilder(command._stderr),
+            PipeTarget.ToDelegate(line =>
+            {
+                if (line.Contains(start.ReadyWhenStderrContains, StringComparison.Ordinal)) command._ready.TrySetResult();
+            }));
+        try
+        {
+            var detached = Sessions.Detached(argv);
+            command._run = Cli.Wrap(detached[0])
+                .WithArguments(detached.Skip(1))
+                .WithEnvironmentVariables(start.Environment.ToDictionary(e => e.Key, e => (string?)e.Value))
+                .WithValidation(CommandResultValidation.None)
+                .WithStandardOutputPipe(PipeTarget.ToStringBuilder(command._stdout))
+                .WithStandardErrorPipe(stderr)
+                .ExecuteAsync(command._forceful.Token, command._graceful.Token)
+                .Task;
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            command._startFailure = $"{argv[0]}: {e.Message}";
+            return command;
+        }
+        var first = await Task.WhenAny(command._ready.Task, command._run, Task.Delay(start.ReadyTimeout, ct));
+        command.Ready = first == command._ready.Task;
+        if (!command.Ready && first != command._run)
+            command._startFailure = ct.IsCancellationRequested ? "cancelled" : $"not ready after {start.ReadyTimeout.TotalSeconds:0}s";
+        // Reported once it runs, so a transcript shows it before the traffic it watches; one that never got ready
+        // is reported when stopped, with its error.
+        if (command.Ready) command.Report(new CommandOutcome(0, "", "", command._watch.Elapsed));
+        return command;
+    }
+
+    public async Task<CommandOutcome> StopAsync()
+    {
+        var exitCode = 0;
+        if (_run is not null)
+        {
+            if (!_run.IsCompleted)
+            {
+                _graceful.Cancel();
+                _forceful.CancelAfter(GraceTime);
+            }
+            try
+            {
+                exitCode = (await _run).ExitCode;
+            }
+            catch (OperationCanceledException)
+            {
+                exitCode = _forceful.IsCancellationRequested ? 137 : 0; // stopped by us, as asked
+            }
+        }
+        else exitCode = 127;
+        var error = _startFailure is null ? _stderr.ToString() : (_stderr + _startFailure).Trim();
+        if (_startFailure is not null && exitCode == 0) exitCode = 1;
+        var outcome = new CommandOutcome(exitCode, _stdout.ToString(), error, _watch.Elapsed);
+        if (!Ready) Report(outcome);
+        _graceful.Dispose();
+        _forceful.Dispose();
+        return outcome;
+    }
+}

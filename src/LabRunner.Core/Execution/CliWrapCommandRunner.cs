@@ -1,0 +1,53 @@
+using System.Diagnostics;
+using CliWrap;
+using CliWrap.Buffered;
+
+namespace LabRunner.Execution;
+
+/// <summary>Runs commands for real through CliWrap, with a time limit so a hung tool cannot hang a lab.</summary>
+public sealed class CliWrapCommandRunner(Action<CommandEvent>? onCommand = null, TimeSpan? timeout = null) : ICommandRunner
+{
+    private readonly TimeSpan _timeout = timeout ?? TimeSpan.FromSeconds(60);
+
+    public bool IsDryRun => false;
+
+    public async Task<CommandOutcome> RunAsync(IReadOnlyList<string> argv, CommandPurpose purpose, CancellationToken ct = default)
+    {
+        var outcome = await RunOnceAsync(argv, ct);
+        // A signal to our process group can still reach a child in the instant between its fork and its setsid: it dies
+        // of it, silent (exit 128 + SIGINT/SIGTERM/SIGHUP). Teardown's commands are idempotent, so such a one runs again.
+        if (purpose == CommandPurpose.Teardown && outcome.ExitCode is 129 or 130 or 143 && outcome.Output.Length == 0)
+            outcome = await RunOnceAsync(argv, ct);
+        onCommand?.Invoke(new CommandEvent(purpose, [.. argv], outcome));
+        return outcome;
+    }
+
+    private async Task<CommandOutcome> RunOnceAsync(IReadOnlyList<string> argv, CancellationToken ct)
+    {
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        limit.CancelAfter(_timeout);
+        var watch = Stopwatch.StartNew();
+        CommandOutcome outcome;
+        try
+        {
+            var detached = Sessions.Detached(argv);
+            var result = await Cli.Wrap(detached[0])
+                .WithArguments(detached.Skip(1))
+                .WithValidation(CommandResultValidation.None)
+                .ExecuteBufferedAsync(limit.Token);
+            outcome = new CommandOutcome(result.ExitCode, result.StandardOutput, result.StandardError, watch.Elapsed);
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            outcome = new CommandOutcome(124, "", $"timed out after {_timeout.TotalSeconds:0}s", watch.Elapsed);
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            outcome = new CommandOutcome(127, "", $"{argv[0]}: {e.Message}", watch.Elapsed);
+        }
+        return outcome;
+    }
+
+    public Task<IBackgroundCommand> StartAsync(IReadOnlyList<string> argv, CommandPurpose purpose, BackgroundStart start, CancellationToken ct = default) =>
+        CliWrapBackgroundCommand.StartAsync(argv, purpose, start, onCommand, ct);
+}
