@@ -1,5 +1,5 @@
 using System.Collections.Immutable;
-using LabRunner.Platform;
+using LabRunner.Testing;
 
 namespace LabRunner.Tests.Unit;
 

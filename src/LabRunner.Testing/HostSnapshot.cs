@@ -4,11 +4,12 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using LabRunner.Journal;
+using LabRunner.Platform;
 using LabRunner.Runtimes;
 
 using static LabRunner.Execution.IpJson;
 
-namespace LabRunner.Platform;
+namespace LabRunner.Testing;
 
 /// <summary>What to look at besides the machine-wide facets.</summary>
 public sealed record SnapshotOptions
@@ -35,7 +36,7 @@ public sealed record SnapshotOptions
 /// (filter, nat) of the caller's namespace and of extra named ones, run journals, labelled container processes, and
 /// the containerd and Docker containers carrying the lab label. Two snapshots taken around a run must be equal;
 /// <see cref="Diff"/> names each difference. Used by tests and the reliability tool; teardown's own check is
-/// <see cref="Engine.LabTraces"/>.
+/// <see cref="LabRunner.Engine.LabTraces"/>.
 /// </summary>
 public sealed partial record HostSnapshot(ImmutableSortedDictionary<string, ImmutableSortedSet<string>> Facets)
 {
@@ -70,7 +71,7 @@ public sealed partial record HostSnapshot(ImmutableSortedDictionary<string, Immu
         // Docker makes a container's netns mount when it starts and removes it when it stops: list the containers
         // before and after reading the mounts, so that a container starting or stopping meanwhile still owns its mount.
         var docker = File.Exists(DockerRuntime.Socket) ? DockerContainers() : null;
-        var mounts = NsfsMounts();
+        var mounts = NsfsMounts.List();
         if (docker is not null) docker = [.. DockerContainers().Concat(docker).DistinctBy(d => d.Id)]; // the later listing knows a new container's sandbox
 
         // Facets are gathered at once (each is a command or two); who owns an entry is told afterwards, from journals
@@ -324,14 +325,12 @@ public sealed partial record HostSnapshot(ImmutableSortedDictionary<string, Immu
 
     private sealed record NamedNetns(string Name, string Inode);
 
-    private sealed record NsfsMount(string MountPoint, string Root);
-
     /// <summary>/var/run/netns entries with the namespace each names (net:[inode]), from mountinfo or the symlink's target.</summary>
     private static IReadOnlyList<NamedNetns> NamedNamespaces()
     {
         const string dir = "/var/run/netns";
         if (!Directory.Exists(dir)) return [];
-        var mounts = NsfsMounts().GroupBy(m => Path.GetFileName(m.MountPoint)).ToDictionary(g => g.Key, g => g.Last().Root);
+        var mounts = NsfsMounts.List().GroupBy(m => Path.GetFileName(m.MountPoint)).ToDictionary(g => g.Key, g => g.Last().Root);
         var found = new List<NamedNetns>();
         foreach (var path in Directory.EnumerateFileSystemEntries(dir))
         {
@@ -348,12 +347,6 @@ public sealed partial record HostSnapshot(ImmutableSortedDictionary<string, Immu
         }
         return found;
     }
-
-    /// <summary>nsfs mount points (a named netns, a Docker sandbox) as /proc/self/mountinfo lists them.</summary>
-    internal static IReadOnlyList<string> NsfsMountPoints() => [.. NsfsMounts().Select(m => m.MountPoint)];
-
-    private static IReadOnlyList<NsfsMount> NsfsMounts() =>
-        [.. File.ReadLines("/proc/self/mountinfo").Where(l => l.Contains(" - nsfs ")).Select(l => l.Split(' ')).Select(f => new NsfsMount(f[4], f[3]))];
 
     private static string[] Ip(string? netns, params string[] args) => netns is null ? ["ip", .. args] : ["ip", "-n", netns, .. args];
 
