@@ -224,11 +224,13 @@ public sealed partial record HostSnapshot(ImmutableSortedDictionary<string, Immu
             {
                 switch (record)
                 {
-                    case UndoCommand { Argv: ["ip", "netns", "delete", var name] }: _netns[name] = j.LabId; break;
+                    case { Resource: { Kind: ResourceKind.Netns } netns }: _netns[netns.Name] = j.LabId; break;
+                    case { Resource: { Kind: ResourceKind.Link, Netns: { } where } link }: _links[(link.Name, where)] = j.LabId; break;
+                    // A `command` action's own undo names no resource: its argv is all there is.
+                    case UndoCommand { Resource: null, Argv: ["ip", "netns", "delete", var name] }: _netns[name] = j.LabId; break;
                     case UndoUnlink u: _netns[Path.GetFileName(u.Path)] = j.LabId; break;
-                    case UndoRemoveContainer c: _names[c.Id] = j.LabId; break;
                 }
-                if (record.Resource is { } r && LinkResource().Match(r) is { Success: true } m) _links[(m.Groups[1].Value, m.Groups[2].Value)] = j.LabId;
+                if (record is UndoRemoveContainer c) _names[c.Id] = j.LabId;
             }
             foreach (var (pid, value) in processes)
                 if (LabOfLabel(value) is { } lab) _processLabs[pid] = lab;
@@ -317,9 +319,6 @@ public sealed partial record HostSnapshot(ImmutableSortedDictionary<string, Immu
             return null;
         }
     }
-
-    [GeneratedRegex(@"^link (\S+) in (\S+)$")]
-    private static partial Regex LinkResource();
 
     // ---------- facets ----------
 

@@ -210,18 +210,18 @@ public sealed class ActionExecutor(LabSession session, LabJournal journal, IComm
     /// A delete action: once it succeeds, earlier undos of the same object are released, so that teardown never
     /// deletes by name something that someone else may have created with that name since.
     /// </summary>
-    private async Task<CommandOutcome> ReleaseAsync(IReadOnlyList<string> argv, string resource, CancellationToken ct)
+    private async Task<CommandOutcome> ReleaseAsync(IReadOnlyList<string> argv, ResourceRef resource, CancellationToken ct)
     {
         var outcome = await DoAsync(argv, null, ct);
         if (outcome.Succeeded) journal.Release(resource);
         return outcome;
     }
 
-    internal static string NetnsResource(string physical) => $"netns {physical}";
+    internal static ResourceRef NetnsResource(string physical) => ResourceRef.ForNetns(physical);
 
-    internal static string LinkResource(NetTarget t, string name) => $"link {name} in {t.NetnsArgument}";
+    internal static ResourceRef LinkResource(NetTarget t, string name) => ResourceRef.ForLink(name, t.NetnsArgument);
 
-    internal static string ContainerResource(string id) => $"container {id}";
+    internal static ResourceRef ContainerResource(string id) => ResourceRef.ForContainer(id);
 
     internal static UndoCommand DeleteNetns(string physical, string label) =>
         new($"delete netns {label}", ["ip", "netns", "delete", physical], ["No such file or directory"],
