@@ -124,7 +124,7 @@ public static class Program
             // libpcap is the judge of a pcap filter; without tcpdump they are checked when the lab runs.
             if (EnvironmentCheck.FindOnPath("tcpdump") is null)
                 console.MarkupLine("[yellow]note[/]: tcpdump is not installed, so the capture filters were not compiled (they will be before a run)");
-            else if (await CaptureFilters.CheckAsync(scenario, ct: ct) is { Length: > 0 } bad)
+            else if (await CaptureFilters.CheckAsync(scenario, new CliWrapCommandRunner(), ct: ct) is { Length: > 0 } bad)
             {
                 PrintErrors(new ScenarioInvalidException(bad));
                 return ExitCodes.InvalidInput;
@@ -233,7 +233,8 @@ public static class Program
             var result = await new LabEngine(runner, runtime, observer, options).RunAsync(scenario, cts.Token);
             try
             {
-                await WriteReportsAsync(console, recorder, settings, path, runtimeName);
+                // The bundle's version probes are shown (--verbose) but are not part of the run the reports describe.
+                await WriteReportsAsync(console, recorder, settings, path, runtimeName, new CliWrapCommandRunner(reporter.CommandRan));
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
@@ -324,12 +325,13 @@ public static class Program
         }
     }
 
-    private static async Task WriteReportsAsync(IAnsiConsole console, LabReports.RunRecorder recorder, RunSettings settings, string scenarioPath, string runtime)
+    private static async Task WriteReportsAsync(IAnsiConsole console, LabReports.RunRecorder recorder, RunSettings settings, string scenarioPath, string runtime,
+        ICommandRunner runner)
     {
         if (settings.Bundle is { } bundlePath)
         {
             var manifest = new LabReports.BundleManifest(Path.GetFileName(scenarioPath), runtime, settings.Host, settings.Uplink);
-            await LabReports.BugBundle.WriteAsync(bundlePath, recorder.Record, scenarioPath, manifest);
+            await LabReports.BugBundle.WriteAsync(bundlePath, recorder.Record, scenarioPath, manifest, runner);
             console.MarkupLine($"[grey]bug-report bundle: {Markup.Escape(bundlePath)} (replay it with: labrunner replay {Markup.Escape(bundlePath)})[/]");
         }
         if (settings.JUnit is { } junit)

@@ -2,6 +2,7 @@ using System.Formats.Tar;
 using System.IO.Compression;
 using System.Text;
 using LabRunner.Engine;
+using LabRunner.Execution;
 using LabRunner.Reporting;
 using LabRunner.Tests.Unit.Infrastructure;
 
@@ -40,7 +41,7 @@ public sealed class BugBundleSpecs
         await File.WriteAllTextAsync(scenario, "lab: b\n", Ct);
         var bundle = Path.Combine(dir.Path, "b.tar.gz");
 
-        await BugBundle.WriteAsync(bundle, Record(), scenario, new BundleManifest("lab.yaml", "process", false, null), Ct);
+        await BugBundle.WriteAsync(bundle, Record(), scenario, new BundleManifest("lab.yaml", "process", false, null), new CliWrapCommandRunner(), Ct);
 
         var names = new List<string>();
         await using (var gzip = new GZipStream(File.OpenRead(bundle), CompressionMode.Decompress))
@@ -84,7 +85,7 @@ public sealed class BugBundleSpecs
         var scenario = Path.Combine(dir, "lab.yaml");
         await File.WriteAllTextAsync(scenario, "lab: b\nsteps:\n  - title: t\n    actions: [ { netns-add: n1 } ]\n", Ct);
         var bundle = Path.Combine(dir, "good.tar.gz");
-        await BugBundle.WriteAsync(bundle, Record(), scenario, new BundleManifest("lab.yaml", "process", false, null), Ct);
+        await BugBundle.WriteAsync(bundle, Record(), scenario, new BundleManifest("lab.yaml", "process", false, null), new CliWrapCommandRunner(), Ct);
         var entries = new List<(string, byte[])>();
         await using var gzip = new GZipStream(File.OpenRead(bundle), CompressionMode.Decompress);
         await using var tar = new TarReader(gzip);

@@ -120,12 +120,12 @@ public sealed class CaptureSpecs
         Assert.SkipWhen(EnvironmentCheck.FindOnPath("tcpdump") is null, "tcpdump is not installed");
         var scenario = Scenarios.Load(Lab.Replace("never: [icmp]", "never: [\"icmp and\"]"));
 
-        var errors = await CaptureFilters.CheckAsync(scenario, ct: TestContext.Current.CancellationToken);
+        var errors = await CaptureFilters.CheckAsync(scenario, new CliWrapCommandRunner(), ct: TestContext.Current.CancellationToken);
 
         var error = Assert.Single(errors);
         error.At(12, 15);
         Assert.StartsWith("pcap filter 'icmp and' does not compile: ", error.Message);
-        Assert.Empty(await CaptureFilters.CheckAsync(Scenarios.Load(Lab), ct: TestContext.Current.CancellationToken));
+        Assert.Empty(await CaptureFilters.CheckAsync(Scenarios.Load(Lab), new CliWrapCommandRunner(), ct: TestContext.Current.CancellationToken));
     }
 
     [Fact]
@@ -160,7 +160,7 @@ public sealed class CaptureSpecs
         using var dir = new TempDirectory();
         var written = Path.Combine(dir.Path, "x.pcap");
 
-        var errors = await CaptureFilters.CheckAsync(WithNeverFilter("-w" + written), ct: TestContext.Current.CancellationToken);
+        var errors = await CaptureFilters.CheckAsync(WithNeverFilter("-w" + written), new CliWrapCommandRunner(), ct: TestContext.Current.CancellationToken);
 
         Assert.StartsWith($"pcap filter '-w{written}' does not compile: ", Assert.Single(errors).Message);
         Assert.False(File.Exists(written));

@@ -49,11 +49,11 @@ public sealed partial class LabEngine
         return new LiveLab(scenario, session, journal, runner, runtime, observer, RuntimeNamed, options.Fault);
     }
 
-    private static async Task<System.Collections.Immutable.ImmutableArray<Loading.ScenarioError>> CheckCaptureFiltersAsync(Scenario scenario, CancellationToken ct)
+    private async Task<System.Collections.Immutable.ImmutableArray<Loading.ScenarioError>> CheckCaptureFiltersAsync(Scenario scenario, CancellationToken ct)
     {
         try
         {
-            return await Loading.CaptureFilters.CheckAsync(scenario, ct: ct);
+            return await Loading.CaptureFilters.CheckAsync(scenario, runner, ct: ct);
         }
         catch (System.ComponentModel.Win32Exception)
         {
