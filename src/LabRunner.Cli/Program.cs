@@ -213,7 +213,8 @@ public static class Program
         var result = await new LabEngine(runner, runtime, observer, options).RunAsync(scenario, cts.Token);
         try
         {
-            await WriteReportsAsync(console, recorder, settings, path, runtimeName);
+            // The bundle's version probes are shown (--verbose) but are not part of the run the reports describe.
+            await WriteReportsAsync(console, recorder, settings, path, runtimeName, new CliWrapCommandRunner(reporter.CommandRan));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -279,12 +280,13 @@ public static class Program
         }
     }
 
-    private static async Task WriteReportsAsync(IAnsiConsole console, RunRecorder recorder, RunSettings settings, string scenarioPath, string runtime)
+    private static async Task WriteReportsAsync(IAnsiConsole console, RunRecorder recorder, RunSettings settings, string scenarioPath, string runtime,
+        ICommandRunner runner)
     {
         if (settings.Bundle is { } bundlePath)
         {
             var manifest = new BundleManifest(Path.GetFileName(scenarioPath), runtime, settings.Host, settings.Uplink);
-            await BugBundle.WriteAsync(bundlePath, recorder.Record, scenarioPath, manifest);
+            await BugBundle.WriteAsync(bundlePath, recorder.Record, scenarioPath, manifest, runner);
             console.MarkupLine($"[grey]bug-report bundle: {Markup.Escape(bundlePath)} (replay it with: labrunner replay {Markup.Escape(bundlePath)})[/]");
         }
         if (settings.JUnit is { } junit)

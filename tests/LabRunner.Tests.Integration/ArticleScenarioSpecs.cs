@@ -1,4 +1,4 @@
-using LabRunner.Platform;
+using LabRunner.Testing;
 
 namespace LabRunner.Tests.Integration;
 

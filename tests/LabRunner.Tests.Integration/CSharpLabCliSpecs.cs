@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using LabRunner.Platform;
+using LabRunner.Testing;
 
 namespace LabRunner.Tests.Integration;
 

@@ -1,6 +1,7 @@
 using CliWrap;
 using LabRunner.Platform;
 using LabRunner.Runtimes;
+using LabRunner.Testing;
 
 namespace LabRunner.Tests.Integration;
 

@@ -1,5 +1,5 @@
-using LabRunner.Platform;
 using LabRunner.Reliability;
+using LabRunner.Testing;
 
 namespace LabRunner.Tests.Integration;
 

@@ -1,5 +1,5 @@
-using LabRunner.Platform;
 using LabRunner.Runtimes;
+using LabRunner.Testing;
 
 namespace LabRunner.Tests.Integration;
 

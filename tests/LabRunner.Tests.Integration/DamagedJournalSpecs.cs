@@ -1,6 +1,6 @@
 using LabRunner.Journal;
-using LabRunner.Platform;
 using LabRunner.Reliability;
+using LabRunner.Testing;
 
 namespace LabRunner.Tests.Integration;
 

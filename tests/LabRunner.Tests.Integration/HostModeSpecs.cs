@@ -1,4 +1,4 @@
-using LabRunner.Platform;
+using LabRunner.Testing;
 
 namespace LabRunner.Tests.Integration;
 
@@ -22,14 +22,14 @@ public sealed class HostModeSpecs : IAsyncLifetime
     public async Task The_article_runs_in_the_callers_namespace_and_leaves_it_as_before()
     {
         Root.Require();
-        var before = HostSnapshot.Take(alsoNamespaces: [Outer]);
+        var before = HostSnapshot.Take(new SnapshotOptions { AlsoNamespaces = [Outer] });
 
         var run = await LabCli.RunAsync(["run", "--host", LabCli.Scenario("article/article.yaml")], prefix: InOuter, ct: TestContext.Current.CancellationToken);
 
         Assert.True(run.ExitCode == 0, run.ToString());
         Assert.Contains("host: this host (--host)", run.Stdout);
         Assert.Contains("$ ip netns add n1", run.Stdout); // the article's own names in --host mode
-        Assert.Empty(before.Diff(HostSnapshot.Take(alsoNamespaces: [Outer])));
+        Assert.Empty(before.Diff(HostSnapshot.Take(new SnapshotOptions { AlsoNamespaces = [Outer] })));
     }
 
     [Fact]
@@ -38,12 +38,12 @@ public sealed class HostModeSpecs : IAsyncLifetime
         Root.Require();
         var ct = TestContext.Current.CancellationToken;
         Assert.Equal(0, await LabCli.ShAsync(["ip", "-n", Outer, "link", "add", "br-0", "type", "bridge"], ct));
-        var before = HostSnapshot.Take(alsoNamespaces: [Outer]);
+        var before = HostSnapshot.Take(new SnapshotOptions { AlsoNamespaces = [Outer] });
 
         var run = await LabCli.RunAsync(["run", "--host", LabCli.Scenario("article/01-veth-bridge.yaml")], prefix: InOuter, ct: ct);
 
         Assert.True(run.ExitCode == 2, run.ToString());
         Assert.Contains("link br-0", run.Stderr);
-        Assert.Empty(before.Diff(HostSnapshot.Take(alsoNamespaces: [Outer])));
+        Assert.Empty(before.Diff(HostSnapshot.Take(new SnapshotOptions { AlsoNamespaces = [Outer] })));
     }
 }

@@ -2,6 +2,7 @@ using System.Formats.Tar;
 using System.IO.Compression;
 using System.Text;
 using LabRunner.Engine;
+using LabRunner.Execution;
 using LabRunner.Reporting;
 
 namespace LabRunner.Tests.Integration;
@@ -39,7 +40,7 @@ public sealed class ReplaySpecs : IDisposable
         recorder.TeardownStarting(0);
         recorder.LabFinished(new LabResult("bb0001", LabOutcome.Passed, null, [], new TeardownReport(0, [], []), TimeSpan.FromSeconds(1)));
         var bundle = Path.Combine(_dir, $"b-{Guid.NewGuid():N}.tar.gz");
-        await BugBundle.WriteAsync(bundle, recorder.Record, scenario, manifest, Ct);
+        await BugBundle.WriteAsync(bundle, recorder.Record, scenario, manifest, new CliWrapCommandRunner(), Ct);
         return bundle;
     }
 

@@ -1,5 +1,5 @@
 using System.Xml.Linq;
-using LabRunner.Platform;
+using LabRunner.Testing;
 
 namespace LabRunner.Tests.Integration;
 

@@ -1,5 +1,5 @@
-using LabRunner.Platform;
 using LabRunner.Reliability;
+using LabRunner.Testing;
 
 namespace LabRunner.Tests.Integration;
 
@@ -53,7 +53,7 @@ public sealed class TrespassSpecs : IAsyncLifetime
             if (runtime != "process") Assert.Equal(0, (await LabCli.RunAsync(["image", "seed", "--runtime", runtime], ct: ct)).ExitCode);
             Assert.Equal(0, await LabCli.ShAsync(["ip", "netns", "add", netns], ct));
             if (startForeign.Length > 0) Assert.Equal(0, await LabCli.ShAsync(startForeign, ct));
-            var before = HostSnapshot.Take(alsoNamespaces: [Outer]);
+            var before = HostSnapshot.Take(new SnapshotOptions { AlsoNamespaces = [Outer] });
 
             var run = await LabCli.RunAsync(["run", "--host", scenario, "--runtime", runtime], prefix: InOuter, ct: ct);
 
@@ -62,7 +62,7 @@ public sealed class TrespassSpecs : IAsyncLifetime
             if (runtime != "process") Assert.Contains($"container {container} in {runtime}", run.Stderr);
             Assert.Contains("nothing was touched", run.Stderr);
             // The run must not start a lab at all: whatever belongs to a lab is another run's (the machine is shared).
-            Assert.Empty(before.Diff(HostSnapshot.Take(alsoNamespaces: [Outer]), onlyLabs: new HashSet<string>()));
+            Assert.Empty(before.Diff(HostSnapshot.Take(new SnapshotOptions { AlsoNamespaces = [Outer] }), onlyLabs: new HashSet<string>()));
             Assert.True(File.Exists($"/var/run/netns/{netns}"));
         }
         finally
@@ -96,7 +96,7 @@ public sealed class TrespassSpecs : IAsyncLifetime
     {
         Root.Require();
         var ct = TestContext.Current.CancellationToken;
-        var before = HostSnapshot.Take(alsoNamespaces: [Outer]);
+        var before = HostSnapshot.Take(new SnapshotOptions { AlsoNamespaces = [Outer] });
         foreach (var argv in new[]
                  {
                      ["ip", "-n", Outer, "link", "add", "br-t5", "type", "bridge"], ["ip", "-n", Outer, "addr", "add", "10.99.0.1/24", "dev", "br-t5"],
@@ -106,7 +106,7 @@ public sealed class TrespassSpecs : IAsyncLifetime
                  })
             Assert.Equal(0, await LabCli.ShAsync(argv, ct));
 
-        var diff = before.Diff(HostSnapshot.Take(alsoNamespaces: [Outer]));
+        var diff = before.Diff(HostSnapshot.Take(new SnapshotOptions { AlsoNamespaces = [Outer] }));
 
         var ns = $"netns {Outer}";
         Assert.Contains($"links ({ns}): +br-t5 kind=bridge master=- up", diff);

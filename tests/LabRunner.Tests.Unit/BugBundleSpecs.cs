@@ -2,6 +2,7 @@ using System.Formats.Tar;
 using System.IO.Compression;
 using System.Text;
 using LabRunner.Engine;
+using LabRunner.Execution;
 using LabRunner.Reporting;
 using LabRunner.Tests.Unit.Infrastructure;
 
@@ -40,7 +41,7 @@ public sealed class BugBundleSpecs
         await File.WriteAllTextAsync(scenario, "lab: b\n", Ct);
         var bundle = Path.Combine(dir.Path, "b.tar.gz");
 
-        await BugBundle.WriteAsync(bundle, Record(), scenario, new BundleManifest("lab.yaml", "process", false, null), Ct);
+        await BugBundle.WriteAsync(bundle, Record(), scenario, new BundleManifest("lab.yaml", "process", false, null), new CliWrapCommandRunner(), Ct);
 
         var names = new List<string>();
         await using (var gzip = new GZipStream(File.OpenRead(bundle), CompressionMode.Decompress))
@@ -55,6 +56,32 @@ public sealed class BugBundleSpecs
         Assert.Equal("lab.yaml", manifest.ScenarioFile);
         Assert.Equal("lab: b\n", await File.ReadAllTextAsync(Path.Combine(root, "scenario", "lab.yaml"), Ct));
         Assert.Contains("exec ${LABRUNNER:-labrunner} 'run' 'scenario/lab.yaml' '--runtime' 'process'", await File.ReadAllTextAsync(Path.Combine(root, "replay.sh"), Ct));
+    }
+
+    [Fact]
+    public async Task A_bundle_asks_the_tool_versions_through_the_runner_it_is_given_as_checks()
+    {
+        using var dir = new TempDirectory();
+        var scenario = dir.File("lab.yaml");
+        await File.WriteAllTextAsync(scenario, "lab: b\n", Ct);
+        var bundle = dir.File("b.tar.gz");
+        var runner = new RecordingRunner(argv => argv switch
+        {
+            ["uname", "-srvm"] => RecordingRunner.Ok("Linux 6.1.0-test #1 SMP x86_64\n"),
+            ["ctr", "version"] => RecordingRunner.Failed(127, "setsid: failed to execute ctr: No such file or directory\n"),
+            _ => RecordingRunner.Ok("v1\n"),
+        });
+
+        await BugBundle.WriteAsync(bundle, Record(), scenario, new BundleManifest("lab.yaml", "containerd", false, null), runner, Ct);
+
+        Assert.All(runner.Commands, c => Assert.Equal(CommandPurpose.Check, c.Purpose));
+        Assert.Equal(["uname -srvm", "cat /etc/os-release", "ip -V", "iptables -V", "tcpdump --version", "busybox"], runner.Displays.Take(6));
+        Assert.Equal("ctr version", runner.Displays[^1]);
+        using var into = new TempDirectory();
+        var (_, root) = await BugBundle.ExtractAsync(bundle, into.Path, Ct);
+        var environment = await File.ReadAllTextAsync(Path.Combine(root, "environment.txt"), Ct);
+        Assert.Contains("\n$ uname -srvm\nLinux 6.1.0-test #1 SMP x86_64\n", environment);
+        Assert.Contains("\n$ ctr version\nsetsid: failed to execute ctr: No such file or directory\n", environment);
     }
 
     [Theory]
@@ -84,7 +111,7 @@ public sealed class BugBundleSpecs
         var scenario = Path.Combine(dir, "lab.yaml");
         await File.WriteAllTextAsync(scenario, "lab: b\nsteps:\n  - title: t\n    actions: [ { netns-add: n1 } ]\n", Ct);
         var bundle = Path.Combine(dir, "good.tar.gz");
-        await BugBundle.WriteAsync(bundle, Record(), scenario, new BundleManifest("lab.yaml", "process", false, null), Ct);
+        await BugBundle.WriteAsync(bundle, Record(), scenario, new BundleManifest("lab.yaml", "process", false, null), new CliWrapCommandRunner(), Ct);
         var entries = new List<(string, byte[])>();
         await using var gzip = new GZipStream(File.OpenRead(bundle), CompressionMode.Decompress);
         await using var tar = new TarReader(gzip);

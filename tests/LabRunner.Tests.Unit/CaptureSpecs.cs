@@ -166,6 +166,44 @@ public sealed class CaptureSpecs
         Assert.False(File.Exists(written));
     }
 
+    /// <summary>What tcpdump -d says of the lab's filters, played by a recording runner: it refuses only 'icmp and'.</summary>
+    private static CommandOutcome Tcpdump(IReadOnlyList<string> argv) =>
+        argv[^1] == "icmp and" ? RecordingRunner.Failed(1, "tcpdump: can't parse filter expression: syntax error\n") : RecordingRunner.Ok("(000) ret #262144\n");
+
+    [Fact]
+    public async Task Each_filter_is_compiled_by_a_tcpdump_that_the_callers_runner_runs_as_a_check()
+    {
+        var runner = new RecordingRunner(Tcpdump);
+
+        var capture = Scenarios.Load(Lab.Replace("never: [icmp]", "never: [\"icmp and\"]")).Steps[0].Expectations.Single();
+        var errors = await capture.PreflightAsync(runner, TestContext.Current.CancellationToken);
+
+        var error = Assert.Single(errors);
+        error.At(12, 15);
+        Assert.Equal("pcap filter 'icmp and' does not compile: can't parse filter expression: syntax error", error.Message);
+        Assert.All(runner.Commands, c => Assert.Equal(CommandPurpose.Check, c.Purpose));
+        var header = runner.Commands[0].Argv[3];
+        Assert.Equal(["icmp[icmptype] == icmp-echo", "arp", "icmp and", "arp", "udp port 53"], runner.Commands.Select(c => c.Argv[^1]));
+        Assert.All(runner.Commands, c => Assert.Equal(["tcpdump", "-d", "-r", header, "--"], c.Argv[..^1]));
+        Assert.False(File.Exists(header)); // the pcap header the filters were compiled against is removed
+    }
+
+    [Fact]
+    public async Task A_run_compiles_its_filters_with_the_engines_own_runner_before_anything_is_built()
+    {
+        using var state = new TempDirectory();
+        var runner = new RecordingRunner(Tcpdump);
+        var engine = new LabEngine(runner, new FakeRuntime("process"), new CompositeObserver(), new LabOptions { StateRoot = state.Path, LabId = "cf0001" });
+
+        var refused = await Assert.ThrowsAsync<ScenarioInvalidException>(
+            () => engine.RunAsync(Scenarios.Load(Lab.Replace("never: [icmp]", "never: [\"icmp and\"]")), TestContext.Current.CancellationToken));
+
+        Assert.StartsWith("pcap filter 'icmp and' does not compile", Assert.Single(refused.Errors).Message);
+        Assert.All(runner.Displays, d => Assert.StartsWith("tcpdump -d -r ", d));
+        Assert.Equal(5, runner.Commands.Count);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(state.Path)); // no journal: nothing was built
+    }
+
     [Fact]
     public async Task Every_tcpdump_that_counts_packets_ends_its_options_before_the_filter()
     {

@@ -161,4 +161,29 @@ public sealed class CleanerSpecs
         Assert.Empty(cleaned);
         Assert.Equal([live], Directory.GetDirectories(root.Path));
     }
+
+    /// <summary>A run of the previous version, killed before an upgrade: its journal names resources as display strings.</summary>
+    [Fact]
+    public async Task A_journal_written_before_resources_were_typed_is_cleaned_like_any_other()
+    {
+        using var root = new TempDirectory();
+        var dir = Directory.CreateDirectory(Path.Combine(root.Path, "0a9e01")).FullName;
+        File.WriteAllLines(Path.Combine(dir, LabJournal.FileName),
+        [
+            """{"Header":{"LabId":"0a9e01","OwnerPid":0,"OwnerStartTime":0,"Scenario":"x.yaml","Sandbox":true,"Started":"2026-01-02T03:04:05+00:00"},"Seq":0}""",
+            """{"Seq":1,"Undo":{"kind":"command","Argv":["ip","netns","delete","lr-0a9e01-n1"],"Tolerate":["No such file or directory"],"Verify":{"Kind":"PathAbsent","Argv":[],"Expected":"/var/run/netns/lr-0a9e01-n1"},"Summary":"delete netns n1","Resource":"netns lr-0a9e01-n1"}}""",
+            """{"Seq":2,"Undo":{"kind":"container","Runtime":"process","Id":"0a9e01/c1","Summary":"stop container c1","Resource":"container lr-0a9e01-c1"}}""",
+            """{"Seq":3,"Undo":{"kind":"command","Argv":["ip","-n","lr-0a9e01","link","delete","dev","veth-1"],"Tolerate":["Cannot find device"],"Verify":{"Kind":"Absent","Argv":["ip","-n","lr-0a9e01","link","show","dev","veth-1"]},"Summary":"delete link veth-1 in host","Resource":"link veth-1 in lr-0a9e01"}}""",
+        ]);
+        _runtimes["process"].With("0a9e01/c1", "0a9e01");
+
+        var cleaned = Assert.Single(await CleanerFor(root.Path).CleanAsync(ct: TestContext.Current.CancellationToken));
+
+        Assert.True(cleaned.Report.Clean, string.Join("\n", cleaned.Report.Leftovers));
+        Assert.Empty(cleaned.Report.Problems); // every line read: not a damaged journal
+        Assert.Equal(3, cleaned.Report.Undone);
+        Assert.Equal(["ip -n lr-0a9e01 link delete dev veth-1", "ip netns delete lr-0a9e01-n1"], _runner.Ran.Where(r => r.Contains("delete", StringComparison.Ordinal)));
+        Assert.Empty(_runtimes["process"].Ids);
+        Assert.False(Directory.Exists(dir));
+    }
 }

@@ -1,9 +1,14 @@
 using System.Collections.Immutable;
-using LabRunner.Platform;
+using LabRunner.Execution;
+using LabRunner.Testing;
+using LabRunner.Tests.Unit.Infrastructure;
 
 namespace LabRunner.Tests.Unit;
 
-/// <summary>How two host snapshots are compared (taking them needs root: see the integration tests).</summary>
+/// <summary>
+/// How two host snapshots are compared (taking a real one needs root: see the integration tests), and how one is taken:
+/// every command through the runner it is given.
+/// </summary>
 public sealed class HostSnapshotSpecs
 {
     private static HostSnapshot Snapshot(params (string Facet, string Entry, string? Owner)[] entries) =>
@@ -45,4 +50,46 @@ public sealed class HostSnapshotSpecs
     public void A_facet_missing_on_one_side_counts_as_empty() =>
         Assert.Equal(["docker containers: +lr-aaaaaa-busybox-1 (lab aaaaaa)"],
             Snapshot().Diff(Snapshot(("docker containers", "lr-aaaaaa-busybox-1 (lab aaaaaa)", "aaaaaa"))));
+
+    /// <summary>
+    /// A snapshot with a runner that runs nothing: it only reads /proc, /var/run/netns and the state roots, and every
+    /// command it would run (ip, sysctl, iptables-save, and ctr or docker where their sockets exist) is recorded.
+    /// </summary>
+    [Fact]
+    public async Task Every_command_of_a_snapshot_goes_through_its_runner_as_a_check_reaching_other_namespaces_as_the_engine_does()
+    {
+        using var root = new TempDirectory();
+        var runner = new RecordingRunner(argv => argv switch
+        {
+            ["ip", "-j", "-d", "link", "show"] => RecordingRunner.Ok("""[{"ifname":"lo","link_type":"loopback","flags":["LOOPBACK","UP"]}]""" + "\n"),
+            ["iptables-save", "-t", "nat"] => RecordingRunner.Failed(1, "iptables-save: no nat table here\n"),
+            ["ip", "-n", "lrt-unit", "-4", "-j", "route", "show", "table", "all"] => RecordingRunner.Ok("not json"),
+            _ => RecordingRunner.Ok(),
+        });
+
+        var snapshot = await HostSnapshot.TakeAsync(
+            new SnapshotOptions { Runner = runner, StateRoots = [root.Path], AlsoNamespaces = ["lrt-unit"], Sysctls = ["net.ipv4.conf.all.forwarding"] },
+            TestContext.Current.CancellationToken);
+
+        Assert.All(runner.Commands, c => Assert.Equal(CommandPurpose.Check, c.Purpose));
+        Assert.Superset(new HashSet<string>
+        {
+            "ip -j -d link show", "ip -j addr show", "ip -4 -j route show table all", "ip -6 -j route show table all",
+            "iptables-save -t filter", "iptables-save -t nat",
+            "ip -n lrt-unit -j -d link show", "ip -n lrt-unit -j addr show", "ip -n lrt-unit -4 -j route show table all",
+            "ip netns exec lrt-unit sysctl -e net.ipv4.ip_forward net.bridge.bridge-nf-call-iptables net.bridge.bridge-nf-call-ip6tables " +
+            "net.bridge.bridge-nf-call-arptables net.ipv4.conf.all.forwarding",
+            "ip netns exec lrt-unit iptables-save -t filter", "ip netns exec lrt-unit iptables-save -t nat",
+        }, runner.Displays.ToHashSet());
+        // The caller's own sysctls are read from /proc/sys, with no command.
+        Assert.DoesNotContain(runner.Displays, d => d.StartsWith("sysctl", StringComparison.Ordinal));
+        Assert.Equal(["lo kind=loopback master=- up"], snapshot.Facets["links (this namespace)"]);
+        // What a command that fails, or prints no JSON, said is an entry: never "nothing".
+        Assert.Equal(["`iptables-save -t nat` failed with exit 1: iptables-save: no nat table here"], snapshot.Facets["iptables nat (this namespace)"]);
+        Assert.StartsWith("`ip -n lrt-unit -4 -j route show table all` printed no JSON: ", Assert.Single(snapshot.Facets["routes (netns lrt-unit)"]));
+    }
+
+    [Fact]
+    public void A_snapshot_runs_its_commands_for_real_unless_told_otherwise() =>
+        Assert.IsType<CliWrapCommandRunner>(new SnapshotOptions().Runner);
 }

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using LabRunner.Platform;
+using LabRunner.Testing;
 
 namespace LabRunner.Reliability;
 

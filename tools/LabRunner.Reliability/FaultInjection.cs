@@ -1,6 +1,6 @@
 using System.Globalization;
 using LabRunner.Loading;
-using LabRunner.Platform;
+using LabRunner.Testing;
 
 namespace LabRunner.Reliability;
 

@@ -2,7 +2,7 @@ using System.Globalization;
 using LabRunner.Journal;
 using LabRunner.Loading;
 using LabRunner.Model;
-using LabRunner.Platform;
+using LabRunner.Testing;
 
 namespace LabRunner.Reliability;
 

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using LabRunner.Loading;
 using LabRunner.Model;
-using LabRunner.Platform;
+using LabRunner.Testing;
 
 namespace LabRunner.Reliability;
 

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using LabRunner.Platform;
+using LabRunner.Testing;
 
 namespace LabRunner.Reliability;
 

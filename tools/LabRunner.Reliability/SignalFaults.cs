@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using LabRunner.Platform;
+using LabRunner.Testing;
 
 namespace LabRunner.Reliability;
 

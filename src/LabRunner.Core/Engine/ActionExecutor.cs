@@ -50,11 +50,11 @@ public sealed class ActionExecutor(LabSession session, LabJournal journal, IComm
             : new(ActionStatus.FailedDifferently, outcome.Error);
     }
 
-    internal static string NetnsResource(string physical) => $"netns {physical}";
+    internal static ResourceRef NetnsResource(string physical) => ResourceRef.ForNetns(physical);
 
-    internal static string LinkResource(NetTarget t, string name) => $"link {name} in {t.NetnsArgument}";
+    internal static ResourceRef LinkResource(NetTarget t, string name) => ResourceRef.ForLink(name, t.NetnsArgument);
 
-    internal static string ContainerResource(string id) => $"container {id}";
+    internal static ResourceRef ContainerResource(string id) => ResourceRef.ForContainer(id);
 
     internal static UndoCommand DeleteNetns(string physical, string label) =>
         new($"delete netns {label}", ["ip", "netns", "delete", physical], ["No such file or directory"],

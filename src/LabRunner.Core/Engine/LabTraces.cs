@@ -71,7 +71,7 @@ public sealed class LabTraces(ICommandRunner runner, Func<string, IContainerRunt
             var delete = await runner.RunAsync(["ip", "netns", "delete", name], CommandPurpose.Teardown, ct);
             if (delete.Succeeded) removed.Add($"{NetnsDir}/{name}");
         }
-        foreach (var mount in Platform.HostSnapshot.NsfsMountPoints().Where(m => IsLabName(labId, Path.GetFileName(m))))
+        foreach (var mount in Platform.NsfsMounts.MountPoints().Where(m => IsLabName(labId, Path.GetFileName(m))))
         {
             var umount = await runner.RunAsync(["umount", mount], CommandPurpose.Teardown, ct);
             if (umount.Succeeded) removed.Add($"{mount} (nsfs mount)");
@@ -100,7 +100,7 @@ public sealed class LabTraces(ICommandRunner runner, Func<string, IContainerRunt
     {
         var traces = new List<string>();
         traces.AddRange(Names(labId).Select(n => $"{NetnsDir}/{n} still exists"));
-        traces.AddRange(Platform.HostSnapshot.NsfsMountPoints().Where(m => IsLabName(labId, Path.GetFileName(m))).Select(m => $"{m} is still an nsfs mount"));
+        traces.AddRange(Platform.NsfsMounts.MountPoints().Where(m => IsLabName(labId, Path.GetFileName(m))).Select(m => $"{m} is still an nsfs mount"));
         traces.AddRange(Platform.Processes.WithEnvironmentName(ProcessRuntime.LabelVariable)
             .Where(p => p.Value.StartsWith(labId + "/", StringComparison.Ordinal)).Select(p => $"{p.Value} still runs (container process {p.Pid})"));
         return traces;

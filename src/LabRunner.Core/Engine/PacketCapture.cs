@@ -36,7 +36,7 @@ internal sealed class PacketCapture(LabSession session, ICommandRunner runner, P
                 var file = Path.Combine(directory, $"capture-{n}-{i + 1}-{point.Link}.pcap");
                 var label = $"{session.LabId}/capture-{n}-{i + 1}";
                 // Write-ahead, as for a container: the undo finds the capture by its label.
-                journal.Append(new UndoRemoveContainer($"stop packet capture on {point.Link}", "process", label) { Resource = $"capture {label}" });
+                journal.Append(new UndoRemoveContainer($"stop packet capture on {point.Link}", "process", label) { Resource = ResourceRef.ForCapture(label) });
                 // -Z root: Debian's tcpdump would otherwise drop to user tcpdump and fail to write in the root-only state dir.
                 // --immediate-mode: packets reach the file at once, so none is still in a kernel buffer when it is stopped.
                 var argv = session.Target(point.In).Exec("tcpdump", "-n", "-Z", "root", "--immediate-mode", "-U", "-i", point.Link, "-w", file);
@@ -53,7 +53,7 @@ internal sealed class PacketCapture(LabSession session, ICommandRunner runner, P
             foreach (var s in started)
             {
                 s.Stopped = await s.Command.StopAsync();
-                journal.Release($"capture {s.Label}"); // stopped: the undo is no longer owed
+                journal.Release(ResourceRef.ForCapture(s.Label)); // stopped: the undo is no longer owed
             }
         }
 

@@ -207,7 +207,7 @@ public sealed partial class LabJournal : IDisposable
     /// <summary>
     /// The lab deleted this object itself: its pending undos are no longer owed (cancelled, durably).
     /// </summary>
-    public void Release(string resource)
+    public void Release(ResourceRef resource)
     {
         lock (_gate)
             foreach (var (seq, undo) in _records)

@@ -12,8 +12,8 @@ namespace LabRunner.Journal;
 [JsonDerivedType(typeof(UndoUnlink), "unlink")]
 public abstract record UndoRecord(string Summary)
 {
-    /// <summary>The object this undo removes (e.g. "netns lr-ab12cd-n1"), so that deleting it releases the undo.</summary>
-    public string? Resource { get; init; }
+    /// <summary>The object this undo removes (e.g. netns lr-ab12cd-n1), so that deleting it releases the undo.</summary>
+    public ResourceRef? Resource { get; init; }
 }
 
 /// <summary>

@@ -45,7 +45,7 @@ public sealed class ActionContext(LabSession session, LabJournal journal, IComma
     /// A delete action: once it succeeds, earlier undos of the same object are released, so that teardown never
     /// deletes by name something that someone else may have created with that name since.
     /// </summary>
-    public async Task<CommandOutcome> ReleaseAsync(IReadOnlyList<string> argv, string resource, CancellationToken ct)
+    public async Task<CommandOutcome> ReleaseAsync(IReadOnlyList<string> argv, ResourceRef resource, CancellationToken ct)
     {
         var outcome = await DoAsync(argv, Undo.None("it removes something; earlier undos of it are released"), ct);
         if (outcome.Succeeded) Journal.Release(resource);

@@ -1,6 +1,5 @@
 using System.Collections.Immutable;
-using CliWrap;
-using CliWrap.Buffered;
+using LabRunner.Execution;
 using LabRunner.Model;
 
 namespace LabRunner.Loading;
@@ -31,8 +30,12 @@ public static class CaptureFilters
     private static readonly byte[] EthernetPcapHeader =
         [0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0];
 
-    /// <summary>Every filter libpcap refuses, as scenario errors (empty when all compile, or when there are none).</summary>
-    public static async Task<ImmutableArray<ScenarioError>> CheckAsync(IEnumerable<(string Filter, SourceSpan Span)> all, string tcpdump = "tcpdump", CancellationToken ct = default)
+    /// <summary>
+    /// Every filter libpcap refuses, as scenario errors (empty when all compile, or when there are none). Each
+    /// `tcpdump -d` is a <see cref="CommandPurpose.Check"/> of <paramref name="runner"/>: reported like any command, and
+    /// under its time limit.
+    /// </summary>
+    public static async Task<ImmutableArray<ScenarioError>> CheckAsync(IEnumerable<(string Filter, SourceSpan Span)> all, ICommandRunner runner, string tcpdump = "tcpdump", CancellationToken ct = default)
     {
         var filters = all.DistinctBy(f => (f.Filter, f.Span)).ToList();
         if (filters.Count == 0) return [];
@@ -43,11 +46,10 @@ public static class CaptureFilters
             var errors = ImmutableArray.CreateBuilder<ScenarioError>();
             foreach (var (filter, span) in filters)
             {
-                // Not in our process group (see Sessions); '--': a filter is never an option, even one the form check missed.
-                var result = await Cli.Wrap("setsid").WithArguments(Execution.Sessions.Detached([tcpdump, "-d", "-r", header, "--", filter]).Skip(1))
-                    .WithValidation(CommandResultValidation.None).ExecuteBufferedAsync(ct);
-                if (result.ExitCode == 0) continue;
-                var why = result.StandardError.Split('\n').Select(l => l.Trim())
+                // '--': a filter is never an option, even one the form check missed.
+                var result = await runner.RunAsync([tcpdump, "-d", "-r", header, "--", filter], CommandPurpose.Check, ct);
+                if (result.Succeeded) continue;
+                var why = result.Stderr.Split('\n').Select(l => l.Trim())
                     .LastOrDefault(l => l.StartsWith("tcpdump:", StringComparison.Ordinal))?["tcpdump:".Length..].Trim() ?? $"exit {result.ExitCode}";
                 errors.Add(new ScenarioError(span, $"pcap filter '{filter}' does not compile: {why}",
                     "write it as for tcpdump, e.g. 'icmp', 'arp', 'icmp[icmptype] == icmp-echo', 'host 172.16.100.101' (see man pcap-filter)"));

@@ -4,8 +4,7 @@ using System.IO.Compression;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using CliWrap;
-using CliWrap.Buffered;
+using LabRunner.Execution;
 using LabRunner.Runtimes;
 
 namespace LabRunner.Reporting;
@@ -45,7 +44,11 @@ public static class BugBundle
     /// <summary>The most entries `replay` reads from a bundle (a real one has 8 files).</summary>
     public const int MaxEntries = 64;
 
-    public static async Task WriteAsync(string path, RunRecord run, string scenarioPath, BundleManifest manifest, CancellationToken ct = default)
+    /// <summary>
+    /// Writes the bundle of <paramref name="run"/> to <paramref name="path"/>. The tool versions in environment.txt are
+    /// asked by <paramref name="runner"/> (read-only checks, 10 s each at most).
+    /// </summary>
+    public static async Task WriteAsync(string path, RunRecord run, string scenarioPath, BundleManifest manifest, ICommandRunner runner, CancellationToken ct = default)
     {
         var files = new List<(string Name, byte[] Content, UnixFileMode Mode)>
         {
@@ -53,7 +56,7 @@ public static class BugBundle
             ("transcript.md", Encoding.UTF8.GetBytes(MarkdownTranscript.Create(run)), Regular),
             ("junit.xml", Encoding.UTF8.GetBytes(JUnitReport.Create(run).ToString()), Regular),
             ("commands.txt", Encoding.UTF8.GetBytes(Commands(run)), Regular),
-            ("environment.txt", Encoding.UTF8.GetBytes(await EnvironmentAsync(manifest, ct)), Regular),
+            ("environment.txt", Encoding.UTF8.GetBytes(await EnvironmentAsync(manifest, runner, ct)), Regular),
             ("replay.sh", Encoding.UTF8.GetBytes(ReplayScript(manifest)), Regular | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute),
             ("README.md", Encoding.UTF8.GetBytes(Readme(run, manifest)), Regular),
         };
@@ -247,7 +250,7 @@ public static class BugBundle
     }
 
     /// <summary>What differs between two machines and can change a lab's outcome: kernel, tools, runtime, a few sysctls.</summary>
-    private static async Task<string> EnvironmentAsync(BundleManifest manifest, CancellationToken ct)
+    private static async Task<string> EnvironmentAsync(BundleManifest manifest, ICommandRunner runner, CancellationToken ct)
     {
         var text = new StringBuilder();
         text.Append("labrunner ").Append(typeof(BugBundle).Assembly.GetName().Version).Append('\n');
@@ -270,12 +273,12 @@ public static class BugBundle
             {
                 using var limit = CancellationTokenSource.CreateLinkedTokenSource(ct);
                 limit.CancelAfter(TimeSpan.FromSeconds(10));
-                var result = await Cli.Wrap("setsid").WithArguments(Execution.Sessions.Detached(argv).Skip(1)).WithValidation(CommandResultValidation.None).ExecuteBufferedAsync(limit.Token);
-                var output = (result.StandardOutput + result.StandardError).Trim();
+                var result = await runner.RunAsync(argv, CommandPurpose.Check, limit.Token);
+                var output = result.Output.Trim();
                 // busybox with no applet prints its whole help: its first line (the version) is what matters.
                 text.Append(argv is ["busybox"] ? output.Split('\n')[0] : output).Append('\n');
             }
-            catch (Exception e) when (e is System.ComponentModel.Win32Exception or OperationCanceledException)
+            catch (OperationCanceledException e)
             {
                 text.Append("(not available: ").Append(e.Message).Append(")\n");
             }

@@ -3,8 +3,7 @@ using System.IO.Compression;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using CliWrap;
-using CliWrap.Buffered;
+using LabRunner.Execution;
 
 namespace LabRunner.Runtimes;
 
@@ -17,13 +16,14 @@ public static class BusyboxImage
 {
     public const string Reference = "docker.io/library/busybox:latest";
 
-    /// <summary>The root filesystem as an uncompressed tar.</summary>
-    public static async Task<byte[]> RootfsTarAsync(CancellationToken ct = default)
+    /// <summary>The root filesystem as an uncompressed tar; its applets are what `busybox --list` says (run by <paramref name="runner"/>).</summary>
+    public static async Task<byte[]> RootfsTarAsync(ICommandRunner runner, CancellationToken ct = default)
     {
         var busybox = Engine.EnvironmentCheck.FindOnPath("busybox")
                       ?? throw new InvalidOperationException("busybox is not installed: apt-get install -y busybox-static");
-        var list = await Cli.Wrap("setsid").WithArguments(Execution.Sessions.Detached([busybox, "--list"]).Skip(1)).ExecuteBufferedAsync(ct); // see Sessions
-        var applets = list.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+        var list = await runner.RunAsync([busybox, "--list"], CommandPurpose.Setup, ct);
+        if (!list.Succeeded) throw new InvalidOperationException($"`{busybox} --list` failed: {list.Error}");
+        var applets = list.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Where(a => a != "busybox" && !a.Contains('/'))
             .Order(StringComparer.Ordinal);
 
@@ -48,9 +48,9 @@ public static class BusyboxImage
     }
 
     /// <summary>An OCI image layout archive holding the image, tagged <see cref="Reference"/>, for `ctr image import`.</summary>
-    public static async Task WriteOciArchiveAsync(string path, CancellationToken ct = default)
+    public static async Task WriteOciArchiveAsync(string path, ICommandRunner runner, CancellationToken ct = default)
     {
-        var rootfs = await RootfsTarAsync(ct);
+        var rootfs = await RootfsTarAsync(runner, ct);
         var layer = Gzip(rootfs);
         var config = Json(new
         {
@@ -99,7 +99,7 @@ public static class BusyboxImage
     }
 
     /// <summary>The rootfs as a gzip'd tar (Docker's image import accepts it as is).</summary>
-    public static async Task<byte[]> GzippedRootfsAsync(CancellationToken ct = default) => Gzip(await RootfsTarAsync(ct));
+    public static async Task<byte[]> GzippedRootfsAsync(ICommandRunner runner, CancellationToken ct = default) => Gzip(await RootfsTarAsync(runner, ct));
 
     private static UnixFileMode Mode(string octal) => (UnixFileMode)Convert.ToInt32(octal, 8);
 

@@ -44,7 +44,7 @@ public sealed class ContainerdRuntime(ICommandRunner runner) : IContainerRuntime
         var archive = Path.Combine(Path.GetTempPath(), $"labrunner-busybox-{Environment.ProcessId}.oci.tar");
         try
         {
-            await BusyboxImage.WriteOciArchiveAsync(archive, ct);
+            await BusyboxImage.WriteOciArchiveAsync(archive, runner, ct);
             var import = await runner.RunAsync([.. Ctr, "images", "import", archive], CommandPurpose.Setup, ct);
             if (!import.Succeeded) throw new EnvironmentProblemException($"could not import the busybox image into containerd: {import.Error}", "check containerd's log; is there space in /var/lib/containerd?");
         }

@@ -96,7 +96,7 @@ public sealed class DockerRuntime : IContainerRuntime, IDisposable
 
     public async Task SeedImageAsync(CancellationToken ct = default)
     {
-        var rootfs = await BusyboxImage.GzippedRootfsAsync(ct);
+        var rootfs = await BusyboxImage.GzippedRootfsAsync(_runner, ct);
         await Api(["docker", "import", "-", BusyboxImage.Reference], CommandPurpose.Setup, async () =>
         {
             var parameters = new ImagesCreateParameters { FromSrc = "-", Repo = "docker.io/library/busybox", Tag = "latest" };

@@ -75,7 +75,7 @@ public sealed record CaptureExpectation(CaptureTraffic While, ImmutableArray<Cap
 
     /// <summary>pcap filters are compiled by libpcap (tcpdump -d) before the lab changes anything.</summary>
     public override Task<ImmutableArray<ScenarioError>> PreflightAsync(ICommandRunner runner, CancellationToken ct) =>
-        CaptureFilters.CheckAsync(On.SelectMany(p => p.Sees.Concat(p.Never).Select(f => (f, p.Span))), ct: ct);
+        CaptureFilters.CheckAsync(On.SelectMany(p => p.Sees.Concat(p.Never).Select(f => (f, p.Span))), runner, ct: ct);
 
     /// <summary>'while: { ping: { from: busybox-2, to: 172.16.100.101, count: 2 } }': the traffic a capture watches.</summary>
     private static CaptureTraffic? ReadWhile(FieldReader r)

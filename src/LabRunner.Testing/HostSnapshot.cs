@@ -1,14 +1,15 @@
 using System.Collections.Immutable;
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using LabRunner.Execution;
 using LabRunner.Journal;
+using LabRunner.Platform;
 using LabRunner.Runtimes;
 
 using static LabRunner.Execution.IpJson;
 
-namespace LabRunner.Platform;
+namespace LabRunner.Testing;
 
 /// <summary>What to look at besides the machine-wide facets.</summary>
 public sealed record SnapshotOptions
@@ -27,6 +28,13 @@ public sealed record SnapshotOptions
 
     /// <summary>Sysctls to compare besides <see cref="HostSnapshot.DefaultSysctls"/> (e.g. every key a scenario sets).</summary>
     public IReadOnlyList<string> Sysctls { get; init; } = [];
+
+    /// <summary>
+    /// Runs the snapshot's commands (iproute2, sysctl and iptables-save in other namespaces, ctr, docker), each a
+    /// read-only <see cref="CommandPurpose.Check"/> with the runner's time limit. A real one by default; a test can
+    /// give one that records or answers.
+    /// </summary>
+    public ICommandRunner Runner { get; init; } = new CliWrapCommandRunner();
 }
 
 /// <summary>
@@ -35,7 +43,7 @@ public sealed record SnapshotOptions
 /// (filter, nat) of the caller's namespace and of extra named ones, run journals, labelled container processes, and
 /// the containerd and Docker containers carrying the lab label. Two snapshots taken around a run must be equal;
 /// <see cref="Diff"/> names each difference. Used by tests and the reliability tool; teardown's own check is
-/// <see cref="Engine.LabTraces"/>.
+/// <see cref="LabRunner.Engine.LabTraces"/>.
 /// </summary>
 public sealed partial record HostSnapshot(ImmutableSortedDictionary<string, ImmutableSortedSet<string>> Facets)
 {
@@ -55,12 +63,14 @@ public sealed partial record HostSnapshot(ImmutableSortedDictionary<string, Immu
     /// <summary>"facet\0entry" -> the lab id the entry belongs to, when it can be told (name, label, journal, cgroup).</summary>
     public ImmutableDictionary<string, string> Owners { get; init; } = ImmutableDictionary<string, string>.Empty;
 
-    /// <summary>Compatibility form of <see cref="Take(SnapshotOptions)"/>.</summary>
-    public static HostSnapshot Take(string stateRoot = LabJournal.DefaultRoot, bool ignoreLiveLabs = true, params string[] alsoNamespaces) =>
-        Take(new SnapshotOptions { StateRoots = [stateRoot], IgnoreLiveLabs = ignoreLiveLabs, AlsoNamespaces = alsoNamespaces });
+    /// <summary>Takes a snapshot (<see cref="TakeAsync"/>) and waits for it: for tests and tools written synchronously.</summary>
+    public static HostSnapshot Take(SnapshotOptions? options = null) => Task.Run(() => TakeAsync(options)).GetAwaiter().GetResult();
 
-    public static HostSnapshot Take(SnapshotOptions options)
+    /// <summary>The machine now, as <paramref name="options"/> (by default: the caller's namespace, the default state root) say.</summary>
+    public static async Task<HostSnapshot> TakeAsync(SnapshotOptions? options = null, CancellationToken ct = default)
     {
+        options ??= new SnapshotOptions();
+        var probe = new Probe(options.Runner, ct);
         // Journals of the roots asked for are compared; those of other running labrunners only tell live labs and owners.
         var roots = options.StateRoots.Append(LabJournal.DefaultRoot).Select(Path.GetFullPath).Distinct().ToList();
         List<JournalInfo> AllJournals() =>
@@ -69,41 +79,45 @@ public sealed partial record HostSnapshot(ImmutableSortedDictionary<string, Immu
         var processes = Processes.WithEnvironmentName(ProcessRuntime.LabelVariable);
         // Docker makes a container's netns mount when it starts and removes it when it stops: list the containers
         // before and after reading the mounts, so that a container starting or stopping meanwhile still owns its mount.
-        var docker = File.Exists(DockerRuntime.Socket) ? DockerContainers() : null;
-        var mounts = NsfsMounts();
-        if (docker is not null) docker = [.. DockerContainers().Concat(docker).DistinctBy(d => d.Id)]; // the later listing knows a new container's sandbox
+        var docker = File.Exists(DockerRuntime.Socket) ? await probe.DockerContainersAsync() : null;
+        var mounts = NsfsMounts.List();
+        if (docker is not null) docker = [.. (await probe.DockerContainersAsync()).Concat(docker).DistinctBy(d => d.Id)]; // the later listing knows a new container's sandbox
 
         // Facets are gathered at once (each is a command or two); who owns an entry is told afterwards, from journals
         // read before *and after* the gathering: a lab that starts meanwhile (journal, then its first namespace) has
         // entries in the listings but no journal in the first read, and must still count as live.
         var sysctls = DefaultSysctls.Concat(options.Sysctls).Distinct().ToList();
         var gathering = new List<(string Facet, Task<List<Gathered>> Entries)>();
-        void Gather(string facet, Func<IEnumerable<Gathered>> entries) => gathering.Add((facet, Task.Run(() => entries().ToList())));
-        static Gathered Unowned(string entry) => new(entry, _ => null);
+        void Gather(string facet, Func<Task<IEnumerable<Gathered>>> entries) => gathering.Add((facet, Task.Run(async () => (await entries()).ToList(), ct)));
+        static IEnumerable<Gathered> Unowned(IEnumerable<string> entries) => entries.Select(e => new Gathered(e, _ => null));
 
-        Gather("/var/run/netns entries", () => NamedNamespaces().Select(n => new Gathered($"{n.Name} {n.Inode}", a => a.OwnerOfNetnsEntry(n.Name))));
-        Gather("nsfs mounts", () => mounts.Select(m => new Gathered($"{m.MountPoint} {m.Root}", a => a.OwnerOfMount(m.MountPoint))));
+        Gather("/var/run/netns entries", () => Task.FromResult(NamedNamespaces().Select(n => new Gathered($"{n.Name} {n.Inode}", a => a.OwnerOfNetnsEntryAsync(n.Name)))));
+        Gather("nsfs mounts", () => Task.FromResult(mounts.Select(m => new Gathered($"{m.MountPoint} {m.Root}", a => a.OwnerOfMountAsync(m.MountPoint)))));
         foreach (var (label, netns) in options.AlsoNamespaces.Select(n => ($"netns {n}", (string?)n)).Prepend(("this namespace", null)))
         {
-            Gather($"links ({label})", () => Links(netns).Select(l => new Gathered(l.Entry, a => a.OwnerOfLink(l.Name, netns))));
-            Gather($"addresses ({label})", () => Addresses(netns).Select(x => new Gathered(x.Entry, a => a.OwnerOfLink(x.Dev, netns))));
-            Gather($"routes ({label})", () => Routes(netns).Select(r => new Gathered(r.Entry, a => r.Dev is null ? null : a.OwnerOfLink(r.Dev, netns))));
-            Gather($"sysctls ({label})", () => Sysctls(netns, sysctls).Select(Unowned));
+            Gather($"links ({label})", async () => (await probe.LinksAsync(netns)).Select(l => new Gathered(l.Entry, a => a.OwnerOfLink(l.Name, netns))));
+            Gather($"addresses ({label})", async () => (await probe.AddressesAsync(netns)).Select(x => new Gathered(x.Entry, a => a.OwnerOfLink(x.Dev, netns))));
+            Gather($"routes ({label})", async () => (await probe.RoutesAsync(netns)).Select(r => new Gathered(r.Entry, a => r.Dev is null ? null : a.OwnerOfLink(r.Dev, netns))));
+            Gather($"sysctls ({label})", async () => Unowned(await probe.SysctlsAsync(netns, sysctls)));
             foreach (var table in new[] { "filter", "nat" })
-                Gather($"iptables {table} ({label})", () => Iptables(netns, table).Select(Unowned));
+                Gather($"iptables {table} ({label})", async () => Unowned(await probe.IptablesAsync(netns, table)));
         }
-        Gather("run journals", () => journalsBefore.Where(j => roots.Contains(j.Root)).Select(j => new Gathered(Path.Combine(j.Root, j.LabId), _ => j.LabId)));
-        Gather("labelled container processes", () => processes.Select(p => new Gathered($"PID {p.Pid} {p.Value}", _ => LabOfLabel(p.Value))));
+        Gather("run journals", () => Task.FromResult(journalsBefore.Where(j => roots.Contains(j.Root)).Select(j => new Gathered(Path.Combine(j.Root, j.LabId), _ => j.LabId))));
+        Gather("labelled container processes", () => Task.FromResult(processes.Select(p => new Gathered($"PID {p.Pid} {p.Value}", _ => LabOfLabel(p.Value)))));
         if (File.Exists(ContainerdRuntime.Socket))
         {
-            var labelled = Task.Run(() => Lines("ctr", "-n", "default", "containers", "ls", "-q", $"labels.\"{ContainerdRuntime.LabLabel}\"").ToHashSet());
-            var tasks = Task.Run(() => Lines("ctr", "-n", "default", "tasks", "ls", "-q").ToList());
-            Gather("containerd containers", () => labelled.Result.Select(c => new Gathered(c, a => a.OwnerOfName(c))));
-            Gather("containerd tasks", () => tasks.Result.Where(t => labelled.Result.Contains(t) || t.StartsWith('`')).Select(t => new Gathered(t, a => a.OwnerOfName(t))));
+            var labelled = probe.LinesAsync(["ctr", "-n", "default", "containers", "ls", "-q", $"labels.\"{ContainerdRuntime.LabLabel}\""]);
+            var tasks = probe.LinesAsync(["ctr", "-n", "default", "tasks", "ls", "-q"]);
+            Gather("containerd containers", async () => (await labelled).Select(c => new Gathered(c, a => a.OwnerOfName(c))));
+            Gather("containerd tasks", async () =>
+            {
+                var containers = (await labelled).ToHashSet();
+                return (await tasks).Where(t => containers.Contains(t) || t.StartsWith('`')).Select(t => new Gathered(t, a => a.OwnerOfName(t)));
+            });
         }
         if (docker is not null)
-            Gather("docker containers", () => docker.Select(d => new Gathered($"{d.Name} (lab {d.Lab})", _ => d.Lab)));
-        Task.WaitAll(gathering.Select(g => g.Entries));
+            Gather("docker containers", () => Task.FromResult(docker.Select(d => new Gathered($"{d.Name} (lab {d.Lab})", _ => d.Lab))));
+        await Task.WhenAll(gathering.Select(g => g.Entries));
 
         var journals = journalsBefore.Concat(AllJournals()).ToList();
         var live = options.IgnoreLiveLabs ? journals.Where(j => j.Live).Select(j => j.LabId).ToHashSet() : [];
@@ -114,7 +128,7 @@ public sealed partial record HostSnapshot(ImmutableSortedDictionary<string, Immu
                 if (LabOfLabel(label) is { } lab && Processes.ParentOf(pid) is > 1 and var parent && Processes.IsRunning(parent)
                     && !journals.Any(j => j.LabId == lab && !j.Live))
                     live.Add(lab);
-        var attribution = new Attribution(journals, processes, docker ?? []);
+        var attribution = new Attribution(journals, processes, docker ?? [], probe);
 
         var facets = ImmutableSortedDictionary.CreateBuilder<string, ImmutableSortedSet<string>>();
         var owners = ImmutableDictionary.CreateBuilder<string, string>();
@@ -123,7 +137,7 @@ public sealed partial record HostSnapshot(ImmutableSortedDictionary<string, Immu
             var kept = ImmutableSortedSet.CreateBuilder<string>(StringComparer.Ordinal);
             foreach (var (entry, ownerOf) in entries.Result)
             {
-                var owner = ownerOf(attribution);
+                var owner = await ownerOf(attribution);
                 if (owner is not null && live.Contains(owner)) continue;
                 kept.Add(entry);
                 if (owner is not null) owners[facet + "\0" + entry] = owner;
@@ -158,7 +172,12 @@ public sealed partial record HostSnapshot(ImmutableSortedDictionary<string, Immu
     private sealed record JournalInfo(string Root, string LabId, bool Live, IReadOnlyList<UndoRecord> Records);
 
     /// <summary>A facet's entry, and how to tell its lab once every journal has been read.</summary>
-    private sealed record Gathered(string Entry, Func<Attribution, string?> OwnerOf);
+    private sealed record Gathered(string Entry, Func<Attribution, ValueTask<string?>> OwnerOf)
+    {
+        public Gathered(string entry, Func<Attribution, string?> ownerOf) : this(entry, a => ValueTask.FromResult(ownerOf(a)))
+        {
+        }
+    }
 
     private static IEnumerable<JournalInfo> ReadJournals(string root)
     {
@@ -214,20 +233,24 @@ public sealed partial record HostSnapshot(ImmutableSortedDictionary<string, Immu
         private readonly Dictionary<string, string> _names = new(StringComparer.Ordinal);
         private readonly Dictionary<int, string> _processLabs = [];
         private readonly IReadOnlyList<DockerContainer> _docker;
+        private readonly Probe _probe;
 
-        public Attribution(IEnumerable<JournalInfo> journals, IEnumerable<(int Pid, string Value)> processes, IReadOnlyList<DockerContainer> docker)
+        public Attribution(IEnumerable<JournalInfo> journals, IEnumerable<(int Pid, string Value)> processes, IReadOnlyList<DockerContainer> docker, Probe probe)
         {
             _docker = docker;
+            _probe = probe;
             foreach (var j in journals)
             foreach (var record in j.Records)
             {
                 switch (record)
                 {
-                    case UndoCommand { Argv: ["ip", "netns", "delete", var name] }: _netns[name] = j.LabId; break;
+                    case { Resource: { Kind: ResourceKind.Netns } netns }: _netns[netns.Name] = j.LabId; break;
+                    case { Resource: { Kind: ResourceKind.Link, Netns: { } where } link }: _links[(link.Name, where)] = j.LabId; break;
+                    // A `command` action's own undo names no resource: its argv is all there is.
+                    case UndoCommand { Resource: null, Argv: ["ip", "netns", "delete", var name] }: _netns[name] = j.LabId; break;
                     case UndoUnlink u: _netns[Path.GetFileName(u.Path)] = j.LabId; break;
-                    case UndoRemoveContainer c: _names[c.Id] = j.LabId; break;
                 }
-                if (record.Resource is { } r && LinkResource().Match(r) is { Success: true } m) _links[(m.Groups[1].Value, m.Groups[2].Value)] = j.LabId;
+                if (record is UndoRemoveContainer c) _names[c.Id] = j.LabId;
             }
             foreach (var (pid, value) in processes)
                 if (LabOfLabel(value) is { } lab) _processLabs[pid] = lab;
@@ -264,34 +287,35 @@ public sealed partial record HostSnapshot(ImmutableSortedDictionary<string, Immu
         }
 
         /// <summary>An nsfs mount: a named netns (/run/netns/NAME) or a Docker container's sandbox (/run/docker/netns/KEY).</summary>
-        public string? OwnerOfMount(string mountPoint) =>
+        public async ValueTask<string?> OwnerOfMountAsync(string mountPoint) =>
             _docker.FirstOrDefault(d => d.SandboxKey is { Length: > 0 } key && Path.GetFileName(key) == Path.GetFileName(mountPoint))?.Lab
-            ?? OwnerOfNetnsEntry(Path.GetFileName(mountPoint));
+            ?? await OwnerOfNetnsEntryAsync(Path.GetFileName(mountPoint));
 
         /// <summary>
         /// /var/run/netns/NAME: lr-ID..., a journalled name, or a container's PID (label, cgroup, Docker id). A name no
         /// lab could have made (not lr-ID..., not a PID, in no journal: a test's own namespace, say) is <see cref="NotALab"/>.
         /// </summary>
-        public string? OwnerOfNetnsEntry(string name)
+        public async ValueTask<string?> OwnerOfNetnsEntryAsync(string name)
         {
             if (OwnerOfName(name) is { } byName) return byName;
             if (_netns.TryGetValue(name, out var journalled)) return journalled;
             if (!int.TryParse(name, NumberStyles.None, CultureInfo.InvariantCulture, out var pid))
                 return name.StartsWith("lr-", StringComparison.Ordinal) ? null : NotALab;
             if (_processLabs.TryGetValue(pid, out var lab)) return lab;
+            string cgroup;
             try
             {
-                var cgroup = File.ReadAllText($"/proc/{pid}/cgroup");
-                if (LabIdInName().Match(cgroup) is { Success: true } m) return m.Groups[1].Value;
-                foreach (var d in _docker)
-                    if (cgroup.Contains(d.Id, StringComparison.Ordinal)) return d.Lab;
-                // A containerd task (cgroup /default/NAME) of a --host lab, whose name carries no id: ask for its label.
-                if (ContainerdCgroup().Match(cgroup) is { Success: true } c && ContainerdLabel(c.Groups[1].Value) is { } labelled) return labelled;
+                cgroup = File.ReadAllText($"/proc/{pid}/cgroup");
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
+                return null; // gone
             }
-            return null;
+            if (LabIdInName().Match(cgroup) is { Success: true } m) return m.Groups[1].Value;
+            foreach (var d in _docker)
+                if (cgroup.Contains(d.Id, StringComparison.Ordinal)) return d.Lab;
+            // A containerd task (cgroup /default/NAME) of a --host lab, whose name carries no id: ask for its label.
+            return ContainerdCgroup().Match(cgroup) is { Success: true } c ? await _probe.ContainerdLabelAsync(c.Groups[1].Value) : null;
         }
     }
 
@@ -301,37 +325,16 @@ public sealed partial record HostSnapshot(ImmutableSortedDictionary<string, Immu
     [GeneratedRegex(@"^0::/default/([A-Za-z0-9][A-Za-z0-9_.-]*)$", RegexOptions.Multiline)]
     private static partial Regex ContainerdCgroup();
 
-    /// <summary>The labrunner.lab label of a containerd container, from `ctr containers info` (null if none).</summary>
-    private static string? ContainerdLabel(string name)
-    {
-        var info = string.Join('\n', Lines("ctr", "-n", "default", "containers", "info", name));
-        try
-        {
-            return JsonDocument.Parse(info).RootElement.TryGetProperty("Labels", out var labels) && labels.ValueKind == JsonValueKind.Object
-                ? Str(labels, ContainerdRuntime.LabLabel)
-                : null;
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
-    }
-
-    [GeneratedRegex(@"^link (\S+) in (\S+)$")]
-    private static partial Regex LinkResource();
-
     // ---------- facets ----------
 
     private sealed record NamedNetns(string Name, string Inode);
-
-    private sealed record NsfsMount(string MountPoint, string Root);
 
     /// <summary>/var/run/netns entries with the namespace each names (net:[inode]), from mountinfo or the symlink's target.</summary>
     private static IReadOnlyList<NamedNetns> NamedNamespaces()
     {
         const string dir = "/var/run/netns";
         if (!Directory.Exists(dir)) return [];
-        var mounts = NsfsMounts().GroupBy(m => Path.GetFileName(m.MountPoint)).ToDictionary(g => g.Key, g => g.Last().Root);
+        var mounts = NsfsMounts.List().GroupBy(m => Path.GetFileName(m.MountPoint)).ToDictionary(g => g.Key, g => g.Last().Root);
         var found = new List<NamedNetns>();
         foreach (var path in Directory.EnumerateFileSystemEntries(dir))
         {
@@ -349,56 +352,6 @@ public sealed partial record HostSnapshot(ImmutableSortedDictionary<string, Immu
         return found;
     }
 
-    /// <summary>nsfs mount points (a named netns, a Docker sandbox) as /proc/self/mountinfo lists them.</summary>
-    internal static IReadOnlyList<string> NsfsMountPoints() => [.. NsfsMounts().Select(m => m.MountPoint)];
-
-    private static IReadOnlyList<NsfsMount> NsfsMounts() =>
-        [.. File.ReadLines("/proc/self/mountinfo").Where(l => l.Contains(" - nsfs ")).Select(l => l.Split(' ')).Select(f => new NsfsMount(f[4], f[3]))];
-
-    private static string[] Ip(string? netns, params string[] args) => netns is null ? ["ip", .. args] : ["ip", "-n", netns, .. args];
-
-    private static string[] Exec(string? netns, params string[] argv) => netns is null ? argv : ["ip", "netns", "exec", netns, .. argv];
-
-    /// <summary>Links by name, kind, master and admin state (ifindex, carrier and counters are not state that matters).</summary>
-    private static IEnumerable<(string Name, string Entry)> Links(string? netns)
-    {
-        foreach (var link in Json(Ip(netns, "-j", "-d", "link", "show")))
-        {
-            if (link.ValueKind != JsonValueKind.Object) { yield return (link.ToString(), link.ToString()); continue; }
-            var name = Str(link, "ifname") ?? "?";
-            var kind = link.TryGetProperty("linkinfo", out var info) ? Str(info, "info_kind") : null;
-            var up = link.TryGetProperty("flags", out var flags) && flags.EnumerateArray().Any(f => f.GetString() == "UP");
-            yield return (name, $"{name} kind={kind ?? Str(link, "link_type")} master={Str(link, "master") ?? "-"} {(up ? "up" : "down")}");
-        }
-    }
-
-    private static IEnumerable<(string Dev, string Entry)> Addresses(string? netns)
-    {
-        foreach (var link in Json(Ip(netns, "-j", "addr", "show")))
-        {
-            if (link.ValueKind != JsonValueKind.Object) { yield return ("", link.ToString()); continue; }
-            var dev = Str(link, "ifname") ?? "?";
-            if (!link.TryGetProperty("addr_info", out var addrs)) continue;
-            foreach (var a in addrs.EnumerateArray())
-                if (!IsLinkLocal6(Str(a, "local")))
-                    yield return (dev, $"{dev} {Str(a, "family")} {Str(a, "local")}/{(a.TryGetProperty("prefixlen", out var p) ? p.ToString() : "?")}");
-        }
-    }
-
-    private static IEnumerable<(string? Dev, string Entry)> Routes(string? netns)
-    {
-        foreach (var family in new[] { "-4", "-6" })
-        foreach (var r in Json(Ip(netns, family, "-j", "route", "show", "table", "all")))
-        {
-            if (r.ValueKind != JsonValueKind.Object) { yield return (null, r.ToString()); continue; }
-            if (IsLinkLocal6(Str(r, "dst"))) continue;
-            var dev = Str(r, "dev");
-            string?[] parts = [Str(r, "type") ?? "unicast", Str(r, "dst"), Str(r, "gateway") is { } g ? "via " + g : null, dev is null ? null : "dev " + dev,
-                "table " + (Str(r, "table") ?? "main"), Str(r, "protocol") is { } p ? "proto " + p : null];
-            yield return (dev, string.Join(' ', parts.OfType<string>()));
-        }
-    }
-
     /// <summary>
     /// IPv6 link-local addresses (fe80::/10) and their routes are the kernel's, made for every link that goes up, and
     /// appear only once duplicate address detection is done (a second or two later): they follow the link, which is
@@ -406,79 +359,140 @@ public sealed partial record HostSnapshot(ImmutableSortedDictionary<string, Immu
     /// </summary>
     private static bool IsLinkLocal6(string? address) => address is not null && address.StartsWith("fe80:", StringComparison.OrdinalIgnoreCase);
 
-    private static IEnumerable<string> Sysctls(string? netns, IReadOnlyList<string> keys)
-    {
-        if (netns is null)
-        {
-            foreach (var key in keys)
-            {
-                string value;
-                try { value = File.ReadAllText("/proc/sys/" + key.Replace('.', '/')).Trim(); }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException) { value = "(absent)"; }
-                yield return $"{key} = {value}";
-            }
-            yield break;
-        }
-        // Another namespace: one `sysctl` inside it (-e: keys that do not exist there are skipped, not errors).
-        foreach (var line in Lines(Exec(netns, ["sysctl", "-e", .. keys])))
-            yield return Regex.Replace(line, @"\s+", " ");
-    }
-
-    /// <summary>iptables-save of one table, without comments and packet counters.</summary>
-    private static IEnumerable<string> Iptables(string? netns, string table) =>
-        Lines(Exec(netns, "iptables-save", "-t", table))
-            .Where(l => !l.StartsWith('#'))
-            .Select(l => Regex.Replace(l, @"\[\d+:\d+\]", "").Trim());
-
     private sealed record DockerContainer(string Id, string Name, string Lab, string? SandboxKey);
 
-    /// <summary>Docker containers carrying the lab label, with the netns mount Docker made for each (its sandbox key).</summary>
-    private static List<DockerContainer> DockerContainers()
+    /// <summary>
+    /// The snapshot's commands, each through the runner (read-only checks, with its time limit), in the caller's
+    /// namespace or a named one as the engine reaches it (<see cref="NetTarget"/>). A command that fails shows as an
+    /// entry saying so, never as "nothing".
+    /// </summary>
+    private sealed class Probe(ICommandRunner runner, CancellationToken ct)
     {
-        var found = Lines("docker", "ps", "-a", "--no-trunc", "--filter", $"label={ContainerdRuntime.LabLabel}",
-                "--format", $"{{{{.ID}}}} {{{{.Names}}}} {{{{.Label \"{ContainerdRuntime.LabLabel}\"}}}}")
-            .Select(l => l.Split(' '))
-            .Select(f => f.Length >= 3 ? new DockerContainer(f[0], f[1], f[2], null) : new DockerContainer(f[0], string.Join(' ', f), "?", null))
-            .ToList();
-        var ids = found.Where(d => d.Lab != "?").Select(d => d.Id).ToArray();
-        if (ids.Length == 0) return found;
-        var keys = Lines(["docker", "inspect", "--format", "{{.Id}} {{.NetworkSettings.SandboxKey}}", .. ids])
-            .Select(l => l.Split(' ')).Where(f => f.Length == 2).ToDictionary(f => f[0], f => f[1]);
-        return [.. found.Select(d => d with { SandboxKey = keys.GetValueOrDefault(d.Id) })];
-    }
+        private static NetTarget In(string? netns) => netns is null ? new CallerTarget("this namespace") : new NamedNetnsTarget(netns, netns);
 
-    /// <summary>The elements of a command's JSON array output; a failure shows as one string element saying so.</summary>
-    private static IEnumerable<JsonElement> Json(string[] argv)
-    {
-        var text = string.Join('\n', Lines(argv));
-        if (text.StartsWith('`')) return [JsonSerializer.SerializeToElement(text)];
-        try
+        /// <summary>Links by name, kind, master and admin state (ifindex, carrier and counters are not state that matters).</summary>
+        public async Task<List<(string Name, string Entry)>> LinksAsync(string? netns)
         {
-            return JsonDocument.Parse(text.Length == 0 ? "[]" : text).RootElement.EnumerateArray().Select(e => e.Clone()).ToList();
+            var found = new List<(string, string)>();
+            foreach (var link in await JsonAsync(In(netns).Ip("-j", "-d", "link", "show")))
+            {
+                if (link.ValueKind != JsonValueKind.Object) { found.Add((link.ToString(), link.ToString())); continue; }
+                var name = Str(link, "ifname") ?? "?";
+                var kind = link.TryGetProperty("linkinfo", out var info) ? Str(info, "info_kind") : null;
+                var up = link.TryGetProperty("flags", out var flags) && flags.EnumerateArray().Any(f => f.GetString() == "UP");
+                found.Add((name, $"{name} kind={kind ?? Str(link, "link_type")} master={Str(link, "master") ?? "-"} {(up ? "up" : "down")}"));
+            }
+            return found;
         }
-        catch (JsonException e)
-        {
-            return [JsonSerializer.SerializeToElement($"`{string.Join(' ', argv)}` printed no JSON: {e.Message}")];
-        }
-    }
 
-    /// <summary>The output lines of a command; a command that cannot run shows as one line saying so, never as "nothing".</summary>
-    private static IEnumerable<string> Lines(params string[] argv)
-    {
-        try
+        public async Task<List<(string Dev, string Entry)>> AddressesAsync(string? netns)
         {
-            var info = new ProcessStartInfo(argv[0], argv[1..]) { RedirectStandardOutput = true, RedirectStandardError = true };
-            using var process = Process.Start(info)!;
-            var stderr = process.StandardError.ReadToEndAsync();
-            var output = process.StandardOutput.ReadToEnd();
-            process.WaitForExit();
-            return process.ExitCode == 0
-                ? output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-                : [$"`{string.Join(' ', argv)}` failed with exit {process.ExitCode}: {stderr.Result.Trim()}"];
+            var found = new List<(string, string)>();
+            foreach (var link in await JsonAsync(In(netns).Ip("-j", "addr", "show")))
+            {
+                if (link.ValueKind != JsonValueKind.Object) { found.Add(("", link.ToString())); continue; }
+                var dev = Str(link, "ifname") ?? "?";
+                if (!link.TryGetProperty("addr_info", out var addrs)) continue;
+                foreach (var a in addrs.EnumerateArray())
+                    if (!IsLinkLocal6(Str(a, "local")))
+                        found.Add((dev, $"{dev} {Str(a, "family")} {Str(a, "local")}/{(a.TryGetProperty("prefixlen", out var p) ? p.ToString() : "?")}"));
+            }
+            return found;
         }
-        catch (System.ComponentModel.Win32Exception e)
+
+        public async Task<List<(string? Dev, string Entry)>> RoutesAsync(string? netns)
         {
-            return [$"`{argv[0]}` cannot run: {e.Message}"];
+            var found = new List<(string?, string)>();
+            foreach (var family in new[] { "-4", "-6" })
+            foreach (var r in await JsonAsync(In(netns).Ip(family, "-j", "route", "show", "table", "all")))
+            {
+                if (r.ValueKind != JsonValueKind.Object) { found.Add((null, r.ToString())); continue; }
+                if (IsLinkLocal6(Str(r, "dst"))) continue;
+                var dev = Str(r, "dev");
+                string?[] parts = [Str(r, "type") ?? "unicast", Str(r, "dst"), Str(r, "gateway") is { } g ? "via " + g : null, dev is null ? null : "dev " + dev,
+                    "table " + (Str(r, "table") ?? "main"), Str(r, "protocol") is { } p ? "proto " + p : null];
+                found.Add((dev, string.Join(' ', parts.OfType<string>())));
+            }
+            return found;
+        }
+
+        public async Task<IEnumerable<string>> SysctlsAsync(string? netns, IReadOnlyList<string> keys)
+        {
+            if (netns is null)
+            {
+                var values = new List<string>();
+                foreach (var key in keys)
+                {
+                    string value;
+                    try { value = File.ReadAllText("/proc/sys/" + key.Replace('.', '/')).Trim(); }
+                    catch (Exception e) when (e is IOException or UnauthorizedAccessException) { value = "(absent)"; }
+                    values.Add($"{key} = {value}");
+                }
+                return values;
+            }
+            // Another namespace: one `sysctl` inside it (-e: keys that do not exist there are skipped, not errors).
+            return (await LinesAsync(In(netns).Exec(["sysctl", "-e", .. keys]))).Select(line => Regex.Replace(line, @"\s+", " "));
+        }
+
+        /// <summary>iptables-save of one table, without comments and packet counters.</summary>
+        public async Task<IEnumerable<string>> IptablesAsync(string? netns, string table) =>
+            (await LinesAsync(In(netns).Exec("iptables-save", "-t", table)))
+                .Where(l => !l.StartsWith('#'))
+                .Select(l => Regex.Replace(l, @"\[\d+:\d+\]", "").Trim());
+
+        /// <summary>Docker containers carrying the lab label, with the netns mount Docker made for each (its sandbox key).</summary>
+        public async Task<List<DockerContainer>> DockerContainersAsync()
+        {
+            var found = (await LinesAsync(["docker", "ps", "-a", "--no-trunc", "--filter", $"label={ContainerdRuntime.LabLabel}",
+                    "--format", $"{{{{.ID}}}} {{{{.Names}}}} {{{{.Label \"{ContainerdRuntime.LabLabel}\"}}}}"]))
+                .Select(l => l.Split(' '))
+                .Select(f => f.Length >= 3 ? new DockerContainer(f[0], f[1], f[2], null) : new DockerContainer(f[0], string.Join(' ', f), "?", null))
+                .ToList();
+            var ids = found.Where(d => d.Lab != "?").Select(d => d.Id).ToArray();
+            if (ids.Length == 0) return found;
+            var keys = (await LinesAsync(["docker", "inspect", "--format", "{{.Id}} {{.NetworkSettings.SandboxKey}}", .. ids]))
+                .Select(l => l.Split(' ')).Where(f => f.Length == 2).ToDictionary(f => f[0], f => f[1]);
+            return [.. found.Select(d => d with { SandboxKey = keys.GetValueOrDefault(d.Id) })];
+        }
+
+        /// <summary>The labrunner.lab label of a containerd container, from `ctr containers info` (null if none).</summary>
+        public async Task<string?> ContainerdLabelAsync(string name)
+        {
+            var info = string.Join('\n', await LinesAsync(["ctr", "-n", "default", "containers", "info", name]));
+            try
+            {
+                return JsonDocument.Parse(info).RootElement.TryGetProperty("Labels", out var labels) && labels.ValueKind == JsonValueKind.Object
+                    ? Str(labels, ContainerdRuntime.LabLabel)
+                    : null;
+            }
+            catch (JsonException)
+            {
+                return null;
+            }
+        }
+
+        /// <summary>The elements of a command's JSON array output; a failure shows as one string element saying so.</summary>
+        private async Task<List<JsonElement>> JsonAsync(IReadOnlyList<string> argv)
+        {
+            var text = string.Join('\n', await LinesAsync(argv));
+            if (text.StartsWith('`')) return [JsonSerializer.SerializeToElement(text)];
+            try
+            {
+                return [.. JsonDocument.Parse(text.Length == 0 ? "[]" : text).RootElement.EnumerateArray().Select(e => e.Clone())];
+            }
+            catch (JsonException e)
+            {
+                return [JsonSerializer.SerializeToElement($"`{string.Join(' ', argv)}` printed no JSON: {e.Message}")];
+            }
+        }
+
+        /// <summary>The output lines of a command; one that fails (or cannot run: exit 127) is one line saying so.</summary>
+        public async Task<IReadOnlyList<string>> LinesAsync(IReadOnlyList<string> argv)
+        {
+            var outcome = await runner.RunAsync(argv, CommandPurpose.Check, ct);
+            return outcome.Succeeded
+                ? outcome.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                : [$"`{string.Join(' ', argv)}` failed with exit {outcome.ExitCode}: {outcome.Stderr.Trim()}"];
         }
     }
 }
