@@ -46,7 +46,8 @@ public sealed class CSharpLabCliSpecs
         foreach (var r in new[] { run, validate, plan })
         {
             Assert.True(r.ExitCode == 2, r.ToString());
-            Assert.Contains($"{lab}:4:40: error CS1503: Argument 2: cannot convert from 'int' to 'string'", r.Stderr);
+            // Builder methods are extension methods (each kind's in its own file): C# counts the receiver, so `1` is argument 3.
+            Assert.Contains($"{lab}:4:40: error CS1503: Argument 3: cannot convert from 'int' to 'string'", r.Stderr);
             Assert.Contains("nothing was run", r.Stderr);
             Assert.DoesNotContain("$ ip", r.Stdout);
             Assert.DoesNotContain("(id ", r.Stdout); // no lab was even started

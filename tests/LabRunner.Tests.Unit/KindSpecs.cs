@@ -133,4 +133,21 @@ public sealed class KindSpecs
         Assert.True(File.Exists(path) && File.ReadAllText(path) == LabSchema.Json(),
             $"docs/labrunner.schema.json is stale: regenerate it with `labrunner schema > docs/labrunner.schema.json`");
     }
+
+    [Fact]
+    public void A_lab_loaded_twice_is_equal_to_itself_lists_and_all()
+    {
+        foreach (var file in Directory.EnumerateFiles(Path.Combine(Repo.Root, "scenarios"), "*.yaml", SearchOption.AllDirectories))
+        {
+            var (a, b) = (ScenarioLoader.LoadFile(file), ScenarioLoader.LoadFile(file));
+            Assert.Equal(a, b);
+            Assert.Equal(a.GetHashCode(), b.GetHashCode());
+        }
+        var capture = new CaptureExpectation(new CaptureTraffic(Place.Host, "10.0.0.1", 2), [new CapturePoint("br-0", Place.Host, ["icmp"], [])]);
+        Assert.Equal(capture, capture with { On = [new CapturePoint("br-0", Place.Host, ["icmp"], [])] });
+        Assert.NotEqual(capture, capture with { On = [new CapturePoint("br-0", Place.Host, ["arp"], [])] });
+        var command = new RunCommand(["ip", "link"], Place.Host, null);
+        Assert.NotEqual(command, command with { Undo = ["ip", "link"] });
+        Assert.NotEqual(command, command with { ExpectedError = "x" });
+    }
 }

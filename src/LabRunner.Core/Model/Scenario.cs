@@ -10,6 +10,13 @@ public sealed record Scenario(
     ImmutableArray<Step> Steps,
     SourceSpan Span)
 {
+    /// <summary>Value equality, lists included (<see cref="Sequences"/>).</summary>
+    public bool Equals(Scenario? other) =>
+        other is not null && Name == other.Name && Description == other.Description && Uplink == other.Uplink && Sequences.Equal(Steps, other.Steps) &&
+        Span == other.Span && Runtime == other.Runtime;
+
+    public override int GetHashCode() => HashCode.Combine(Name, Description, Uplink, Sequences.Hash(Steps), Span, Runtime);
+
     /// <summary>The container runtime the lab asks for (process, containerd, docker); --runtime overrides it.</summary>
     public string? Runtime { get; init; }
 
@@ -32,4 +39,12 @@ public sealed record Step(
     string? Text,
     ImmutableArray<LabAction> Actions,
     ImmutableArray<Expectation> Expectations,
-    SourceSpan Span);
+    SourceSpan Span)
+{
+    /// <summary>Value equality, lists included (<see cref="Sequences"/>).</summary>
+    public bool Equals(Step? other) =>
+        other is not null && Title == other.Title && Text == other.Text && Sequences.Equal(Actions, other.Actions) &&
+        Sequences.Equal(Expectations, other.Expectations) && Span == other.Span;
+
+    public override int GetHashCode() => HashCode.Combine(Title, Text, Sequences.Hash(Actions), Sequences.Hash(Expectations), Span);
+}

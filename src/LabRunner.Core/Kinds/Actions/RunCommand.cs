@@ -13,6 +13,11 @@ namespace LabRunner.Model;
 /// </summary>
 public sealed record RunCommand(ImmutableArray<string> Argv, Place In, ImmutableArray<string>? Undo) : LabAction
 {
+    /// <summary>Value equality, lists included (<see cref="Sequences"/>).</summary>
+    public bool Equals(RunCommand? other) => other is not null && base.Equals(other) && In == other.In && Sequences.Equal(Argv, other.Argv) && Sequences.Equal(Undo, other.Undo);
+
+    public override int GetHashCode() => HashCode.Combine(base.GetHashCode(), In, Sequences.Hash(Argv), Sequences.Hash(Undo));
+
     public static readonly ActionKind Kind = new("command", "a literal command, as argv, with its undo",
         [
             new("argv", FieldType.Argv, "the command, e.g. [ip, link, show]", Required: true),

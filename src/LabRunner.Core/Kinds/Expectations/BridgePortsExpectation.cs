@@ -9,6 +9,11 @@ namespace LabRunner.Model;
 /// <summary>The ports of a bridge, exactly (what brctl show lists).</summary>
 public sealed record BridgePortsExpectation(string Bridge, Place In, ImmutableArray<string> Ports) : Expectation
 {
+    /// <summary>Value equality, lists included (<see cref="Sequences"/>).</summary>
+    public bool Equals(BridgePortsExpectation? other) => other is not null && base.Equals(other) && Bridge == other.Bridge && In == other.In && Sequences.Equal(Ports, other.Ports);
+
+    public override int GetHashCode() => HashCode.Combine(base.GetHashCode(), Bridge, In, Sequences.Hash(Ports));
+
     public static readonly ExpectationKind Kind = new("bridge-ports", "ip link show master BRIDGE: exactly these ports",
         [new("bridge", FieldType.Interface, "the bridge", Required: true), new("ports", FieldType.Interfaces, "every port, or [] for none", Required: true), FieldSpec.In],
         r =>

@@ -15,6 +15,11 @@ namespace LabRunner.Model;
 /// </summary>
 public sealed record CaptureExpectation(CaptureTraffic While, ImmutableArray<CapturePoint> On) : Expectation
 {
+    /// <summary>Value equality, lists included (<see cref="Sequences"/>).</summary>
+    public bool Equals(CaptureExpectation? other) => other is not null && base.Equals(other) && While == other.While && Sequences.Equal(On, other.On);
+
+    public override int GetHashCode() => HashCode.Combine(base.GetHashCode(), While, Sequences.Hash(On));
+
     private static readonly FieldSpec[] PointFields =
     [
         new("link", FieldType.Interface, "the link to capture on", Required: true),
@@ -148,6 +153,12 @@ public sealed record CaptureTraffic(Place From, string To, int Count);
 /// <summary>One link to capture on, and the pcap filters its packets must (<see cref="Sees"/>) and must not (<see cref="Never"/>) match.</summary>
 public sealed record CapturePoint(string Link, Place In, ImmutableArray<string> Sees, ImmutableArray<string> Never)
 {
+    /// <summary>Value equality, lists included (<see cref="Sequences"/>).</summary>
+    public bool Equals(CapturePoint? other) =>
+        other is not null && Link == other.Link && In == other.In && Sequences.Equal(Sees, other.Sees) && Sequences.Equal(Never, other.Never) && Span == other.Span;
+
+    public override int GetHashCode() => HashCode.Combine(Link, In, Sequences.Hash(Sees), Sequences.Hash(Never), Span);
+
     public SourceSpan Span { get; init; } = SourceSpan.None;
 
     public string Describe()

@@ -9,6 +9,13 @@ namespace LabRunner.Model;
 /// <summary>A literal command's exit code and output; for what no other expectation covers.</summary>
 public sealed record CommandExpectation(Place In, ImmutableArray<string> Argv, int? ExitCode, string? OutputContains) : Expectation
 {
+    /// <summary>Value equality, lists included (<see cref="Sequences"/>).</summary>
+    public bool Equals(CommandExpectation? other) =>
+        other is not null && base.Equals(other) && In == other.In && Sequences.Equal(Argv, other.Argv) && ExitCode == other.ExitCode &&
+        OutputContains == other.OutputContains;
+
+    public override int GetHashCode() => HashCode.Combine(base.GetHashCode(), In, Sequences.Hash(Argv), ExitCode, OutputContains);
+
     public static readonly ExpectationKind Kind = new("command", "a literal command: its exit code and/or output (exit 0 when neither is given)",
         [
             new("argv", FieldType.Argv, "the command, e.g. [ip, link, show]", Required: true),

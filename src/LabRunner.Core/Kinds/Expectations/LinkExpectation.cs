@@ -19,6 +19,14 @@ public sealed record LinkExpectation(
     string? Peer,
     Place? PeerIn) : Expectation
 {
+    /// <summary>Value equality, lists included (<see cref="Sequences"/>).</summary>
+    public bool Equals(LinkExpectation? other) =>
+        other is not null && base.Equals(other) && Name == other.Name && In == other.In && Present == other.Present && State == other.State &&
+        Sequences.Equal(Flags, other.Flags) && Master == other.Master && NoMaster == other.NoMaster && Peer == other.Peer && PeerIn == other.PeerIn &&
+        MacOfLink == other.MacOfLink && MacOfIn == other.MacOfIn;
+
+    public override int GetHashCode() => HashCode.Combine(base.GetHashCode(), HashCode.Combine(Name, In, Present, State, Sequences.Hash(Flags), Master, Peer, PeerIn), MacOfLink);
+
     public static readonly ExpectationKind Kind = new("link", "ip -d link show dev NAME: present or not, and the properties given",
         [
             new("name", FieldType.Interface, "the link", Required: true),

@@ -9,6 +9,11 @@ namespace LabRunner.Model;
 /// <summary>The exact set of links in a namespace (the article's "the container has only lo").</summary>
 public sealed record LinksExpectation(Place In, ImmutableArray<string> Exactly) : Expectation
 {
+    /// <summary>Value equality, lists included (<see cref="Sequences"/>).</summary>
+    public bool Equals(LinksExpectation? other) => other is not null && base.Equals(other) && In == other.In && Sequences.Equal(Exactly, other.Exactly);
+
+    public override int GetHashCode() => HashCode.Combine(base.GetHashCode(), In, Sequences.Hash(Exactly));
+
     public static readonly ExpectationKind Kind = new("links", "ip link show: exactly these links",
         [FieldSpec.In, new("exactly", FieldType.Interfaces, "every link of the namespace, e.g. [lo]", Required: true)],
         r =>
