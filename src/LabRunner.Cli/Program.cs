@@ -25,6 +25,7 @@ public static class Program
         // Logs and CI output must not be wrapped at 80 columns: long commands stay on one line.
         if (Console.IsOutputRedirected) console.Profile.Width = 100_000;
         var file = new Argument<string>("file") { Description = "the lab scenario (.yaml, or .csx for a C# lab)" };
+        file.Validators.Add(NotAnOption);
         var host = new Option<bool>("--host") { Description = "run in this namespace instead of a sandbox namespace (dedicated VMs only)" };
         var uplink = new Option<string?>("--uplink") { Description = "with --host: the interface that plays the article's ens3 (default: the scenario's)" };
         var verbose = new Option<bool>("--verbose", "-v") { Description = "also show the commands of checks and teardown" };
@@ -54,6 +55,7 @@ public static class Program
             { JUnit = r.GetValue(junit), Transcript = r.GetValue(transcript), Bundle = r.GetValue(bundle), ScriptTimeout = ScriptTimeout(r) }, dryRun: false)));
 
         var bundleFile = new Argument<string>("bundle") { Description = "a bundle written by 'labrunner run --bundle FILE'" };
+        bundleFile.Validators.Add(NotAnOption);
         var replayPlan = new Option<bool>("--plan") { Description = "show every command the replay would run, as 'labrunner plan' does; touches nothing (read it before replaying someone else's bundle: a replay runs its commands as root)" };
         var replay = new Command("replay", "Run the lab of a bug-report bundle again, with the runtime it was run with, after checking every file's SHA-256.\n" +
                                            "--host and --uplink apply only when given here. A replay runs the bundle's commands as root: read 'replay --plan BUNDLE' first")
@@ -68,7 +70,17 @@ public static class Program
         plan.SetAction(Telling((r, ct) => RunAsync(console, r.GetValue(file)!, new RunSettings(r.GetValue(host), r.GetValue(uplink), r.GetValue(runtimeOption), false, false, LabJournal.DefaultRoot)
             { ScriptTimeout = ScriptTimeout(r) }, dryRun: true)));
 
-        var afterStep = new Option<int?>("--after-step") { Description = "draw the lab as it is after step N (default: after the last step)" };
+        var afterStep = new Option<int?>("--after-step")
+        {
+            Description = "draw the lab as it is after step N (default: after the last step)",
+            CustomParser = r =>
+            {
+                var text = r.Tokens.Count == 1 ? r.Tokens[0].Value : "";
+                if (int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n)) return n;
+                r.AddError($"--after-step takes the number of a step, e.g. --after-step 3, not '{text}'");
+                return null;
+            },
+        };
         var graph = new Command("graph", "Draw the lab's topology (namespaces, links, veth pairs, bridge ports, addresses) as a Mermaid flowchart; touches nothing")
             { file, afterStep, scriptTimeout };
         graph.SetAction(Telling((r, ct) => Task.FromResult(Graph(r.GetValue(file)!, r.GetValue(afterStep), ScriptTimeout(r)))));
@@ -91,7 +103,8 @@ public static class Program
 
         var root = new RootCommand("labrunner: step-by-step Linux container-networking labs, asserted and always torn down")
             { run, validate, plan, graph, clean, image, replay, schema };
-        var parsed = root.Parse(args);
+        // A bare `labrunner` is someone finding their way: the help, not an error.
+        var parsed = root.Parse(args.Length == 0 ? ["--help"] : args);
         if (parsed.Errors.Count > 0)
             return new Problem(string.Join(Environment.NewLine, parsed.Errors.Select(e => $"error: {e.Message}")), "run 'labrunner --help' for usage",
                 ExitCodes.InvalidInput).Tell();
@@ -116,6 +129,16 @@ public static class Program
                 return problem.Tell();
             }
         };
+
+    /// <summary>
+    /// A file argument that looks like an option and is no file is an option nobody knows (`run --bogus`), not a lab
+    /// called "--bogus": say so, as for any unknown option.
+    /// </summary>
+    private static void NotAnOption(System.CommandLine.Parsing.ArgumentResult r)
+    {
+        if (r.Tokens.Count == 1 && r.Tokens[0].Value is { } value && value.StartsWith('-') && !File.Exists(value))
+            r.AddError($"unknown option '{value}' (a file whose name starts with '-' is given as ./{value})");
+    }
 
     private sealed record RunSettings(bool Host, string? Uplink, string? Runtime, bool Verbose, bool Pause, string StateDir)
     {
