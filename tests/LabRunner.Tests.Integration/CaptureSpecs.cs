@@ -105,7 +105,9 @@ public sealed class CaptureSpecs
             """);
         var before = HostSnapshot.Take();
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        // Without .NET's diagnostics IPC: a run killed with SIGKILL would leave its debugger pipes and socket in /tmp.
         var run = CliWrap.Cli.Wrap("dotnet").WithArguments([Path.Combine(AppContext.BaseDirectory, "labrunner.dll"), "run", lab])
+            .WithEnvironmentVariables(new Dictionary<string, string?> { ["DOTNET_EnableDiagnostics"] = "0" })
             .WithValidation(CommandResultValidation.None).ExecuteAsync(stop.Token);
 
         // The capture is up once a process carries the label LABRUNNER_CONTAINER=ID/capture-1-1.
