@@ -315,7 +315,7 @@ public static class Program
         if (settings.JUnit is { } junit)
         {
             using (var writer = System.Xml.XmlWriter.Create(junit, new System.Xml.XmlWriterSettings { Indent = true, Encoding = new System.Text.UTF8Encoding(false) }))
-                JUnitReport.Create(recorder.Record).Save(writer);
+                JUnitReport.Create(recorder.Record, runtime).Save(writer);
             console.MarkupLine($"[grey]JUnit report: {Markup.Escape(junit)}[/]");
         }
         if (settings.Transcript is { } transcript)

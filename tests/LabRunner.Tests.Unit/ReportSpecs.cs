@@ -64,7 +64,8 @@ public sealed class ReportSpecs
         new(purpose, [.. line.Split(' ')], new CommandOutcome(0, "", "", TimeSpan.Zero));
 
     private static string Masked(string text) =>
-        Regex.Replace(Regex.Replace(text, @"time=""\d+\.\d{3}""", @"time=""T"""), @"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d", "DATE");
+        Regex.Replace(Regex.Replace(Regex.Replace(text, @"time=""\d+\.\d{3}""", @"time=""T"""), @"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d", "DATE"),
+            @"hostname=""[^""]*""", @"hostname=""HOST""");
 
     [Fact]
     public void The_JUnit_report_has_a_test_case_per_step_and_one_for_the_teardown()
@@ -79,6 +80,48 @@ public sealed class ReportSpecs
         Assert.Equal("02 3.2 busybox-2 reaches busybox-1", failure.Attribute("name")!.Value);
         Assert.Contains("why: in host, <br-0> & friends drop it", failure.Element("failure")!.Value);
         Golden.Verify("report.junit.xml", Masked(xml.Declaration + "\n" + xml));
+    }
+
+    /// <summary>
+    /// What the Jenkins xUnit plugin's junit-10.xsd (the JUnit dialect CI servers share) allows, element by element:
+    /// the attributes, the required ones, the children. Written out here from the schema (its text is not vendored).
+    /// </summary>
+    private static readonly Dictionary<string, (string[] Allowed, string[] Required, string[] Children)> Junit10 = new()
+    {
+        ["testsuites"] = (["name", "time", "tests", "failures", "errors"], [], ["testsuite"]),
+        ["testsuite"] = (["name", "tests", "failures", "errors", "group", "time", "skipped", "timestamp", "hostname", "id", "package", "file", "log", "url"],
+            ["name", "tests", "failures", "errors"], ["testsuite", "properties", "testcase", "system-out", "system-err"]),
+        ["properties"] = ([], [], ["property"]),
+        ["property"] = (["name", "value"], ["name", "value"], []),
+        ["testcase"] = (["name", "time", "classname", "group"], ["name"], ["skipped", "error", "failure", "system-out", "system-err"]),
+        ["failure"] = (["type", "message"], [], []),
+        ["error"] = (["type", "message"], [], []),
+        ["skipped"] = (["type", "message"], [], []),
+        ["system-out"] = ([], [], []),
+        ["system-err"] = ([], [], []),
+    };
+
+    [Theory]
+    [InlineData(true, true)]
+    [InlineData(false, true)]
+    [InlineData(true, false)]
+    public void The_JUnit_report_keeps_to_junit_10_and_names_its_suite_by_lab_and_runtime(bool teardownClean, bool withRuntime)
+    {
+        var xml = JUnitReport.Create(Recorded(teardownClean), withRuntime ? "containerd" : null);
+
+        foreach (var element in xml.Root!.DescendantsAndSelf())
+        {
+            Assert.True(Junit10.TryGetValue(element.Name.LocalName, out var rule), $"<{element.Name}> is not in junit-10");
+            var attributes = element.Attributes().Select(a => a.Name.LocalName).ToList();
+            Assert.All(attributes, a => Assert.True(rule.Allowed.Contains(a), $"<{element.Name} {a}=...> is not in junit-10"));
+            Assert.All(rule.Required, r => Assert.True(attributes.Contains(r), $"<{element.Name}> lacks {r}"));
+            Assert.All(element.Elements(), c => Assert.True(rule.Children.Contains(c.Name.LocalName), $"<{c.Name}> may not be in <{element.Name}>"));
+            if (element.Attribute("time") is { } time) Assert.Matches(@"^(([0-9]{0,3},)*[0-9]{3}|[0-9]{0,3})*(\.[0-9]*)?$", time.Value);
+        }
+        var suite = xml.Root.Element("testsuite")!;
+        Assert.Equal(withRuntime ? "report (containerd)" : "report", suite.Attribute("name")!.Value);
+        Assert.Equal(Environment.MachineName, suite.Attribute("hostname")!.Value);
+        Assert.All(suite.Elements("testcase"), c => Assert.Equal(suite.Attribute("name")!.Value, c.Attribute("classname")!.Value));
     }
 
     [Fact]

@@ -54,7 +54,7 @@ public static class BugBundle
         {
             (Path.Combine("scenario", manifest.ScenarioFile), await File.ReadAllBytesAsync(scenarioPath, ct), Regular),
             ("transcript.md", Encoding.UTF8.GetBytes(MarkdownTranscript.Create(run)), Regular),
-            ("junit.xml", Encoding.UTF8.GetBytes(JUnitReport.Create(run).ToString()), Regular),
+            ("junit.xml", Encoding.UTF8.GetBytes(JUnitReport.Create(run, manifest.Runtime).ToString()), Regular),
             ("commands.txt", Encoding.UTF8.GetBytes(Commands(run)), Regular),
             ("environment.txt", Encoding.UTF8.GetBytes(await EnvironmentAsync(manifest, runner, ct)), Regular),
             ("replay.sh", Encoding.UTF8.GetBytes(ReplayScript(manifest)), Regular | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute),

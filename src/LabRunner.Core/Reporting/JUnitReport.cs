@@ -7,19 +7,22 @@ using LabRunner.Execution;
 namespace LabRunner.Reporting;
 
 /// <summary>
-/// A run as JUnit XML, the format CI servers (GitLab, Jenkins, GitHub actions' reporters) read: one test suite per
-/// lab, one test case per step (failed with expected vs observed and the diagnosis, or skipped when an earlier step
-/// failed), and one for the teardown (failed when something was left behind).
+/// A run as JUnit XML, the format CI servers (GitLab, Jenkins, GitHub actions' reporters) read, valid against the
+/// Jenkins xUnit plugin's junit-10.xsd (the dialect they share): one test suite per lab and runtime (so runs of one
+/// lab on two runtimes stay apart), with the machine's hostname and the lab file; one test case per step (failed with
+/// expected vs observed and the diagnosis, or skipped when an earlier step failed), and one for the teardown (failed
+/// when something was left behind).
 /// </summary>
 public static class JUnitReport
 {
-    public static XDocument Create(RunRecord run)
+    /// <param name="runtime">The container runtime the lab ran on (process, containerd, docker), part of the suite's name.</param>
+    public static XDocument Create(RunRecord run, string? runtime = null)
     {
-        var lab = run.Scenario.Name;
+        var lab = runtime is null ? run.Scenario.Name : $"{run.Scenario.Name} ({runtime})";
         var cases = new List<XElement>();
         foreach (var step in run.Steps)
         {
-            var testCase = Case(lab, $"{step.Number:00} {step.Step.Title}", step.Elapsed, step.Step.Span);
+            var testCase = Case(lab, $"{step.Number:00} {step.Step.Title}", step.Elapsed);
             if (!step.Passed)
             {
                 var (message, detail) = Failure(step, run.Result);
@@ -27,15 +30,15 @@ public static class JUnitReport
                     ? new XElement("error", new XAttribute("message", message), new XAttribute("type", "interrupted"), detail)
                     : new XElement("failure", new XAttribute("message", message), new XAttribute("type", "expectation"), detail));
             }
-            testCase.Add(new XElement("system-out", Transcript(step)));
+            testCase.Add(new XElement("system-out", $"# {step.Step.Span}\n" + Transcript(step)));
             cases.Add(testCase);
         }
         var number = run.Steps.Length;
         foreach (var step in run.NotRun)
-            cases.Add(Case(lab, $"{++number:00} {step.Title}", TimeSpan.Zero, step.Span,
-                new XElement("skipped", new XAttribute("message", "not run: an earlier step failed or the run was stopped"))));
+            cases.Add(Case(lab, $"{++number:00} {step.Title}", TimeSpan.Zero,
+                new XElement("skipped", new XAttribute("message", "not run: an earlier step failed or the run was stopped")), new XElement("system-out", $"# {step.Span}")));
 
-        var teardown = Case(lab, "teardown", run.Result?.Teardown.Elapsed ?? TimeSpan.Zero, run.Scenario.Steps.FirstOrDefault()?.Span ?? Model.SourceSpan.None);
+        var teardown = Case(lab, "teardown", run.Result?.Teardown.Elapsed ?? TimeSpan.Zero);
         if (run.Result is { Teardown: var report } && !report.Clean)
             teardown.Add(new XElement("failure", new XAttribute("message", "left behind: " + string.Join("; ", report.Leftovers)),
                 new XAttribute("type", "leftover"), string.Join("\n", report.Leftovers.Concat(report.Problems))));
@@ -46,12 +49,10 @@ public static class JUnitReport
         var errors = cases.Count(c => c.Element("error") is not null);
         var skipped = cases.Count(c => c.Element("skipped") is not null);
         var time = Seconds(run.Result?.Elapsed ?? TimeSpan.FromTicks(run.Steps.Sum(s => s.Elapsed.Ticks)));
-        XAttribute[] Counts() =>
-        [
-            new("tests", cases.Count), new("failures", failures), new("errors", errors), new("skipped", skipped), new("time", time),
-        ];
-        var suite = new XElement("testsuite", new XAttribute("name", lab), Counts(),
+        XAttribute[] Counts() => [new("tests", cases.Count), new("failures", failures), new("errors", errors), new("time", time)];
+        var suite = new XElement("testsuite", new XAttribute("name", lab), Counts(), new XAttribute("skipped", skipped),
             new XAttribute("timestamp", run.Started.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss", CultureInfo.InvariantCulture)),
+            new XAttribute("hostname", Environment.MachineName), new XAttribute("file", run.Scenario.Span.File),
             new XElement("properties",
                 new XElement("property", new XAttribute("name", "lab-id"), new XAttribute("value", run.LabId)),
                 new XElement("property", new XAttribute("name", "mode"), new XAttribute("value", run.Sandbox ? "sandbox" : "host")),
@@ -60,9 +61,9 @@ public static class JUnitReport
         return new XDocument(new XDeclaration("1.0", "utf-8", null), new XElement("testsuites", new XAttribute("name", "labrunner"), Counts(), suite));
     }
 
-    private static XElement Case(string lab, string name, TimeSpan time, Model.SourceSpan span, params object[] content) =>
-        new("testcase", new XAttribute("classname", lab), new XAttribute("name", name), new XAttribute("time", Seconds(time)),
-            new XAttribute("file", span.File), new XAttribute("line", span.Line), content);
+    /// <summary>A test case (junit-10 has no file or line on one: a step's system-out starts with where it is written).</summary>
+    private static XElement Case(string lab, string name, TimeSpan time, params object[] content) =>
+        new("testcase", new XAttribute("classname", lab), new XAttribute("name", name), new XAttribute("time", Seconds(time)), content);
 
     private static (string Message, string Detail) Failure(RecordedStep step, LabResult? result)
     {
