@@ -125,6 +125,16 @@ public sealed class ReportSpecs
     }
 
     [Fact]
+    public void Observations_in_the_transcript_read_as_written_on_GitHub_GitLab_and_VS_Code()
+    {
+        Assert.Equal(@"state UNKNOWN, flags \<LOOPBACK,UP\>, net.ipv4.ip\_forward = 1, a \*b\* \`c\`",
+            MarkdownTranscript.Text("state UNKNOWN, flags <LOOPBACK,UP>, net.ipv4.ip_forward = 1, a *b* `c`"));
+        var md = MarkdownTranscript.Create(Recorded());
+        Assert.Contains(@"why: in host, \<br-0\> & friends drop it", md);
+        Assert.DoesNotContain("<br-0>", md.Split("```").Where((_, i) => i % 2 == 0).Aggregate("", (a, b) => a + b)); // outside code blocks
+    }
+
+    [Fact]
     public void The_teardown_test_case_takes_as_long_as_the_teardown_did()
     {
         var teardown = JUnitReport.Create(Recorded()).Root!.Descendants("testcase").Single(c => c.Attribute("name")!.Value == "teardown");

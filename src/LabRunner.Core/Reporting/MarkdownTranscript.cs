@@ -40,19 +40,19 @@ public static class MarkdownTranscript
             Commands(md, step.Commands.Where(c => c.Purpose.ShownByDefault()));
             foreach (var a in step.NotableActions)
                 md.Append(a.Failed
-                    ? $"- ✗ `{a.Action.Keyword}` ({a.Action.Span}): {a.Outcome.Status}: {a.Outcome.Observed}\n"
-                    : $"- ✓ `{a.Action.Keyword}` failed as expected: {a.Outcome.Observed}\n");
+                    ? $"- ✗ `{a.Action.Keyword}` ({Text(a.Action.Span.ToString())}): {a.Outcome.Status}: {Text(a.Outcome.Observed)}\n"
+                    : $"- ✓ `{a.Action.Keyword}` failed as expected: {Text(a.Outcome.Observed)}\n");
             foreach (var check in step.Checks)
             {
                 var r = check.Result;
                 if (r.Held)
                 {
-                    md.Append(CultureInfo.InvariantCulture, $"- ✓ {r.Expected} — {r.Observed}\n");
+                    md.Append(CultureInfo.InvariantCulture, $"- ✓ {Text(r.Expected)} — {Text(r.Observed)}\n");
                     continue;
                 }
-                md.Append(CultureInfo.InvariantCulture, $"- ✗ **{r.Expected}** ({check.Expectation.Span})\n");
-                md.Append(CultureInfo.InvariantCulture, $"  - observed: {r.Observed} (after {r.Attempts} tries in {r.Elapsed.TotalSeconds:0.0} s)\n");
-                foreach (var why in r.Diagnosis) md.Append("  - why: ").Append(why).Append('\n');
+                md.Append(CultureInfo.InvariantCulture, $"- ✗ **{Text(r.Expected)}** ({Text(check.Expectation.Span.ToString())})\n");
+                md.Append(CultureInfo.InvariantCulture, $"  - observed: {Text(r.Observed)} (after {r.Attempts} tries in {r.Elapsed.TotalSeconds:0.0} s)\n");
+                foreach (var why in r.Diagnosis) md.Append("  - why: ").Append(Text(why)).Append('\n');
             }
             if (step.NotableActions.Length > 0 || step.Checks.Length > 0) md.Append('\n');
             if (!step.Passed && !step.ActionFailures.Any() && step.Checks.All(c => c.Result.Held))
@@ -90,6 +90,21 @@ public static class MarkdownTranscript
         md.Append("```console\n");
         foreach (var c in list) md.Append("$ ").Append(c.Display).Append(c.ExitCode == 0 ? "" : $"   # exit {c.ExitCode}").Append('\n');
         md.Append("```\n\n");
+    }
+
+    /// <summary>
+    /// Observed text as Markdown shows it literally (CommonMark backslash escapes, which GitHub, GitLab and VS Code
+    /// follow): ip's <c>flags &lt;LOOPBACK,UP&gt;</c> would otherwise vanish as an HTML tag, and * or _ turn into emphasis.
+    /// </summary>
+    internal static string Text(string? text)
+    {
+        var escaped = new StringBuilder((text?.Length ?? 0) + 8);
+        foreach (var c in text ?? "")
+        {
+            if (c is '\\' or '`' or '*' or '_' or '<' or '>' or '[' or ']' or '#' or '|') escaped.Append('\\');
+            escaped.Append(c);
+        }
+        return escaped.ToString();
     }
 
     private static string Quote(string text) => string.Concat(text.Trim().Split('\n').Select(l => "> " + l.TrimEnd() + "\n"));
