@@ -222,4 +222,16 @@ public sealed class BugBundleSpecs
         var many = await PackAsync(dir.Path, Enumerable.Range(0, BugBundle.MaxEntries + 1).Select(i => ($"labrunner-bundle-x/f{i}", Array.Empty<byte>())));
         Assert.Contains($"more than {BugBundle.MaxEntries} entries", await RefusedAsync(many));
     }
+
+    [Fact]
+    public async Task A_file_that_is_not_a_bundle_is_said_to_be_none()
+    {
+        using var dir = new TempDirectory();
+        var notABundle = Path.Combine(dir.Path, "lab.yaml");
+        await File.WriteAllTextAsync(notABundle, "lab: x\n", Ct);
+
+        var error = await Assert.ThrowsAsync<InvalidDataException>(() => BugBundle.ExtractAsync(notABundle, Path.Combine(dir.Path, "out"), Ct));
+
+        Assert.Equal($"{notABundle}: this is not a bundle (a .tar.gz written by 'labrunner run --bundle FILE')", error.Message);
+    }
 }

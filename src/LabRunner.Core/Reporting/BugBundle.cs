@@ -102,6 +102,13 @@ public static class BugBundle
         }
     }
 
+    private static async Task<bool> IsGzipAsync(string path, CancellationToken ct)
+    {
+        await using var file = File.OpenRead(path);
+        var magic = new byte[2];
+        return await file.ReadAtLeastAsync(magic, 2, throwOnEndOfStream: false, ct) == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+    }
+
     private static async Task<(BundleManifest Manifest, string Root)> ExtractCheckedAsync(string bundle, string directory, CancellationToken ct)
     {
         InvalidDataException Bad(string why) => new($"{bundle}: {why}");
@@ -109,6 +116,8 @@ public static class BugBundle
         string? top = null;
         var hashes = new Dictionary<string, string>(StringComparer.Ordinal);
         var entries = 0;
+        // A bundle is a .tar.gz: anything else is said to be no bundle, not a decompressor's complaint.
+        if (!await IsGzipAsync(bundle, ct)) throw Bad("this is not a bundle (a .tar.gz written by 'labrunner run --bundle FILE')");
         await using (var file = File.OpenRead(bundle))
         await using (var gzip = new GZipStream(file, CompressionMode.Decompress))
         await using (var bounded = new BoundedReadStream(gzip, MaxExtractedBytes + (1L << 20), () => Bad($"it expands to more than {MaxExtractedBytes} bytes, the most a bundle may hold")))
