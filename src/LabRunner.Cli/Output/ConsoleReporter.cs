@@ -37,7 +37,8 @@ public sealed class ConsoleReporter(IAnsiConsole console, bool verbose, bool pla
         if (!show) return;
         // An observing command (a capture's ping) may fail on purpose: the expectation around it says whether that is right.
         var mark = command.Outcome.Succeeded || command.Purpose == CommandPurpose.Observe ? "" : $" [yellow]→ exit {command.Outcome.ExitCode}: {E(command.Outcome.Error)}[/]";
-        var color = command.Purpose == CommandPurpose.Check ? "grey" : "white";
+        // Actions in the terminal's own colour: white would vanish on a light background (a projector's).
+        var color = command.Purpose == CommandPurpose.Check ? "grey" : "default";
         console.MarkupLine($"  [{color}]$ {E(command.Display)}[/]{(plan ? "" : mark)}");
     }
 
