@@ -24,4 +24,36 @@ public sealed class ConsoleReporterSpecs
         Assert.DoesNotContain("\u001b[37m", text); // white
         Assert.DoesNotContain("\u001b[97m", text); // bright white
     }
+
+    [Fact]
+    public void After_a_failure_the_steps_not_run_are_listed_and_their_expectations_not_counted_as_held()
+    {
+        var output = new StringWriter();
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Ansi = AnsiSupport.No, Out = new AnsiConsoleOutput(output) });
+        var reporter = new ConsoleReporter(console, verbose: false);
+        var scenario = Loading.ScenarioLoader.Load("""
+            lab: three
+            steps:
+              - title: first
+                expect: [ { ping: { from: host, to: 10.0.0.1 } } ]
+              - title: second
+                expect: [ { ping: { from: host, to: 10.0.0.2 } }, { ping: { from: host, to: 10.0.0.3 } } ]
+              - title: third
+                expect: [ { ping: { from: host, to: 10.0.0.4 } } ]
+            """, "lab.yaml");
+        var session = new Engine.LabSession("abc123", true, scenario.Uplink);
+
+        reporter.LabStarting(scenario, session);
+        reporter.StepStarting(scenario.Steps[0], 0, 3);
+        var ping = scenario.Steps[0].Expectations[0];
+        reporter.ExpectationFinished(ping, new Engine.ExpectationResult(false, ping.Describe(), "1 sent, 0 received", 1, TimeSpan.Zero));
+        reporter.LabFinished(new Engine.LabResult("abc123", Engine.LabOutcome.Failed, "first", ["lab.yaml:4:17: expected ..."],
+            new Engine.TeardownReport(3, [], []), TimeSpan.FromSeconds(1)));
+
+        var text = output.ToString();
+        Assert.Contains("FAILED: 0/1 expectations held (3 more in steps not run)", text);
+        Assert.Contains("not run (2 steps):", text);
+        Assert.Contains("- second", text);
+        Assert.Contains("- third", text);
+    }
 }

@@ -13,9 +13,12 @@ public sealed class ConsoleReporter(IAnsiConsole console, bool verbose, bool pla
 {
     private int _expectations;
     private int _failedExpectations;
+    private Scenario? _scenario;
+    private int _stepsStarted;
 
     public override void LabStarting(Scenario scenario, LabSession session)
     {
+        _scenario = scenario;
         var where = session.Sandbox ? $"sandbox netns {session.HostNetns}" : "this host (--host)";
         console.MarkupLine($"[bold]{(plan ? "Plan for" : "Lab")} {E(scenario.Name)}[/] [grey](id {session.LabId}, host: {E(where)})[/]");
         if (scenario.Description is { } d) console.MarkupLine($"[grey]{E(d.Trim())}[/]");
@@ -24,6 +27,7 @@ public sealed class ConsoleReporter(IAnsiConsole console, bool verbose, bool pla
 
     public override void StepStarting(Step step, int index, int count)
     {
+        _stepsStarted = Math.Max(_stepsStarted, index + 1);
         console.WriteLine();
         console.MarkupLine($"[bold blue]Step {index + 1}/{count}: {E(step.Title)}[/]");
         if (step.Text is { } text)
@@ -112,9 +116,18 @@ public sealed class ConsoleReporter(IAnsiConsole console, bool verbose, bool pla
             ExitCodes.ExpectationFailed => "[bold red]FAILED[/]",
             _ => "[bold yellow]INTERRUPTED[/] (teardown done)",
         };
-        console.MarkupLine($"{verdict}: {_expectations - _failedExpectations}/{_expectations} expectations held in {result.Elapsed.TotalSeconds:0.0}s");
+        // Steps after a failure (or a signal) never ran: say which, and count their expectations as not checked, not held.
+        var notRun = _scenario?.Steps.Skip(_stepsStarted).ToList() ?? [];
+        var notChecked = notRun.Sum(s => s.Expectations.Length);
+        console.MarkupLine($"{verdict}: {_expectations - _failedExpectations}/{_expectations} expectations held" +
+                           (notChecked > 0 ? $" ({notChecked} more in steps not run)" : "") + $" in {result.Elapsed.TotalSeconds:0.0}s");
         if (result.FailedStep is { } step) console.MarkupLine($"failed step: [bold]{E(step)}[/]");
         foreach (var failure in result.Failures) console.MarkupLine($"  {E(failure)}");
+        if (notRun.Count > 0)
+        {
+            console.MarkupLine($"not run ({notRun.Count} step{(notRun.Count == 1 ? "" : "s")}):");
+            foreach (var s in notRun) console.MarkupLine($"  [grey]- {E(s.Title)}[/]");
+        }
     }
 
     private static string E(string text) => Markup.Escape(text);
