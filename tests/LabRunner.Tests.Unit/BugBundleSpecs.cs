@@ -56,6 +56,13 @@ public sealed class BugBundleSpecs
         Assert.Equal("lab.yaml", manifest.ScenarioFile);
         Assert.Equal("lab: b\n", await File.ReadAllTextAsync(Path.Combine(root, "scenario", "lab.yaml"), Ct));
         Assert.Contains("exec ${LABRUNNER:-labrunner} 'run' 'scenario/lab.yaml' '--runtime' 'process'", await File.ReadAllTextAsync(Path.Combine(root, "replay.sh"), Ct));
+
+        // As shipped, on a machine without labrunner on PATH: it says how to run it, not "labrunner: not found".
+        var replay = await CliWrap.Buffered.BufferedCommandExtensions.ExecuteBufferedAsync(
+            CliWrap.Cli.Wrap("sh").WithArguments([Path.Combine(root, "replay.sh")]).WithEnvironmentVariables(new Dictionary<string, string?> { ["PATH"] = "/usr/bin:/bin", ["LABRUNNER"] = null })
+                .WithValidation(CliWrap.CommandResultValidation.None), Ct);
+        Assert.Equal(3, replay.ExitCode);
+        Assert.Contains("labrunner is not on PATH; run it with LABRUNNER=/path/to/LabRunner/run-lab.sh ./replay.sh", replay.StandardError);
     }
 
     [Fact]
@@ -82,6 +89,7 @@ public sealed class BugBundleSpecs
         var environment = await File.ReadAllTextAsync(Path.Combine(root, "environment.txt"), Ct);
         Assert.Contains("\n$ uname -srvm\nLinux 6.1.0-test #1 SMP x86_64\n", environment);
         Assert.Contains("\n$ ctr version\nsetsid: failed to execute ctr: No such file or directory\n", environment);
+        Assert.Matches(@"^labrunner \d+\.\d+\.\d+\+[0-9a-f]{7,40}\n", environment); // the commit that ran, not 1.0.0.0
     }
 
     [Theory]

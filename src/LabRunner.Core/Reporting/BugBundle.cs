@@ -262,7 +262,8 @@ public static class BugBundle
     private static async Task<string> EnvironmentAsync(BundleManifest manifest, ICommandRunner runner, CancellationToken ct)
     {
         var text = new StringBuilder();
-        text.Append("labrunner ").Append(typeof(BugBundle).Assembly.GetName().Version).Append('\n');
+        // The informational version carries the commit (1.0.0+SHA, from the SDK's git information): which code ran.
+        text.Append("labrunner ").Append(Version).Append('\n');
         text.Append("date ").Append(DateTimeOffset.UtcNow.ToString("u", System.Globalization.CultureInfo.InvariantCulture)).Append('\n');
         string[][] probes =
         [
@@ -295,6 +296,12 @@ public static class BugBundle
         return text.ToString();
     }
 
+    /// <summary>LabRunner's version with the commit it was built from, e.g. 1.0.0+956c2db08d26….</summary>
+    public static string Version { get; } =
+        typeof(BugBundle).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+            .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion
+        ?? typeof(BugBundle).Assembly.GetName().Version?.ToString() ?? "?";
+
     private static string ReplayScript(BundleManifest manifest) =>
         "#!/bin/sh\n" +
         "# Replays the run in this bundle, as root, with the labrunner of a LabRunner checkout:\n" +
@@ -302,6 +309,9 @@ public static class BugBundle
         "# or, from a checkout: ./run-lab.sh replay THIS-BUNDLE.tar.gz (which checks every file's SHA-256 first).\n" +
         "# It runs the lab's commands as root: read `labrunner replay --plan THIS-BUNDLE.tar.gz` first.\n" +
         "set -e\ncd \"$(dirname \"$0\")\"\n" +
+        "if [ -z \"${LABRUNNER:-}\" ] && ! command -v labrunner >/dev/null 2>&1; then\n" +
+        "  echo 'replay.sh: labrunner is not on PATH; run it with LABRUNNER=/path/to/LabRunner/run-lab.sh ./replay.sh' >&2\n" +
+        "  exit 3\nfi\n" +
         $"exec ${{LABRUNNER:-labrunner}} {string.Join(' ', manifest.RunArguments().Select(a => "'" + a.Replace("'", "'\\''") + "'"))} \"$@\"\n";
 
     private static string Readme(RunRecord run, BundleManifest manifest) =>
