@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using System.Reflection;
 using System.Text.Json.Nodes;
 using LabRunner.Authoring;
@@ -15,11 +16,11 @@ namespace LabRunner.Tests.Unit;
 public sealed class KindSpecs
 {
     [Fact]
-    public void The_registry_finds_every_kind_in_the_reference_order_with_new_kinds_last()
+    public void The_registry_finds_every_kind_in_its_rank_order_with_unranked_kinds_last()
     {
         Assert.Equal(
             ["netns-add", "netns-delete", "veth-add", "bridge-add", "vxlan-add", "link-up", "link-down", "link-move", "link-delete",
-             "bridge-attach", "bridge-detach", "address-add", "route-add", "sysctl", "iptables-policy", "container-run", "container-stop",
+             "bridge-attach", "bridge-detach", "address-add", "route-add", "sysctl", "iptables-policy", "iptables-rule", "netem", "container-run", "container-stop",
              "netns-symlink", "command", "link-set"],
             KindRegistry.ActionKeywords);
         Assert.Equal(
@@ -150,4 +151,63 @@ public sealed class KindSpecs
         Assert.NotEqual(command, command with { Undo = ["ip", "link"] });
         Assert.NotEqual(command, command with { ExpectedError = "x" });
     }
+
+    /// <summary>
+    /// A record that writes its own Equals (to compare its lists by value) must still compare every property: changing
+    /// any one of them, on a copy, makes the copy unequal. Guards the next field someone adds.
+    /// </summary>
+    [Fact]
+    public void A_hand_written_Equals_compares_every_property()
+    {
+        var scenario = ScenarioLoader.Load("""
+            lab: every-list
+            steps:
+              - title: t
+                actions:
+                  - container-run: c1
+                  - command: { argv: [ip, link], undo: [ip, link, del, x] }
+                  - iptables-rule: { chain: FORWARD, rule: [-j, ACCEPT] }
+                expect:
+                  - links: { exactly: [lo] }
+                  - bridge-ports: { bridge: br-0, ports: [] }
+                  - command: { argv: [ip, link] }
+                  - link: { name: lo, flags: [UP] }
+                  - capture: { while: { ping: { from: c1, to: 10.0.0.1 } }, on: [ { link: eth0, in: c1, sees: [icmp] } ] }
+            """, "lab.yaml");
+        var step = scenario.Steps[0];
+        object[] samples = [scenario, step, .. step.Actions, .. step.Expectations, ((CaptureExpectation)step.Expectations[^1]).On[0]];
+        var checkedTypes = 0;
+        foreach (var sample in samples)
+        {
+            var type = sample.GetType();
+            if (type.GetMethod("Equals", BindingFlags.Public | BindingFlags.Instance | BindingFlags.DeclaredOnly, [type]) is null) continue;
+            checkedTypes++;
+            foreach (var property in type.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.CanWrite && p.Name != "EqualityContract"))
+            {
+                var copy = type.GetMethod("<Clone>$")!.Invoke(sample, null)!;
+                Assert.Equal(sample, copy);
+                property.SetValue(copy, Other(property.PropertyType, property.GetValue(sample)));
+                Assert.False(sample.Equals(copy), $"{type.Name}.Equals ignores {property.Name}");
+            }
+        }
+        Assert.True(checkedTypes >= 8, $"only {checkedTypes} records with their own Equals were sampled");
+    }
+
+    /// <summary>A value of the type that differs from <paramref name="value"/>.</summary>
+    private static object? Other(Type type, object? value) => type switch
+    {
+        _ when type == typeof(string) => (string?)value + "x",
+        _ when type == typeof(int) || type == typeof(int?) => ((int?)value ?? 0) + 1,
+        _ when type == typeof(bool) => !(bool)value!,
+        _ when type == typeof(TimeSpan) => (TimeSpan)value! + TimeSpan.FromSeconds(1),
+        _ when type == typeof(Place) => value as Place == Place.Netns("zz") ? Place.Netns("yy") : Place.Netns("zz"),
+        _ when type == typeof(SourceSpan) => new SourceSpan("other.yaml", 99, 9),
+        _ when type == typeof(Uplink) => new Uplink("eth9", "10.9.9.9/24"),
+        _ when type == typeof(CaptureTraffic) => ((CaptureTraffic)value!) with { To = "10.9.9.9" },
+        _ when type == typeof(ImmutableArray<string>) => ((ImmutableArray<string>)value!).Add("zz"),
+        _ when type == typeof(ImmutableArray<string>?) => (value as ImmutableArray<string>? ?? []).Add("zz"),
+        _ when type.IsGenericType && type.GetGenericTypeDefinition() == typeof(ImmutableArray<>) =>
+            type.GetMethod("RemoveAt")!.Invoke(value, [0]), // one fewer element
+        _ => throw new InvalidOperationException($"no other value for a {type.Name}: teach Other() about it"),
+    };
 }

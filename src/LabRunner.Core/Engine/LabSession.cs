@@ -12,6 +12,7 @@ namespace LabRunner.Engine;
 public sealed class LabSession
 {
     private readonly Dictionary<string, ContainerHandle> _containers = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _seen = new(StringComparer.Ordinal);
 
     public LabSession(string labId, bool sandbox, Uplink uplink)
     {
@@ -52,6 +53,9 @@ public sealed class LabSession
 
     /// <summary>A machine-wide name (netns, runtime container id) for a scenario name: prefixed in a sandbox.</summary>
     public string PhysicalName(string name) => Sandbox ? $"lr-{LabId}-{name}" : name;
+
+    /// <summary>True the first time this run asks about <paramref name="key"/> (e.g. a user chain a kind may have to create).</summary>
+    public bool FirstTime(string key) => _seen.Add(key);
 
     public void AddContainer(ContainerHandle handle) => _containers[handle.Name] = handle;
 

@@ -29,10 +29,14 @@ public static class CommonFields
     /// <summary>An action that must fail, and the text its error must contain.</summary>
     public static readonly FieldSpec FailsWith = new("fails-with", FieldType.Text, "the action must fail, and its error must contain this text");
 
+    /// <summary>The iptables table ('filter' when not given).</summary>
+    public static string ReadTable(FieldReader r) =>
+        r.Choice("table", IptablesTables, "unknown iptables table '{0}'", "use filter, nat, mangle or raw", fallback: "filter")!;
+
     /// <summary>(table, chain, policy) with their rules.</summary>
     public static (string Table, string? Chain, string? Policy) ReadPolicy(FieldReader r)
     {
-        var table = r.Choice("table", IptablesTables, "unknown iptables table '{0}'", "use filter, nat, mangle or raw", fallback: "filter")!;
+        var table = ReadTable(r);
         var chain = r.Chain("chain", required: true);
         var policy = r.String("policy", required: true);
         if (policy is not null && !IptablesPolicies.Contains(policy)) r.Error(r.SpanOf("policy"), $"policy must be ACCEPT or DROP, not '{policy}'");
