@@ -15,6 +15,8 @@ public sealed class ConsoleReporter(IAnsiConsole console, bool verbose, bool pla
     private int _failedExpectations;
     private Scenario? _scenario;
     private int _stepsStarted;
+    // Teardown's commands wait for its report, which says which failures only meant "gone already".
+    private List<CommandEvent>? _teardown;
 
     public override void LabStarting(Scenario scenario, LabSession session)
     {
@@ -39,10 +41,27 @@ public sealed class ConsoleReporter(IAnsiConsole console, bool verbose, bool pla
     {
         var show = command.Purpose.ShownByDefault() || verbose || (plan && command.Purpose == CommandPurpose.Teardown);
         if (!show) return;
+        if (_teardown is not null && !plan)
+        {
+            _teardown.Add(command);
+            return;
+        }
+        Show(command);
+    }
+
+    private void Show(CommandEvent command, IReadOnlyList<string>? alreadyGone = null)
+    {
+        if (!command.Outcome.Succeeded && !plan && (command.Purpose == CommandPurpose.Verify || alreadyGone?.Contains(command.Display) == true))
+        {
+            // A failure that is the good news: the thing is gone (a check after teardown, an undo whose object went first).
+            var gone = command.Purpose == CommandPurpose.Verify ? "gone" : "already gone";
+            console.MarkupLine($"  [grey]$ {E(command.Display)} ({gone})[/]");
+            return;
+        }
         // An observing command (a capture's ping) may fail on purpose: the expectation around it says whether that is right.
         var mark = command.Outcome.Succeeded || command.Purpose == CommandPurpose.Observe ? "" : $" [yellow]→ exit {command.Outcome.ExitCode}: {E(command.Outcome.Error)}[/]";
         // Actions in the terminal's own colour: white would vanish on a light background (a projector's).
-        var color = command.Purpose == CommandPurpose.Check ? "grey" : "default";
+        var color = command.Purpose is CommandPurpose.Check or CommandPurpose.Verify ? "grey" : "default";
         console.MarkupLine($"  [{color}]$ {E(command.Display)}[/]{(plan ? "" : mark)}");
     }
 
@@ -89,12 +108,15 @@ public sealed class ConsoleReporter(IAnsiConsole console, bool verbose, bool pla
 
     public override void TeardownStarting(int records)
     {
+        _teardown = [];
         console.WriteLine();
         console.MarkupLine($"[bold]Teardown[/] [grey]({records} undo records, newest first)[/]");
     }
 
     public override void TeardownFinished(TeardownReport report)
     {
+        foreach (var command in _teardown ?? []) Show(command, report.AlreadyGone);
+        _teardown = null;
         foreach (var problem in report.Problems) console.MarkupLine($"  [yellow]! {E(problem)}[/]");
         if (plan) return;
         if (report.Clean) console.MarkupLine("  [green]✓[/] nothing of the lab is left on the host");

@@ -12,6 +12,12 @@ public sealed record TeardownReport(int Undone, IReadOnlyList<string> Problems, 
 {
     public bool Clean => Leftovers.Count == 0;
 
+    /// <summary>
+    /// Undo commands (as displayed) that failed because their object was gone already (a veth deleted with its peer,
+    /// a link with its namespace): done, not failed. Reports say "already gone" instead of an exit code.
+    /// </summary>
+    public IReadOnlyList<string> AlreadyGone { get; init; } = [];
+
     /// <summary>How long the teardown took (reports show it: on a large lab it is the longest phase).</summary>
     public TimeSpan Elapsed { get; init; }
 }
@@ -43,9 +49,10 @@ public sealed class Teardown(ICommandRunner runner, Func<string, IContainerRunti
         // them: a damaged journal, which may have lost the links' own records, has them found first.
         var links = journal.Damaged && !runner.IsDryRun ? await traces.LinksIntoLabAsync(journal.Header.LabId, lookIn, ct) : [];
 
+        var alreadyGone = new List<string>();
         foreach (var undo in pending.Except(unknown))
         {
-            var problem = await UndoAsync(undo, ct);
+            var problem = await UndoAsync(undo, alreadyGone, ct);
             if (problem is not null) problems.Add($"{undo.Summary}: {problem}");
         }
         var leftovers = new List<string>();
@@ -60,18 +67,22 @@ public sealed class Teardown(ICommandRunner runner, Func<string, IContainerRunti
                 if (left.Split(' ')[0] is not { } what || !what.Contains('/') || !leftovers.Any(l => l.Contains(what, StringComparison.Ordinal)))
                     leftovers.Add(left);
         }
-        return new TeardownReport(pending.Count, problems, leftovers) { Elapsed = watch.Elapsed };
+        return new TeardownReport(pending.Count, problems, leftovers) { Elapsed = watch.Elapsed, AlreadyGone = alreadyGone };
     }
 
-    private async Task<string?> UndoAsync(UndoRecord undo, CancellationToken ct)
+    private async Task<string?> UndoAsync(UndoRecord undo, List<string> alreadyGone, CancellationToken ct)
     {
         switch (undo)
         {
             case UndoCommand c:
             {
                 var outcome = await runner.RunAsync(c.Argv, CommandPurpose.Teardown, ct);
-                if (outcome.Succeeded || c.Tolerate.Concat(GoneErrors.Namespace).Any(t => outcome.Output.Contains(t, StringComparison.Ordinal)))
+                if (outcome.Succeeded) return null;
+                if (c.Tolerate.Concat(GoneErrors.Namespace).Any(t => outcome.Output.Contains(t, StringComparison.Ordinal)))
+                {
+                    alreadyGone.Add(c.Argv.Display());
                     return null;
+                }
                 return $"`{c.Argv.Display()}` failed: {outcome.Error}";
             }
             case UndoRemoveContainer c:
@@ -111,14 +122,14 @@ public sealed class Teardown(ICommandRunner runner, Func<string, IContainerRunti
                         return Exists(v.Expected!) ? $"{v.Expected} still exists ({c.Summary})" : null;
                     case VerificationKind.Absent:
                     {
-                        var outcome = await runner.RunAsync(v.Argv, CommandPurpose.Check, ct);
+                        var outcome = await runner.RunAsync(v.Argv, CommandPurpose.Verify, ct);
                         return outcome.Succeeded && outcome.Stdout.Trim().Length > 0
                             ? $"still present ({c.Summary}): `{v.Argv.Display()}` shows {outcome.Stdout.Trim().ReplaceLineEndings(" | ")}"
                             : null;
                     }
                     case VerificationKind.FirstLineEquals:
                     {
-                        var outcome = await runner.RunAsync(v.Argv, CommandPurpose.Check, ct);
+                        var outcome = await runner.RunAsync(v.Argv, CommandPurpose.Verify, ct);
                         if (!outcome.Succeeded && GoneErrors.Namespace.Any(g => outcome.Output.Contains(g, StringComparison.Ordinal))) return null;
                         var line = Kinds.ObserveContext.Words(outcome.Stdout.Split('\n')[0]);
                         return line == Kinds.ObserveContext.Words(v.Expected!) ? null : $"not restored ({c.Summary}): `{v.Argv.Display()}` shows '{line}'";

@@ -12,6 +12,11 @@ public enum CommandPurpose
     /// check, but shown like an action.
     /// </summary>
     Observe,
+    /// <summary>
+    /// After teardown, a look at whether something is gone (`ip link show dev veth-1`): it is meant to fail, so a
+    /// failure is good news, never a warning.
+    /// </summary>
+    Verify,
 }
 
 public static class CommandPurposes

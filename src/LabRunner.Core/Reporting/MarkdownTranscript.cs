@@ -66,7 +66,7 @@ public static class MarkdownTranscript
             md.Append('\n');
         }
         md.Append("## Teardown\n\n");
-        Commands(md, run.TeardownCommands.Where(c => c.Purpose == CommandPurpose.Teardown));
+        Commands(md, run.TeardownCommands.Where(c => c.Purpose == CommandPurpose.Teardown), result?.Teardown.AlreadyGone);
         if (result is not null)
             md.Append(result.Teardown.Clean
                 ? "Nothing of the lab is left on the host.\n"
@@ -83,12 +83,15 @@ public static class MarkdownTranscript
         _ => "INTERRUPTED",
     };
 
-    private static void Commands(StringBuilder md, IEnumerable<RecordedCommand> commands)
+    /// <param name="alreadyGone">Teardown commands that failed only because their object was gone already: said so, not as an exit code.</param>
+    private static void Commands(StringBuilder md, IEnumerable<RecordedCommand> commands, IReadOnlyList<string>? alreadyGone = null)
     {
         var list = commands.ToList();
         if (list.Count == 0) return;
         md.Append("```console\n");
-        foreach (var c in list) md.Append("$ ").Append(c.Display).Append(c.ExitCode == 0 ? "" : $"   # exit {c.ExitCode}").Append('\n');
+        foreach (var c in list)
+            md.Append("$ ").Append(c.Display)
+              .Append(c.ExitCode == 0 ? "" : alreadyGone?.Contains(c.Display) == true ? "   # already gone" : $"   # exit {c.ExitCode}").Append('\n');
         md.Append("```\n\n");
     }
 
