@@ -42,8 +42,6 @@ public sealed class NetlinkSocket : IDisposable
     {
         _fd = fd;
         PortId = portId;
-        // as iproute2 does: a start that differs between runs, so replies to an earlier socket's requests never match
-        _sequence = (uint)Environment.TickCount;
     }
 
     /// <summary>The port id the kernel gave this socket (nlmsg_pid of its replies).</summary>

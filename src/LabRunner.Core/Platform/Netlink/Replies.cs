@@ -75,8 +75,8 @@ public sealed record NlLink(
     {
         2 => AddressFamily.InterNetwork,
         10 => AddressFamily.InterNetworkV6,
-        7 => AddressFamily.Unknown, // AF_BRIDGE (fdb entries)
-        _ => AddressFamily.Unknown,
+        _ => AddressFamily.Unknown, // AF_BRIDGE (7) for fdb entries, AF_UNSPEC
+
     };
 }
 

@@ -160,15 +160,6 @@ public sealed record NetlinkMessage(NetlinkMessageType Type, NetlinkFlags Flags,
         return messages;
     }
 
-    /// <summary>The whole message as sent: nlmsghdr {len, type, flags, seq, pid} then the body.</summary>
-    public byte[] Encode()
-    {
-        var bytes = new byte[Wire.HeaderSize + Body.Length];
-        WriteHeader(bytes, Type, Flags, Sequence, PortId);
-        Body.Span.CopyTo(bytes.AsSpan(Wire.HeaderSize));
-        return bytes;
-    }
-
     internal static void WriteHeader(Span<byte> bytes, NetlinkMessageType type, NetlinkFlags flags, uint sequence, uint portId)
     {
         var length = (uint)bytes.Length;
