@@ -6,7 +6,7 @@ using LabRunner.Engine;
 using LabRunner.Platform;
 using LabRunner.Platform.Netlink;
 
-namespace LabRunner.Tests.Unit;
+namespace LabRunner.Tests.Integration;
 
 /// <summary>
 /// The netlink socket against the kernel, as root, only ever inside network namespaces these tests make for
@@ -16,7 +16,7 @@ namespace LabRunner.Tests.Unit;
 /// </summary>
 public sealed class NetlinkKernelSpecs
 {
-    private static readonly CancellationToken Ct = TestContext.Current.CancellationToken;
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     private static void RequireRoot() =>
         Assert.SkipUnless(Processes.IsRoot && PrivateNetns.CanCreate, "needs root (unshare(CLONE_NEWNET) for a private network namespace)");
