@@ -6,10 +6,10 @@ using LabRunner.Tests.Unit.Infrastructure;
 namespace LabRunner.Tests.Unit;
 
 /// <summary>
-/// The first curriculum kinds (issue 12), each one file: `iptables-rule` (one rule, deleted exactly at teardown; a user
-/// chain made on its first rule and removed after its rules) and `netem` (tc netem on a link, the qdisc deleted).
+/// `iptables-rule` (issue 12), one file: one rule, deleted exactly at teardown; a user chain made on its first rule and
+/// removed after its rules.
 /// </summary>
-public sealed class IptablesRuleAndNetemSpecs
+public sealed class IptablesRuleSpecs
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
@@ -84,37 +84,5 @@ public sealed class IptablesRuleAndNetemSpecs
             .Build();
 
         Assert.Equal(yaml.Steps[1].Actions[0] with { Span = SourceSpan.None }, csharp.Steps[1].Actions[0] with { Span = SourceSpan.None });
-    }
-
-    [Fact]
-    public async Task Netem_adds_a_root_qdisc_with_times_in_milliseconds_and_deletes_it_at_teardown()
-    {
-        using var state = new TempDirectory();
-        var scenario = Scenarios.Load(Lab("      - netem: { dev: veth-1, delay: 0.1s, jitter: 10ms, loss: 0.5%, duplicate: 1%, reorder: 25%, rate: 1mbit }"));
-
-        var plan = await Plan.MakeAsync(scenario, state.Path, Ct);
-
-        Assert.Contains("ip netns exec lr-test01 tc qdisc add dev veth-1 root netem delay 100ms 10ms loss 0.5% duplicate 1% reorder 25% rate 1mbit",
-            plan.CommandsFor(CommandPurpose.Action));
-        Assert.Contains("ip netns exec lr-test01 tc qdisc del dev veth-1 root", plan.CommandsFor(CommandPurpose.Teardown));
-    }
-
-    [Theory]
-    [InlineData("{ dev: veth-1 }", "netem changes nothing")]
-    [InlineData("{ dev: veth-1, loss: 1 }", "'loss' must be a percentage from 0% to 100%, like 1% or 0.5%, not '1'")]
-    [InlineData("{ dev: veth-1, loss: 101% }", "'loss' must be a percentage from 0% to 100%, like 1% or 0.5%, not '101%'")]
-    [InlineData("{ dev: veth-1, jitter: 10ms }", "'jitter' needs 'delay'")]
-    [InlineData("{ dev: veth-1, rate: fast }", "'rate' must be a rate tc reads, like 1mbit or 500kbit, not 'fast'")]
-    [InlineData("{ dev: veth-1, delay: soon }", "'delay' must be a duration such as 500ms, 5s or 1m, not 'soon'")]
-    public void A_wrong_netem_is_refused_with_the_shared_messages(string fields, string message) =>
-        Assert.Equal(message, Scenarios.ErrorIn(Lab($"      - netem: {fields}")).Message);
-
-    [Fact]
-    public void Netem_on_a_link_that_is_not_there_is_a_flow_error()
-    {
-        var error = Scenarios.ErrorIn(Lab("      - netem: { dev: veth-2, delay: 10ms }"));
-
-        Assert.Equal("link 'veth-2' does not exist in host at this point", error.Message);
-        Assert.Equal("it is in netns n1; add 'in: n1'", error.Hint);
     }
 }
