@@ -174,7 +174,7 @@ public static class Program
     }
 
     /// <summary>.yaml/.yml: the YAML loader; .csx: a C# script (LabRunner.Scripting), under its timeout. Throws ScenarioInvalidException.</summary>
-    private static Scenario Load(string path, TimeSpan scriptTimeout) => LabFiles.Load(path, scriptTimeout);
+    private static Scenario Load(string path, TimeSpan scriptTimeout) => LabFiles.Load(path, scriptTimeout, ScriptCache.FromEnvironment());
 
     private static async Task<int> RunAsync(GuardedConsole console, string path, RunSettings settings, bool dryRun)
     {
