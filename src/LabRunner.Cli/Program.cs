@@ -81,9 +81,16 @@ public static class Program
                 return null;
             },
         };
-        var graph = new Command("graph", "Draw the lab's topology (namespaces, links, veth pairs, bridge ports, addresses) as a Mermaid flowchart; touches nothing")
-            { file, afterStep, scriptTimeout };
-        graph.SetAction(Telling((r, ct) => Task.FromResult(Graph(r.GetValue(file)!, r.GetValue(afterStep), ScriptTimeout(r)))));
+        var graphFormat = new Option<string>("--format")
+        {
+            Description = "mermaid (a Mermaid flowchart, the default), dot (Graphviz DOT text) or svg (drawn by Graphviz's dot: apt-get install graphviz)",
+            DefaultValueFactory = _ => "mermaid",
+        };
+        graphFormat.AcceptOnlyFromAmong("mermaid", "dot", "svg");
+        var graph = new Command("graph", "Draw the lab's topology (namespaces, links, veth pairs, bridge ports, addresses) from the lab file, " +
+                                         "as Mermaid, Graphviz DOT or SVG; touches nothing (a run's --report draws what the kernel holds after each step)")
+            { file, afterStep, graphFormat, scriptTimeout };
+        graph.SetAction(Telling((r, ct) => GraphAsync(r.GetValue(file)!, r.GetValue(afterStep), r.GetValue(graphFormat)!, ScriptTimeout(r), ct)));
 
         var seedRuntime = new Option<string>("--runtime") { Description = "containerd or docker", DefaultValueFactory = _ => "containerd" };
         seedRuntime.AcceptOnlyFromAmong([.. ContainerRuntimes.Names.Where(n => n != "process")]);
@@ -164,12 +171,19 @@ public static class Program
         return ExitCodes.Passed;
     }
 
-    private static int Graph(string path, int? afterStep, TimeSpan scriptTimeout)
+    private static async Task<int> GraphAsync(string path, int? afterStep, string format, TimeSpan scriptTimeout, CancellationToken ct)
     {
         var scenario = Load(path, scriptTimeout);
         if (afterStep is < 0 || afterStep > scenario.Steps.Length)
             return Problem.Usage($"--after-step must be from 0 to {scenario.Steps.Length} (the lab has {scenario.Steps.Length} steps)").Tell();
-        Console.Out.Write(LabTopology.Of(scenario, afterStep).ToMermaid());
+        var topology = LabTopology.Of(scenario, afterStep);
+        Console.Out.Write(format switch
+        {
+            "dot" => topology.ToDot(),
+            // No dot installed is an environment problem (exit 3, with the fix), told by Telling.
+            "svg" => await Graphviz.RenderSvgAsync(topology.ToDot(), new CliWrapCommandRunner(), ct: ct),
+            _ => topology.ToMermaid(),
+        });
         return ExitCodes.Passed;
     }
 
