@@ -2,6 +2,7 @@ using LabRunner.Engine;
 using LabRunner.Execution;
 using LabRunner.Model;
 using LabRunner.Reporting;
+using LabRunner.Tests.Shared;
 using LabRunner.Tests.Unit.Infrastructure;
 
 namespace LabRunner.Tests.Unit;
@@ -9,34 +10,20 @@ namespace LabRunner.Tests.Unit;
 /// <summary>
 /// The topology a run observes (issue 15): each place's <c>ip -j -d addr show</c> read into links, veth ends paired
 /// across namespaces, and the engine reading it after each step when asked, a failure leaving only the picture out.
-/// The JSON is in the form iproute2 6.1 prints (field names, order and types); the article's section 2 after step 2.6,
-/// in the sandbox: the host's ens3 (whose peer wan0 is in the sandbox's far namespace, not observed), br-0, veth-1 on
-/// it, and busybox-1's veth-2 with the address a `command` action gave it.
+/// The JSON is <see cref="SampleRun"/>'s (the article after step 2.6, in the form iproute2 6.1 prints).
 /// </summary>
 public sealed class ObservedTopologySpecs
 {
-    internal const string HostJson = """
-        [{"ifindex":1,"ifname":"lo","flags":["LOOPBACK","UP","LOWER_UP"],"mtu":65536,"qdisc":"noqueue","operstate":"UNKNOWN","group":"default","txqlen":1000,"link_type":"loopback","address":"00:00:00:00:00:00","broadcast":"00:00:00:00:00:00","promiscuity":0,"allmulti":0,"min_mtu":0,"max_mtu":0,"num_tx_queues":1,"num_rx_queues":1,"gso_max_size":65536,"gso_max_segs":65535,"addr_info":[{"family":"inet","local":"127.0.0.1","prefixlen":8,"scope":"host","label":"lo","valid_life_time":4294967295,"preferred_life_time":4294967295},{"family":"inet6","local":"::1","prefixlen":128,"scope":"host","valid_life_time":4294967295,"preferred_life_time":4294967295}]},
-         {"ifindex":3,"link_index":2,"ifname":"ens3","flags":["BROADCAST","MULTICAST","UP","LOWER_UP"],"mtu":1500,"qdisc":"noqueue","operstate":"UP","group":"default","txqlen":1000,"link_type":"ether","address":"6e:1c:0b:55:1a:01","broadcast":"ff:ff:ff:ff:ff:ff","link_netnsid":0,"promiscuity":0,"allmulti":0,"min_mtu":68,"max_mtu":65535,"linkinfo":{"info_kind":"veth"},"num_tx_queues":1,"num_rx_queues":1,"addr_info":[{"family":"inet","local":"192.168.64.6","prefixlen":24,"scope":"global","label":"ens3","valid_life_time":4294967295,"preferred_life_time":4294967295},{"family":"inet6","local":"fe80::6c1c:bff:fe55:1a01","prefixlen":64,"scope":"link","valid_life_time":4294967295,"preferred_life_time":4294967295}]},
-         {"ifindex":4,"ifname":"br-0","flags":["BROADCAST","MULTICAST","UP","LOWER_UP"],"mtu":1500,"qdisc":"noqueue","operstate":"UP","group":"default","txqlen":1000,"link_type":"ether","address":"1a:2b:3c:4d:5e:6f","broadcast":"ff:ff:ff:ff:ff:ff","promiscuity":0,"allmulti":0,"min_mtu":68,"max_mtu":65535,"linkinfo":{"info_kind":"bridge","info_data":{"forward_delay":1500,"hello_time":200,"max_age":2000,"stp_state":0,"priority":32768,"vlan_filtering":0}},"num_tx_queues":1,"num_rx_queues":1,"addr_info":[{"family":"inet","local":"172.16.100.1","prefixlen":24,"scope":"global","label":"br-0","valid_life_time":4294967295,"preferred_life_time":4294967295}]},
-         {"ifindex":5,"link_index":2,"ifname":"veth-1","flags":["BROADCAST","MULTICAST","UP","LOWER_UP"],"mtu":1500,"qdisc":"noqueue","master":"br-0","operstate":"UP","group":"default","txqlen":1000,"link_type":"ether","address":"52:9a:11:22:33:44","broadcast":"ff:ff:ff:ff:ff:ff","link_netnsid":1,"promiscuity":1,"allmulti":1,"min_mtu":68,"max_mtu":65535,"linkinfo":{"info_kind":"veth","info_slave_kind":"bridge","info_slave_data":{"state":"forwarding","priority":32,"cost":2}},"num_tx_queues":1,"num_rx_queues":1,"addr_info":[]}]
-        """;
-
-    internal const string Busybox1Json = """
-        [{"ifindex":1,"ifname":"lo","flags":["LOOPBACK"],"mtu":65536,"qdisc":"noop","operstate":"DOWN","group":"default","txqlen":1000,"link_type":"loopback","address":"00:00:00:00:00:00","broadcast":"00:00:00:00:00:00","addr_info":[]},
-         {"ifindex":2,"link_index":5,"ifname":"veth-2","flags":["BROADCAST","MULTICAST","UP","LOWER_UP"],"mtu":1500,"qdisc":"noqueue","operstate":"UP","group":"default","txqlen":1000,"link_type":"ether","address":"aa:aa:aa:aa:aa:02","broadcast":"ff:ff:ff:ff:ff:ff","link_netnsid":0,"promiscuity":0,"allmulti":0,"min_mtu":68,"max_mtu":65535,"linkinfo":{"info_kind":"veth"},"num_tx_queues":1,"num_rx_queues":1,"addr_info":[{"family":"inet","local":"172.16.100.101","prefixlen":24,"scope":"global","label":"veth-2","valid_life_time":4294967295,"preferred_life_time":4294967295},{"family":"inet6","local":"fe80::a8aa:aaff:feaa:aa02","prefixlen":64,"scope":"link","valid_life_time":4294967295,"preferred_life_time":4294967295}]}]
-        """;
-
     private static ObservedTopology Article() => new(
     [
-        ObservedTopology.Parse("host", "host", HostJson, uplink: "ens3"),
-        ObservedTopology.Parse("container:busybox-1", "container busybox-1", Busybox1Json),
+        ObservedTopology.Parse("host", "host", SampleRun.HostJson, uplink: "ens3"),
+        ObservedTopology.Parse("container:busybox-1", "container busybox-1", SampleRun.Busybox1Json),
     ]);
 
     [Fact]
     public void A_place_holds_its_links_with_kind_bridge_peer_index_addresses_and_state_but_not_lo()
     {
-        var host = ObservedTopology.Parse("host", "host", HostJson, uplink: "ens3");
+        var host = ObservedTopology.Parse("host", "host", SampleRun.HostJson, uplink: "ens3");
 
         Assert.Equal(["ens3", "br-0", "veth-1"], host.Links.Select(l => l.Name));
         var (ens3, bridge, veth) = (host.Links[0], host.Links[1], host.Links[2]);
@@ -68,7 +55,7 @@ public sealed class ObservedTopologySpecs
         const string twin = """[{"ifindex":2,"link_index":5,"ifname":"eth0","flags":["UP"],"operstate":"UP","link_netnsid":0,"linkinfo":{"info_kind":"veth"},"addr_info":[]}]""";
         var topology = new ObservedTopology(
         [
-            ObservedTopology.Parse("host", "host", HostJson),
+            ObservedTopology.Parse("host", "host", SampleRun.HostJson),
             ObservedTopology.Parse("container:a", "container a", twin),
             ObservedTopology.Parse("container:b", "container b", twin),
         ]);
