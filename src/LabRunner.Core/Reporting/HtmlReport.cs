@@ -178,9 +178,11 @@ public static class HtmlReport
         if (picture is not null)
         {
             html.Append("<figure class=\"topology\">\n");
-            if (picture.Svg is { } svg) html.Append(svg).Append('\n');
+            if (picture.Svg is { } svg)
+                html.Append(svg).Append('\n').Append("<figcaption>The topology after step ").Append(number)
+                    .Append(", as the kernel held it (<code>ip -j -d addr show</code> in each namespace)</figcaption>\n");
             else html.Append("<p class=\"no-picture\">").Append(E(picture.Note)).Append("</p>\n");
-            html.Append("<figcaption>The topology after step ").Append(number).Append(", as the kernel held it (<code>ip -j -d addr show</code> in each namespace)</figcaption>\n</figure>\n");
+            html.Append("</figure>\n");
         }
         html.Append("</section>\n");
     }

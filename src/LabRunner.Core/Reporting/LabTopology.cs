@@ -84,9 +84,9 @@ public sealed class LabTopology
     {
         const string font = "DejaVu Sans,Helvetica,Arial,sans-serif";
         var dot = new StringBuilder("graph lab {\n");
-        dot.Append(CultureInfo($"  graph [rankdir=LR, compound=true, newrank=true, nodesep=0.35, ranksep=0.9, pad=0.2, fontname=\"{font}\", fontsize=14, bgcolor=\"transparent\"];\n"));
-        dot.Append(CultureInfo($"  node [shape=box, style=\"rounded,filled\", fillcolor=\"#ffffff\", color=\"#333333\", fontcolor=\"#111111\", fontname=\"{font}\", fontsize=12, margin=\"0.18,0.08\"];\n"));
-        dot.Append(CultureInfo($"  edge [color=\"#333333\", fontcolor=\"#333333\", fontname=\"{font}\", fontsize=10, penwidth=1.4];\n"));
+        dot.Append(CultureInfo($"  graph [rankdir=LR, compound=true, newrank=true, nodesep=0.35, ranksep=0.9, pad=0.2, fontname=\"{font}\", fontsize=16, bgcolor=\"transparent\"];\n"));
+        dot.Append(CultureInfo($"  node [shape=box, style=\"rounded,filled\", fillcolor=\"#ffffff\", color=\"#333333\", fontcolor=\"#111111\", fontname=\"{font}\", fontsize=14, margin=\"0.18,0.08\"];\n"));
+        dot.Append(CultureInfo($"  edge [color=\"#333333\", fontcolor=\"#333333\", fontname=\"{font}\", fontsize=12, penwidth=1.4];\n"));
         var order = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var (node, i) in Nodes.Select((n, i) => (n, i)))
         {
