@@ -148,7 +148,7 @@ public sealed class ReportFileSpecs
         var before = HostSnapshot.Take();
 
         var run = await LabCli.RunAsync(["run", scenario, "--bundle", bundle], ct: Ct);
-        var replay = await LabCli.RunAsync(["replay", bundle, "--transcript", Path.Combine(dir.Path, "replay.md")], ct: Ct);
+        var replay = await LabCli.RunAsync(["replay", bundle, "--transcript", Path.Combine(dir.Path, "replay.md"), "--report", Path.Combine(dir.Path, "replay.html")], ct: Ct);
 
         Assert.True(run.ExitCode == 1, run.ToString());
         Assert.True(replay.ExitCode == 1, replay.ToString());
@@ -156,6 +156,9 @@ public sealed class ReportFileSpecs
         Assert.Contains("why: in host, bridged IPv4 frames of br-0 go through iptables", replay.Stdout);
         Assert.Contains("failed step: 3.2 busybox-2 cannot reach busybox-1", replay.Stdout);
         Assert.Contains("## 4. 3.2 busybox-2 cannot reach busybox-1", await File.ReadAllTextAsync(Path.Combine(dir.Path, "replay.md"), Ct));
+        var page = await File.ReadAllTextAsync(Path.Combine(dir.Path, "replay.html"), Ct);
+        Assert.Contains("<section class=\"step failed\" id=\"step-4\">", page);
+        Assert.Contains("<span class=\"why-label\">why:</span> in host, bridged IPv4 frames of br-0 go through iptables", page);
         Assert.Empty(before.Diff(HostSnapshot.Take()));
     }
 
