@@ -182,4 +182,40 @@ public sealed class ObservedTopologySpecs
         Assert.DoesNotContain(runner.Displays, d => d.EndsWith("addr show", StringComparison.Ordinal));
         Assert.All(run.Steps, s => Assert.Null(s.Topology));
     }
+
+    [Fact]
+    public async Task With_host_only_the_labs_own_links_and_the_uplink_are_drawn_on_the_host_not_the_machines()
+    {
+        using var state = new TempDirectory();
+        const string machine = """
+            [{"ifindex":1,"ifname":"lo","flags":["LOOPBACK","UP"],"link_type":"loopback","addr_info":[]},
+             {"ifindex":2,"ifname":"eth0","flags":["UP"],"operstate":"UP","link_type":"ether","addr_info":[{"family":"inet","local":"192.0.2.2","prefixlen":24}]},
+             {"ifindex":3,"ifname":"docker0","flags":["UP"],"operstate":"DOWN","link_type":"ether","linkinfo":{"info_kind":"bridge"},"addr_info":[]},
+             {"ifindex":4,"ifname":"ens3","flags":["UP"],"operstate":"UP","link_type":"ether","addr_info":[{"family":"inet","local":"192.168.64.6","prefixlen":24}]},
+             {"ifindex":8,"link":"b-1","ifname":"a-1","flags":[],"operstate":"DOWN","link_type":"ether","linkinfo":{"info_kind":"veth"},"addr_info":[]},
+             {"ifindex":7,"link":"a-1","ifname":"b-1","flags":[],"operstate":"DOWN","link_type":"ether","linkinfo":{"info_kind":"veth"},"addr_info":[]}]
+            """;
+        var runner = new RecordingRunner(argv => argv.Display() switch
+        {
+            "ip -j -d addr show" => RecordingRunner.Ok(machine),
+            "ip -j addr show dev ens3" => RecordingRunner.Ok("""[{"ifname":"ens3","addr_info":[{"family":"inet","local":"192.168.64.6","prefixlen":24}]}]"""),
+            var d when d.StartsWith("ip link show dev ", StringComparison.Ordinal) => RecordingRunner.Failed(1, $"Device \"{argv[^1]}\" does not exist."),
+            _ => RecordingRunner.Ok(),
+        });
+        var recorder = new RunRecorder();
+        var engine = new LabEngine(runner, new FakeRuntime("process"), new CompositeObserver(recorder),
+            new LabOptions { StateRoot = state.Path, LabId = "0b5e02", Sandbox = false, ObserveTopology = true });
+
+        await engine.RunAsync(Scenarios.Load("""
+            lab: on the host
+            steps:
+              - title: "1 a veth pair"
+                actions:
+                  - veth-add: { name: a-1, peer: b-1 }
+            """), TestContext.Current.CancellationToken);
+
+        var host = Assert.Single(recorder.Record.Steps[0].Topology!.Topology!.Places);
+        Assert.Equal(["ens3", "a-1", "b-1"], host.Links.Select(l => l.Name));
+        Assert.Equal("uplink", host.Links[0].Kind);
+    }
 }

@@ -126,6 +126,21 @@ public sealed class LiveLab : IAsyncDisposable
         return outcome;
     }
 
+    /// <summary>
+    /// With --host, the host's links that are the lab's to draw: the uplink and every link the lab file puts on the
+    /// host at some step (the machine's own links, eth0, docker0..., are not the lab's). A link only a `command` action
+    /// makes on the host is not among them.
+    /// </summary>
+    private HashSet<string> HostLinks() => _hostLinks ??=
+    [
+        Session.Uplink.Name,
+        .. Enumerable.Range(0, Scenario.Steps.Length + 1)
+            .SelectMany(n => Reporting.LabTopology.Of(Scenario, n).Nodes.Where(node => node.Key == Kinds.HostModel.HostKey).SelectMany(node => node.Links))
+            .Select(l => l.Name),
+    ];
+
+    private HashSet<string>? _hostLinks;
+
     /// <summary>Which containers share a network namespace, from the containers this lab started and stopped.</summary>
     private void TrackNetns(LabAction action)
     {
@@ -159,7 +174,7 @@ public sealed class LiveLab : IAsyncDisposable
         }
         try
         {
-            return await _topology.ReadAsync(places, ct);
+            return await _topology.ReadAsync(places, Session.Sandbox ? null : HostLinks().Contains, ct);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {

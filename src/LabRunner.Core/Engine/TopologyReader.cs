@@ -16,7 +16,8 @@ namespace LabRunner.Engine;
 internal sealed class TopologyReader(LabSession session, ICommandRunner runner)
 {
     /// <param name="places">The places to read, one per network namespace: the place to reach it by, its key and its label (as <see cref="HostModel"/> names them).</param>
-    public async Task<TopologyObservation> ReadAsync(IReadOnlyList<(Place Place, string Key, string Label)> places, CancellationToken ct)
+    /// <param name="hostLink">With --host, which of the host's links are the lab's to draw (the machine's own are not); null: all of them (a sandbox's host is the lab's).</param>
+    public async Task<TopologyObservation> ReadAsync(IReadOnlyList<(Place Place, string Key, string Label)> places, Func<string, bool>? hostLink, CancellationToken ct)
     {
         var observed = new List<ObservedPlace>();
         foreach (var (place, key, label) in places)
@@ -38,7 +39,8 @@ internal sealed class TopologyReader(LabSession session, ICommandRunner runner)
             }
             try
             {
-                observed.Add(ObservedTopology.Parse(key, label, outcome.Stdout, session.Uplink.Name));
+                var read = ObservedTopology.Parse(key, label, outcome.Stdout, session.Uplink.Name);
+                observed.Add(place.Kind == PlaceKind.Host && hostLink is not null ? read with { Links = [.. read.Links.Where(l => hostLink(l.Name))] } : read);
             }
             catch (JsonException e)
             {
