@@ -54,7 +54,7 @@ public sealed class ScenarioLoadingSpecs
         var action = Assert.Single(step.Actions);
         Assert.Equal(new VethAdd("veth-3", "veth-1", Place.Host, null), action with { Span = SourceSpan.None, ExpectedError = null });
         Assert.Equal("RTNETLINK answers: File exists", action.ExpectedError);
-        Assert.Equal(new SourceSpan(Repo.Article("01-veth-bridge.yaml"), 47, 9), action.Span);
+        Assert.Equal(new SourceSpan(Repo.Article("01-veth-bridge.yaml"), 48, 9), action.Span);
     }
 
     [Fact]
