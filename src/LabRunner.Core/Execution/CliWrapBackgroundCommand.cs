@@ -53,7 +53,7 @@ internal sealed class CliWrapBackgroundCommand : IBackgroundCommand
             }));
         try
         {
-            var detached = Sessions.Detached(argv);
+            var detached = Sessions.DetachedWithDefaultSignals(argv);
             var task = Cli.Wrap(detached[0])
                 .WithArguments(detached.Skip(1))
                 .WithEnvironmentVariables(start.Environment.ToDictionary(e => e.Key, e => (string?)e.Value))

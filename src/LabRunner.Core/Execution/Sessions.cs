@@ -12,4 +12,14 @@ public static class Sessions
 {
     /// <summary>argv run in a new session; -w: should setsid ever have to fork, it waits and passes the exit code on.</summary>
     public static string[] Detached(IReadOnlyList<string> argv) => ["setsid", "-w", "--", .. argv];
+
+    /// <summary>
+    /// A background command (a capture), which is stopped with SIGINT: as <see cref="Detached"/>, with SIGINT, SIGTERM
+    /// and SIGHUP back to their default disposition (coreutils env execs in place: still the command's own PID). A
+    /// labrunner started in the background by a non-interactive shell (`labrunner run … &amp;` in a CI script, `nohup`)
+    /// has SIGINT ignored, and its children inherit that: a shell does not even let a script trap a signal ignored on
+    /// entry, so the graceful stop did nothing and the command was killed after the grace (exit 137).
+    /// </summary>
+    public static string[] DetachedWithDefaultSignals(IReadOnlyList<string> argv) =>
+        Detached(["env", "--default-signal=INT,TERM,HUP", .. argv]);
 }
