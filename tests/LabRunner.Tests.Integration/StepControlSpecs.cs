@@ -103,7 +103,8 @@ public sealed class StepControlSpecs
 
         Assert.True(result.ExitCode == 0, $"exit {result.ExitCode}\n{result.Stdout}");
         Assert.Contains("✓ Step 2.6 (14 of 25): Address and default route inside the container", result.Stdout); // collapsed: one line
-        Assert.DoesNotContain("$ ip netns add", result.Stdout); // the collapsed steps' commands are not shown
+        Assert.Contains($"$ ip netns add lr-{id}\n", result.Stdout.ReplaceLineEndings("\n")); // the sandbox is shown
+        Assert.DoesNotContain($"$ ip netns add lr-{id}-n1", result.Stdout); // the collapsed steps' commands are not (1.2 made n1)
         Assert.Contains("the lab now", result.Stdout);
         Assert.Contains("172.16.100.101/24", result.Stdout); // s: busybox-1's addresses
         Assert.Contains("the run ended at the pause before step 2.7 (q)", result.Stdout);

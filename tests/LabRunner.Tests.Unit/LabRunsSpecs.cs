@@ -147,7 +147,7 @@ public sealed class LabRunsSpecs
         var e = Assert.Throws<UsageException>(() => LabRuns.FindLive(state.Path, "01-veth-bridge"));
 
         Assert.Equal("run dead01 of lab 01-veth-bridge is not live: its owner is gone", e.Message);
-        Assert.StartsWith("labrunner clean dead01", e.Fix);
+        Assert.StartsWith($"labrunner clean --state-dir {state.Path} dead01 removes what it left", e.Fix);
     }
 
     [Fact]

@@ -128,7 +128,7 @@ public static class LabRuns
         {
             var dead = matches[^1];
             throw new UsageException($"run {dead.Id} of lab {dead.Lab} is not live: its owner{(dead.OwnerPid is { } pid ? $" (PID {pid})" : "")} is gone",
-                $"labrunner clean {dead.Id} removes what it left; run the lab again to look around it");
+                $"labrunner clean{(stateRoot == LabJournal.DefaultRoot ? "" : $" --state-dir {stateRoot}")} {dead.Id} removes what it left; run the lab again to look around it");
         }
         var known = runs.Where(r => r.Alive).ToList();
         var near = Suggest.Nearest(lab, known.SelectMany(r => new[] { r.Id, r.Lab }).Distinct()) is { } n ? $" (did you mean {n}?)" : "";
