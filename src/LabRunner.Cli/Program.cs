@@ -232,10 +232,10 @@ public static class Program
     }
 
     /// <summary>
-    /// .yaml/.yml: the YAML loader; .csx: a C# script (LabRunner.Scripting), under its timeout; any other extension is
-    /// refused; "-", or a pipe, is read as YAML. Throws ScenarioInvalidException.
+    /// .yaml/.yml: the YAML loader; .csx: a C# script (LabRunner.Scripting), under its timeout, compiled once per
+    /// version (ScriptCache); any other extension is refused; "-", or a pipe, is read as YAML. Throws ScenarioInvalidException.
     /// </summary>
-    private static Scenario Load(string path, TimeSpan scriptTimeout) => LabFiles.Load(LabPath(path), scriptTimeout);
+    private static Scenario Load(string path, TimeSpan scriptTimeout) => LabFiles.Load(LabPath(path), scriptTimeout, ScriptCache.FromEnvironment());
 
     private static string LabPath(string path) => path == StandardInput ? "/dev/stdin" : path;
 

@@ -6,6 +6,7 @@ using LabRunner.Loading;
 using LabRunner.Model;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Scripting;
+using Microsoft.CodeAnalysis.Emit;
 using Microsoft.CodeAnalysis.Scripting;
 
 namespace LabRunner.Scripting;
@@ -40,7 +41,11 @@ public static class LabScript
     public static Task<Scenario> LoadFileAsync(string path, CancellationToken ct = default) => LoadFileAsync(path, DefaultTimeout, ct);
 
     /// <param name="timeout">How long the script may run (compiling excluded); positive.</param>
-    public static async Task<Scenario> LoadFileAsync(string path, TimeSpan timeout, CancellationToken ct = default)
+    public static Task<Scenario> LoadFileAsync(string path, TimeSpan timeout, CancellationToken ct = default) => LoadFileAsync(path, timeout, null, ct);
+
+    /// <param name="timeout">How long the script may run (compiling excluded); positive.</param>
+    /// <param name="cache">Where compiled scripts are kept between runs (<see cref="ScriptCache"/>); null: compile every time.</param>
+    public static async Task<Scenario> LoadFileAsync(string path, TimeSpan timeout, ScriptCache? cache, CancellationToken ct = default)
     {
         var info = new FileInfo(path);
         if (!info.Exists)
@@ -56,7 +61,7 @@ public static class LabScript
         {
             throw Invalid(new SourceSpan(path, 1, 1), "file is not valid UTF-8 text", "save the lab as UTF-8");
         }
-        return await LoadAsync(code, path, timeout, ct);
+        return await LoadAsync(code, path, timeout, cache, ct);
     }
 
     /// <param name="code">The script's text.</param>
@@ -68,16 +73,25 @@ public static class LabScript
     /// <param name="file">The path errors and the lab's source positions name (as given: relative stays relative).</param>
     /// <param name="timeout">How long the script may run (compiling excluded); positive.</param>
     /// <param name="ct">Cancels the script.</param>
-    public static async Task<Scenario> LoadAsync(string code, string file, TimeSpan timeout, CancellationToken ct = default)
+    public static Task<Scenario> LoadAsync(string code, string file, TimeSpan timeout, CancellationToken ct = default) => LoadAsync(code, file, timeout, null, ct);
+
+    /// <param name="code">The script's text.</param>
+    /// <param name="file">The path errors and the lab's source positions name (as given: relative stays relative).</param>
+    /// <param name="timeout">How long the script may run (compiling excluded); positive.</param>
+    /// <param name="cache">Where compiled scripts are kept between runs (<see cref="ScriptCache"/>); null: compile every time.</param>
+    /// <param name="ct">Cancels the script.</param>
+    public static async Task<Scenario> LoadAsync(string code, string file, TimeSpan timeout, ScriptCache? cache, CancellationToken ct = default)
     {
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(timeout, TimeSpan.Zero);
         var source = WithoutAppDirectives(code);
-        var guards = ScriptGuards.Of(source);
-        var (script, guarded) = Compile(source, guards, file, ct);
+        var (run, guarded) = Prepare(source, file, cache, ct);
+        // The guards' map from the rewritten script back to the written one: only needed to place an error (and
+        // made again from the source then: a script run from the cache is not parsed at all).
+        var guards = guarded ? new Lazy<ScriptGuards?>(() => ScriptGuards.Of(source)) : new Lazy<ScriptGuards?>((ScriptGuards?)null);
         object? value;
         try
         {
-            value = await RunAsync(script, timeout, ct);
+            value = await RunAsync(run, timeout, ct);
         }
         catch (ScenarioInvalidException)
         {
@@ -89,19 +103,19 @@ public static class LabScript
         }
         catch (ScriptTimeoutException e)
         {
-            throw Invalid(WhereInScript(e, file, guarded ? guards : null) ?? new SourceSpan(file, 1, 1),
+            throw Invalid(WhereInScript(e, file, guards.Value) ?? new SourceSpan(file, 1, 1),
                 $"the script did not finish within {Seconds(timeout)} s (--script-timeout)",
                 "is there a loop or a wait without an end? A lab script only builds the lab; if it really needs longer, raise --script-timeout SECONDS");
         }
         catch (InsufficientExecutionStackException e)
         {
-            throw Invalid(WhereInScript(e, file, guarded ? guards : null) ?? new SourceSpan(file, 1, 1),
+            throw Invalid(WhereInScript(e, file, guards.Value) ?? new SourceSpan(file, 1, 1),
                 "the script recursed too deeply: it would have overflowed the stack",
                 "the line named here is in the function that kept calling itself: give the recursion an end");
         }
         catch (Exception e)
         {
-            throw Invalid(WhereInScript(e, file, guarded ? guards : null) ?? new SourceSpan(file, 1, 1),
+            throw Invalid(WhereInScript(e, file, guards.Value) ?? new SourceSpan(file, 1, 1),
                 $"the script threw {e.GetType().Name}: {e.Message}", "the line named here threw while the lab was being built");
         }
 
@@ -123,16 +137,15 @@ public static class LabScript
     /// Runs the script on a thread of its own under <paramref name="timeout"/> and returns its value. The guards the
     /// script was given throw at its line when the time is up; a script blocked elsewhere is abandoned after a grace.
     /// </summary>
-    private static async Task<object?> RunAsync(Script<object> script, TimeSpan timeout, CancellationToken ct)
+    private static async Task<object?> RunAsync(Func<Task<object>> run, TimeSpan timeout, CancellationToken ct)
     {
-        var run = script.CreateDelegate(ct); // emitted here: compiling is not the script's time
         var done = new TaskCompletionSource<object?>(TaskCreationOptions.RunContinuationsAsynchronously);
         var thread = new Thread(() =>
         {
             try
             {
                 ScriptGuard.Begin(timeout, ct); // flows to the tasks the script starts
-                run(cancellationToken: ct).ContinueWith(t =>
+                run().ContinueWith(t =>
                 {
                     if (t.IsCanceled) done.TrySetCanceled(ct);
                     else if (t.Exception is { } e) done.TrySetException(e.InnerExceptions);
@@ -155,6 +168,52 @@ public static class LabScript
             // Still running past every check of its own: abandoned (a background thread; nothing has been touched).
             throw new ScriptTimeoutException(timeout);
         }
+    }
+
+    /// <summary>
+    /// The script compiled and loaded, ready to run (compiling is not the script's time): from the cache when it holds
+    /// this script, else compiled (guarded: <see cref="Compile(string, ScriptGuards, string, CancellationToken)"/>),
+    /// emitted, stored in the cache and loaded from what was stored, so a first and a second run run the same code.
+    /// </summary>
+    private static (Func<Task<object>> Run, bool Guarded) Prepare(string source, string file, ScriptCache? cache, CancellationToken ct)
+    {
+        var key = cache is null ? null : ScriptCache.KeyOf(source, file);
+        if (key is not null && cache!.TryLoad(key) is { } cached && TryLoad(cached) is { } fromCache)
+            return (fromCache, cached.Guarded);
+
+        var (script, guarded) = Compile(source, ScriptGuards.Of(source), file, ct);
+        if (key is not null && Emit(script, guarded, ct) is { } compiled && TryLoad(compiled) is { } fresh)
+        {
+            cache!.Store(key, compiled);
+            return (fresh, guarded);
+        }
+        var run = script.CreateDelegate(ct);
+        return (() => run(cancellationToken: ct), guarded);
+    }
+
+    private static Func<Task<object>>? TryLoad(CompiledScript compiled)
+    {
+        try
+        {
+            return compiled.Load();
+        }
+        catch (Exception e) when (e is BadImageFormatException or FileLoadException or TypeLoadException or InvalidDataException or ArgumentException or MissingMethodException)
+        {
+            return null; // a damaged entry: compiled again
+        }
+    }
+
+    /// <summary>The compiled script as an assembly with its symbols, and Roslyn's entry point into it; null if it cannot be.</summary>
+    private static CompiledScript? Emit(Script<object> script, bool guarded, CancellationToken ct)
+    {
+        var compilation = script.GetCompilation();
+        using var image = new MemoryStream();
+        using var symbols = new MemoryStream();
+        var emitted = compilation.Emit(image, symbols, options: new EmitOptions(debugInformationFormat: DebugInformationFormat.PortablePdb), cancellationToken: ct);
+        if (!emitted.Success || compilation.GetEntryPoint(ct) is not { } entry) return null;
+        var type = entry.ContainingType;
+        var typeName = type.ContainingNamespace is { IsGlobalNamespace: false } ns ? $"{ns.ToDisplayString()}.{type.MetadataName}" : type.MetadataName;
+        return type.ContainingType is null ? new CompiledScript(image.ToArray(), symbols.ToArray(), typeName, entry.MetadataName, guarded) : null;
     }
 
     /// <summary>
@@ -310,16 +369,17 @@ public static class LabFiles
     }
 
     /// <param name="scriptTimeout">How long a .csx may run to build its lab (default <see cref="LabScript.DefaultTimeout"/>).</param>
-    public static async Task<Scenario> LoadAsync(string path, CancellationToken ct = default, TimeSpan? scriptTimeout = null)
+    /// <param name="cache">Where compiled scripts are kept between runs; null: compile every time.</param>
+    public static async Task<Scenario> LoadAsync(string path, CancellationToken ct = default, TimeSpan? scriptTimeout = null, ScriptCache? cache = null)
     {
         CheckExtension(path);
-        return IsScript(path) ? await LabScript.LoadFileAsync(path, scriptTimeout ?? LabScript.DefaultTimeout, ct) : ScenarioLoader.LoadFile(path);
+        return IsScript(path) ? await LabScript.LoadFileAsync(path, scriptTimeout ?? LabScript.DefaultTimeout, cache, ct) : ScenarioLoader.LoadFile(path);
     }
 
     /// <summary>The same, blocking (the CLI's loading path is synchronous; a script runs on a thread of its own).</summary>
-    public static Scenario Load(string path, TimeSpan? scriptTimeout = null)
+    public static Scenario Load(string path, TimeSpan? scriptTimeout = null, ScriptCache? cache = null)
     {
         CheckExtension(path);
-        return IsScript(path) ? Task.Run(() => LabScript.LoadFileAsync(path, scriptTimeout ?? LabScript.DefaultTimeout)).GetAwaiter().GetResult() : ScenarioLoader.LoadFile(path);
+        return IsScript(path) ? Task.Run(() => LabScript.LoadFileAsync(path, scriptTimeout ?? LabScript.DefaultTimeout, cache)).GetAwaiter().GetResult() : ScenarioLoader.LoadFile(path);
     }
 }

@@ -27,7 +27,7 @@ public static class LabCli
     {
         // A test host started in the background by a non-interactive shell (CI) inherits SIGINT ignored, and so
         // would labrunner: `env --default-signal` gives it the default disposition, as in a terminal.
-        string[] argv = [.. prefix ?? [], "env", "--default-signal=INT,TERM", Reliability.LabProcess.NoDiagnostics, "dotnet", dll ?? Dll, .. args];
+        string[] argv = [.. prefix ?? [], "env", "--default-signal=INT,TERM", Reliability.LabProcess.NoDiagnostics, Reliability.LabProcess.NoScriptCache, "dotnet", dll ?? Dll, .. args];
         var result = await CliWrap.Cli.Wrap(argv[0])
             .WithArguments(argv.Skip(1))
             .WithEnvironmentVariables(environment ?? new Dictionary<string, string?>())

@@ -17,8 +17,26 @@ public sealed class SchemaSpecs
     private static readonly JsonSchema Schema = JsonSchema.FromText(LabSchema.Json());
 
     public static TheoryData<string> Labs() =>
-        [.. Directory.EnumerateFiles(Path.Combine(Repo.Root, "scenarios"), "*.yaml", SearchOption.AllDirectories)
+        [.. new[] { "scenarios", "examples" }
+            .SelectMany(dir => Directory.EnumerateFiles(Path.Combine(Repo.Root, dir), "*.yaml", SearchOption.AllDirectories))
+            .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}") && !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}"))
             .Select(f => Path.GetRelativePath(Repo.Root, f)).Order()];
+
+    /// <summary>
+    /// Editors with yaml-language-server (VS Code's YAML extension, Neovim, Helix…) complete and check a lab that names
+    /// the schema on its first line; the path is relative to the lab, so it must lead to docs/labrunner.schema.json.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Labs))]
+    public void Every_lab_of_the_repository_names_the_schema_for_editors(string lab)
+    {
+        var first = File.ReadLines(Path.Combine(Repo.Root, lab)).FirstOrDefault() ?? "";
+        const string modeline = "# yaml-language-server: $schema=";
+
+        Assert.StartsWith(modeline, first);
+        var target = Path.GetFullPath(Path.Combine(Path.GetDirectoryName(Path.Combine(Repo.Root, lab))!, first[modeline.Length..]));
+        Assert.Equal(Path.Combine(Repo.Root, "docs", "labrunner.schema.json"), target);
+    }
 
     [Theory]
     [MemberData(nameof(Labs))]

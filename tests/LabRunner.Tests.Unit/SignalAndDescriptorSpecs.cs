@@ -100,6 +100,20 @@ public sealed partial class SignalAndDescriptorSpecs
     }
 
     [Fact]
+    public async Task A_background_command_that_ignores_sigint_is_killed_after_the_grace()
+    {
+        var runner = new CliWrapCommandRunner();
+        var command = await runner.StartAsync(["sh", "-c", "trap '' INT; echo ready >&2; while :; do sleep 0.05; done"],
+            CommandPurpose.Observe, new BackgroundStart("ready"), TestContext.Current.CancellationToken);
+        Assert.True(command.Ready);
+
+        var outcome = await command.StopAsync();
+
+        Assert.Equal(137, outcome.ExitCode);
+        Assert.True(outcome.Duration >= TimeSpan.FromSeconds(5), $"killed after {outcome.Duration}, before the 5 s grace");
+    }
+
+    [Fact]
     public void Descriptors_inherited_from_the_caller_are_closed_on_exec()
     {
         var fd = open("/dev/null", 0 /* O_RDONLY, no O_CLOEXEC: as a caller's `exec 9<file` */);

@@ -29,6 +29,9 @@ public static class LabProcess
     /// </summary>
     public const string NoDiagnostics = "DOTNET_EnableDiagnostics=0";
 
+    /// <summary>For `env`: the labrunner under test compiles a .csx every time, leaving nothing in the user's ~/.cache.</summary>
+    public const string NoScriptCache = "LABRUNNER_SCRIPT_CACHE=off";
+
     public static string Scenario(string relative) => Path.Combine(RepoRoot, "scenarios", relative);
 
     public static async Task<LabRun> RunAsync(IReadOnlyList<string> args, IReadOnlyDictionary<string, string?>? environment = null,
@@ -36,7 +39,7 @@ public static class LabProcess
     {
         // `env --default-signal`: a process started in the background by a non-interactive shell inherits SIGINT
         // ignored (POSIX), and .NET then keeps ignoring it; the labs here must see SIGINT as a user's Ctrl-C.
-        string[] argv = [.. prefix ?? [], "env", "--default-signal=INT,TERM", NoDiagnostics, "dotnet", Dll, .. args];
+        string[] argv = [.. prefix ?? [], "env", "--default-signal=INT,TERM", NoDiagnostics, NoScriptCache, "dotnet", Dll, .. args];
         var watch = System.Diagnostics.Stopwatch.StartNew();
         var result = await CliWrap.Cli.Wrap(argv[0])
             .WithArguments(argv.Skip(1))
@@ -56,7 +59,7 @@ public static class LabProcess
         var watch = System.Diagnostics.Stopwatch.StartNew();
         // env execs dotnet: the PID CliWrap reports is labrunner's own.
         var task = CliWrap.Cli.Wrap("env")
-            .WithArguments(["--default-signal=INT,TERM", NoDiagnostics, "dotnet", Dll, .. args])
+            .WithArguments(["--default-signal=INT,TERM", NoDiagnostics, NoScriptCache, "dotnet", Dll, .. args])
             .WithValidation(CommandResultValidation.None)
             .ExecuteBufferedAsync(ct);
         var finished = await Task.WhenAny(task.Task, Task.Delay(delay, ct));

@@ -61,7 +61,7 @@ public sealed partial class WatchedRun : IAsyncDisposable
         options ??= new WatchOptions();
         var run = new WatchedRun(options.Terminal ? Pty.Open() : null);
         // `env --default-signal`: a background process of a non-interactive shell inherits SIGINT ignored (see LabProcess).
-        string[] labrunner = ["env", "--default-signal=INT,TERM,HUP", LabProcess.NoDiagnostics, "dotnet", LabProcess.Dll, .. args];
+        string[] labrunner = ["env", "--default-signal=INT,TERM,HUP", LabProcess.NoDiagnostics, LabProcess.NoScriptCache, "dotnet", LabProcess.Dll, .. args];
         // Not a group leader (a child of ours), util-linux setsid execs in place: the PID stays labrunner's, and is the
         // group's id. With -c the terminal on stdin becomes its controlling terminal.
         string[] argv = run._pty is { } pty

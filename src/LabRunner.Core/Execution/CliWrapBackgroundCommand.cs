@@ -7,6 +7,11 @@ namespace LabRunner.Execution;
 /// A background command run by CliWrap. Stopping uses CliWrap's graceful cancellation (SIGINT, so tcpdump writes out what
 /// it holds), then its forceful one (SIGKILL) if the command is still there after <see cref="GraceTime"/>.
 /// </summary>
+/// <remarks>
+/// "Still there" is asked of the process itself (/proc), not of the task that reports its end: on a busy machine that
+/// report can come seconds after the process has gone (the thread pool runs it), and a command that ended on its
+/// SIGINT would then be called killed (exit 137), as one suite run under load saw.
+/// </remarks>
 internal sealed class CliWrapBackgroundCommand : IBackgroundCommand
 {
     private static readonly TimeSpan GraceTime = TimeSpan.FromSeconds(5);
@@ -20,6 +25,9 @@ internal sealed class CliWrapBackgroundCommand : IBackgroundCommand
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Stopwatch _watch = Stopwatch.StartNew();
     private Task<CommandResult>? _run;
+    private int _pid;
+    private long? _pidStartTime;
+    private bool _killed;
     private string? _startFailure;
 
     private CliWrapBackgroundCommand(IReadOnlyList<string> argv, CommandPurpose purpose, Action<CommandEvent>? onCommand)
@@ -46,14 +54,16 @@ internal sealed class CliWrapBackgroundCommand : IBackgroundCommand
         try
         {
             var detached = Sessions.Detached(argv);
-            command._run = Cli.Wrap(detached[0])
+            var task = Cli.Wrap(detached[0])
                 .WithArguments(detached.Skip(1))
                 .WithEnvironmentVariables(start.Environment.ToDictionary(e => e.Key, e => (string?)e.Value))
                 .WithValidation(CommandResultValidation.None)
                 .WithStandardOutputPipe(PipeTarget.ToStringBuilder(command._stdout))
                 .WithStandardErrorPipe(stderr)
-                .ExecuteAsync(command._forceful.Token, command._graceful.Token)
-                .Task;
+                .ExecuteAsync(command._forceful.Token, command._graceful.Token);
+            command._run = task.Task;
+            command._pid = task.ProcessId;
+            command._pidStartTime = Platform.Processes.StartTime(task.ProcessId); // so a reused PID is not taken for it
         }
         catch (System.ComponentModel.Win32Exception e)
         {
@@ -78,7 +88,11 @@ internal sealed class CliWrapBackgroundCommand : IBackgroundCommand
             if (!_run.IsCompleted)
             {
                 _graceful.Cancel();
-                _forceful.CancelAfter(GraceTime);
+                if (await Task.WhenAny(_run, Task.Delay(GraceTime)) != _run && Platform.Processes.IsRunning(_pid, _pidStartTime))
+                {
+                    _killed = true;
+                    _forceful.Cancel();
+                }
             }
             try
             {
@@ -86,7 +100,7 @@ internal sealed class CliWrapBackgroundCommand : IBackgroundCommand
             }
             catch (OperationCanceledException)
             {
-                exitCode = _forceful.IsCancellationRequested ? 137 : 0; // stopped by us, as asked
+                exitCode = _killed ? 137 : 0; // stopped by us, as asked: by its SIGINT, or killed after the grace
             }
         }
         else exitCode = 127;
