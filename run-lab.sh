@@ -8,7 +8,7 @@
 # one provisioning script that CI and the VMs run too; a no-op when all are
 # present); for `test`, `image` and `run` on the containerd or Docker runtime
 # also containerd and Docker, and it starts their daemons if they do not
-# answer. It builds the solution in Release only when a build input (*.cs,
+# answer; for `test` also graphviz and chromium (--tools). It builds the solution in Release only when a build input (*.cs,
 # *.csproj, *.props, *.targets, *.json under src/ tests/ scenarios/, or the root
 # build files) is newer than the last successful build.
 #
@@ -85,6 +85,8 @@ needs_runtimes() {
 if [[ "${LAB_SKIP_PROVISION:-0}" != 1 ]]; then
   provision_args=()
   if needs_runtimes "$@"; then provision_args+=(--runtimes); fi
+  # The tests draw with Graphviz and look at the HTML report in Chromium (tests/LabRunner.Tests.Browser).
+  if [[ "${1:-}" == test ]]; then provision_args+=(--tools); fi
   bash "$ROOT/vagrant/provision.sh" "${provision_args[@]}" >&2
 fi
 

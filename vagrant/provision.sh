@@ -10,7 +10,8 @@
 #                     script, into /usr/share/dotnet; only when no `dotnet` exists at all
 #   --runtimes        containerd + runc + docker.io, configured to leave this machine's
 #                     network alone, and both daemons started (see start_daemon)
-#   --tools           graphviz (renders `labrunner graph` output)
+#   --tools           graphviz (draws `labrunner graph --format svg` and the HTML report's
+#                     pictures) and chromium (the report's browser specs, headless) <- `run-lab.sh test`
 #   --vagrant         Debian's vagrant package (CI validates the Vagrantfiles with it)
 #   --article-uplink  the article's uplink in this namespace: ens3 192.168.64.6/24, a veth
 #                     whose peer wan0 leads nowhere, so `run --host` finds the article's
@@ -38,7 +39,7 @@ export NEEDRESTART_SUSPEND=1
 say() { echo "provision: $*" >&2; }
 die() { say "$*"; exit 1; }
 
-usage() { sed -n '5,20s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2; }
+usage() { sed -n '5,21s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2; }
 
 # ---------------------------------------------------------------- arguments
 want_dotnet=0 want_runtimes=0 want_tools=0 want_vagrant=0 want_uplink=0
@@ -63,7 +64,7 @@ done
 BASE_PKGS=(iproute2:ip iptables:iptables busybox-static:busybox util-linux:unshare
            procps:sysctl tcpdump:tcpdump bridge-utils:brctl)
 RUNTIME_PKGS=(containerd:containerd runc:runc docker.io:dockerd curl:curl)
-TOOL_PKGS=(graphviz:dot)
+TOOL_PKGS=(graphviz:dot chromium:chromium)
 VAGRANT_PKGS=(vagrant:vagrant)
 # What the .NET SDK needs on Debian 12 (and curl to fetch it), only when installing it.
 DOTNET_PKGS=(ca-certificates:update-ca-certificates curl:curl libicu72:)

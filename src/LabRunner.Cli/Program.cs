@@ -61,6 +61,11 @@ public static class Program
         var stateDir = new Option<string>("--state-dir") { Description = "where run journals live", DefaultValueFactory = _ => LabJournal.DefaultRoot };
         var junit = new Option<string?>("--junit") { Description = "also write the run as JUnit XML to this file (a test case per step, for CI servers)" };
         var transcript = new Option<string?>("--transcript") { Description = "also write the run as a Markdown transcript to this file (commands, checks, diagnosis)" };
+        var htmlReport = new Option<string?>("--report")
+        {
+            Description = "also write the run as one self-contained HTML page to this file (steps, commands, checks, why-lines, " +
+                          "the topology the kernel held after each step drawn by Graphviz; nothing fetched from the network)",
+        };
         var bundle = new Option<string?>("--bundle") { Description = "also write a bug-report bundle (.tar.gz: scenario, transcript, commands, versions, replay.sh) to this file" };
         var scriptTimeout = new Option<double>("--script-timeout")
         {
@@ -77,14 +82,14 @@ public static class Program
         RunSettings Settings(ParseResult r, string? runtime) =>
             new(r.GetValue(host), r.GetValue(uplink), runtime, r.GetValue(verbose), r.GetValue(step), r.GetValue(stateDir)!)
             {
-                JUnit = r.GetValue(junit), Transcript = r.GetValue(transcript), Bundle = r.GetValue(bundle), ScriptTimeout = ScriptTimeout(r),
-                From = r.GetValue(from), Until = r.GetValue(until),
+                JUnit = r.GetValue(junit), Transcript = r.GetValue(transcript), Report = r.GetValue(htmlReport), Bundle = r.GetValue(bundle),
+                ScriptTimeout = ScriptTimeout(r), From = r.GetValue(from), Until = r.GetValue(until),
             };
 
         var run = new Command("run", "Run a lab: build each step, check its expectations, always tear down.\n" +
                                      "Exit codes: 0 all held (with --until: every step run held), 1 an expectation failed, 2 invalid scenario or usage, " +
                                      "3 environment problem, 4 teardown left something, 130/143/129 interrupted")
-            { file, host, uplink, runtimeOption, verbose, step, until, from, stateDir, junit, transcript, bundle, scriptTimeout };
+            { file, host, uplink, runtimeOption, verbose, step, until, from, stateDir, junit, transcript, htmlReport, bundle, scriptTimeout };
         run.SetAction(Telling((r, ct) => RunAsync(console, r.GetValue(file)!, Settings(r, r.GetValue(runtimeOption)), dryRun: false)));
 
         var bundleFile = new Argument<string>("bundle") { Description = "a bundle written by 'labrunner run --bundle FILE'" };
@@ -92,7 +97,7 @@ public static class Program
         var replayPlan = new Option<bool>("--plan") { Description = "show every command the replay would run, as 'labrunner plan' does; touches nothing (read it before replaying someone else's bundle: a replay runs its commands as root)" };
         var replay = new Command("replay", "Run the lab of a bug-report bundle again, with the runtime it was run with, after checking every file's SHA-256.\n" +
                                            "--host and --uplink apply only when given here. A replay runs the bundle's commands as root: read 'replay --plan BUNDLE' first")
-            { bundleFile, replayPlan, host, uplink, verbose, step, until, from, stateDir, junit, transcript, bundle, scriptTimeout };
+            { bundleFile, replayPlan, host, uplink, verbose, step, until, from, stateDir, junit, transcript, htmlReport, bundle, scriptTimeout };
         replay.SetAction(Telling((r, ct) => ReplayAsync(console, r.GetValue(bundleFile)!, Settings(r, null), r.GetValue(replayPlan))));
 
         var validate = new Command("validate", "Check a lab file without touching anything (exit 2 with file:line:col when invalid)") { file, scriptTimeout };
@@ -107,9 +112,16 @@ public static class Program
             HelpName = "STEP",
             Description = "draw the lab as it is after STEP (the lab's own step number, e.g. 3.4, or its position, e.g. 17 or #17; default: the last step)",
         };
-        var graph = new Command("graph", "Draw the lab's topology (namespaces, links, veth pairs, bridge ports, addresses) as a Mermaid flowchart; touches nothing")
-            { file, afterStep, scriptTimeout };
-        graph.SetAction(Telling((r, ct) => Task.FromResult(Graph(r.GetValue(file)!, r.GetValue(afterStep), ScriptTimeout(r)))));
+        var graphFormat = new Option<string>("--format")
+        {
+            Description = "mermaid (a Mermaid flowchart, the default), dot (Graphviz DOT text) or svg (drawn by Graphviz's dot: apt-get install graphviz)",
+            DefaultValueFactory = _ => "mermaid",
+        };
+        graphFormat.AcceptOnlyFromAmong("mermaid", "dot", "svg");
+        var graph = new Command("graph", "Draw the lab's topology (namespaces, links, veth pairs, bridge ports, addresses) from the lab file, " +
+                                         "as Mermaid, Graphviz DOT or SVG; touches nothing (a run's --report draws what the kernel holds after each step)")
+            { file, afterStep, graphFormat, scriptTimeout };
+        graph.SetAction(Telling((r, ct) => GraphAsync(r.GetValue(file)!, r.GetValue(afterStep), r.GetValue(graphFormat)!, ScriptTimeout(r), ct)));
 
         var seedRuntime = new Option<string>("--runtime") { Description = "containerd or docker", DefaultValueFactory = _ => "containerd" };
         seedRuntime.AcceptOnlyFromAmong([.. ContainerRuntimes.Names.Where(n => n != "process")]);
@@ -204,6 +216,9 @@ public static class Program
 
         public string? Transcript { get; init; }
 
+        /// <summary>The HTML report's path (--report).</summary>
+        public string? Report { get; init; }
+
         public string? Bundle { get; init; }
 
         public TimeSpan ScriptTimeout { get; init; } = LabScript.DefaultTimeout;
@@ -222,12 +237,19 @@ public static class Program
         return ExitCodes.Passed;
     }
 
-    private static int Graph(string path, string? afterStep, TimeSpan scriptTimeout)
+    private static async Task<int> GraphAsync(string path, string? afterStep, string format, TimeSpan scriptTimeout, CancellationToken ct)
     {
         var scenario = Load(path, scriptTimeout);
         // The same STEP as --until: the lab's own number or a position (an unknown one is exit 2, listing the steps).
         int? steps = afterStep is null ? null : StepSelector.Find(scenario, afterStep, "--after-step") + 1;
-        Console.Out.Write(LabTopology.Of(scenario, steps).ToMermaid());
+        var topology = LabTopology.Of(scenario, steps);
+        Console.Out.Write(format switch
+        {
+            "dot" => topology.ToDot(),
+            // No dot installed is an environment problem (exit 3, with the fix), told by Telling.
+            "svg" => await Graphviz.RenderSvgAsync(topology.ToDot(), new CliWrapCommandRunner(), ct: ct),
+            _ => topology.ToMermaid(),
+        });
         return ExitCodes.Passed;
     }
 
@@ -284,7 +306,7 @@ public static class Program
         using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c => OnSignal(c, Processes.SIGHUP));
 
         // Report files are opened before the lab starts: a path that cannot be written is a usage error, with nothing built.
-        foreach (var report in new[] { settings.JUnit, settings.Transcript, settings.Bundle }.OfType<string>())
+        foreach (var report in new[] { settings.JUnit, settings.Transcript, settings.Report, settings.Bundle }.OfType<string>())
             if (CannotWrite(report) is { } why)
                 return Problem.Usage($"cannot write the report {report}: {why}").Tell();
         var reporter = new ConsoleReporter(console, settings.Verbose, plan: dryRun, selection);
@@ -300,6 +322,8 @@ public static class Program
             BeforeStep = settings.Stepping && !dryRun ? new PausePrompt(console, Console.In, selection).BeforeStepAsync : null,
             Until = selection.Until,
             Fault = FaultFromEnvironment(),
+            // The HTML report and the transcript draw what the kernel held after each step (what `command` actions did included).
+            ObserveTopology = settings.Report is not null || settings.Transcript is not null,
         };
         // What the engine throws (a pcap filter libpcap refuses, a --host clash, an environment problem) is told by Telling.
         var result = await new LabEngine(runner, runtime, observer, options).RunAsync(scenario, cts.Token);
@@ -391,6 +415,15 @@ public static class Program
         {
             File.WriteAllText(transcript, MarkdownTranscript.Create(recorder.Record));
             console.MarkupLine($"[grey]transcript: {Markup.Escape(transcript)}[/]");
+        }
+        if (settings.Report is { } report)
+        {
+            // Graphviz draws each step's topology; without it the page says so (and how to install it) in place of each picture.
+            var pictures = await HtmlReport.DrawAsync(recorder.Record, runner);
+            if (Graphviz.Find() is null)
+                console.MarkupLine($"[yellow]note[/]: Graphviz is not installed, so the report has no topology pictures; {Markup.Escape(Graphviz.Fix)}");
+            File.WriteAllText(report, HtmlReport.Create(recorder.Record, pictures, runtime));
+            console.MarkupLine($"[grey]HTML report: {Markup.Escape(report)}[/]");
         }
     }
 

@@ -147,4 +147,48 @@ public sealed class CliUsageSpecs
         Assert.Contains("--until <STEP>", r.Stdout);
         Assert.Contains("--from <STEP>", r.Stdout);
     }
+
+    [Fact]
+    public async Task Graph_draws_mermaid_by_default_and_dot_or_svg_when_asked()
+    {
+        var lab = LabCli.Scenario("article/article.yaml");
+
+        var mermaid = await LabCli.RunAsync(["graph", lab], ct: Ct);
+        var dot = await LabCli.RunAsync(["graph", lab, "--format", "dot"], ct: Ct);
+        var svg = await LabCli.RunAsync(["graph", lab, "--format", "svg", "--after-step", "6"], ct: Ct);
+
+        Assert.True(mermaid.ExitCode == 0, mermaid.ToString());
+        Assert.StartsWith("flowchart LR\n", mermaid.Stdout);
+        Assert.True(dot.ExitCode == 0, dot.ToString());
+        Assert.StartsWith("graph lab {\n", dot.Stdout);
+        Assert.Contains("\"host/veth-1\" -- \"container:busybox-1/veth-2\"", dot.Stdout);
+        Assert.True(svg.ExitCode == 0, svg.ToString());
+        Assert.Contains("<svg ", svg.Stdout);
+        Assert.Contains("netns n1", svg.Stdout);
+    }
+
+    [Fact]
+    public async Task Graph_as_svg_without_graphviz_is_an_environment_problem_with_the_fix()
+    {
+        // A PATH with dotnet alone: labrunner starts, and finds no dot.
+        var bin = Directory.CreateTempSubdirectory("labrunner-nodot-").FullName;
+        try
+        {
+            var dotnet = new FileInfo("/usr/bin/dotnet").ResolveLinkTarget(returnFinalTarget: true)?.FullName
+                         ?? Environment.GetEnvironmentVariable("PATH")!.Split(':').Select(d => Path.Combine(d, "dotnet")).First(File.Exists);
+            File.CreateSymbolicLink(Path.Combine(bin, "dotnet"), dotnet);
+
+            var r = await LabCli.RunAsync(["graph", LabCli.Scenario("article/article.yaml"), "--format", "svg"],
+                new Dictionary<string, string?> { ["PATH"] = bin }, ct: Ct);
+
+            Assert.True(r.ExitCode == 3, r.ToString());
+            Assert.Contains("environment: Graphviz is not installed", r.Stderr);
+            Assert.Contains("fix: apt-get install -y graphviz", r.Stderr);
+            Assert.Empty(r.Stdout);
+        }
+        finally
+        {
+            Directory.Delete(bin, recursive: true);
+        }
+    }
 }

@@ -20,7 +20,7 @@ public sealed class KindSpecs
     {
         Assert.Equal(
             ["netns-add", "netns-delete", "veth-add", "bridge-add", "vxlan-add", "link-up", "link-down", "link-move", "link-delete",
-             "bridge-attach", "bridge-detach", "address-add", "route-add", "sysctl", "iptables-policy", "iptables-rule", "container-run", "container-stop",
+             "bridge-attach", "bridge-detach", "address-add", "route-add", "sysctl", "iptables-policy", "iptables-rule", "masquerade", "publish", "container-run", "container-stop",
              "netns-symlink", "command", "link-set"],
             KindRegistry.ActionKeywords);
         Assert.Equal(

@@ -58,4 +58,74 @@ public sealed class TopologySpecs
         Assert.DoesNotContain("c-1", mermaid);
         Assert.StartsWith("flowchart LR\n", mermaid);
     }
+
+    [Fact]
+    public void The_dot_drawing_has_a_box_per_namespace_and_joins_links_never_boxes()
+    {
+        var scenario = ScenarioLoader.LoadFile(Repo.Article("article.yaml"));
+
+        var dot = LabTopology.Of(scenario).ToDot();
+
+        Assert.StartsWith("graph lab {\n  graph [rankdir=LR, compound=true,", dot);
+        Assert.Equal(3, dot.Split("subgraph cluster_").Length - 1);
+        Assert.DoesNotContain("lhead", dot); // an edge ending on a box would be drawn to its border, across what is inside
+        Assert.DoesNotContain("ltail", dot);
+        var declared = System.Text.RegularExpressions.Regex.Matches(dot, "^    \"([^\"]+)\" \\[", System.Text.RegularExpressions.RegexOptions.Multiline).Select(m => m.Groups[1].Value).ToHashSet();
+        var ends = System.Text.RegularExpressions.Regex.Matches(dot, "^  \"([^\"]+)\" -- \"([^\"]+)\"", System.Text.RegularExpressions.RegexOptions.Multiline)
+            .SelectMany(m => new[] { m.Groups[1].Value, m.Groups[2].Value }).ToList();
+        Assert.Equal(8, ends.Count); // 2 veth pairs, 2 bridge ports
+        Assert.All(ends, e => Assert.Contains(e, declared));
+        Golden.Verify("article.topology.dot", dot);
+    }
+
+    [Fact]
+    public void Dot_text_escapes_quotes_and_backslashes_and_keeps_an_empty_namespace_visible()
+    {
+        var topology = LabTopology.From(
+        [
+            new TopologyNode("host", "host \"a\\b\"", [new TopologyLink("x\"y", "host", "veth", null, null, null, ["10.0.0.1/24"], true)]),
+            new TopologyNode("container:c1", "container c1", []),
+        ]);
+
+        var dot = topology.ToDot();
+
+        Assert.Contains("label=\"host \\\"a\\\\b\\\"\";", dot);
+        Assert.Contains("\"host/x\\\"y\" [label=\"x\\\"y\\n10.0.0.1/24\"", dot);
+        Assert.Contains("\"container:c1/\" [label=\"lo only\"", dot);
+    }
+
+    [Fact]
+    public async Task Drawing_svg_without_graphviz_is_an_environment_problem_that_says_how_to_install_it()
+    {
+        using var empty = new TempDirectory();
+        var runner = new RecordingRunner();
+
+        var problem = await Assert.ThrowsAsync<Engine.EnvironmentProblemException>(() =>
+            Graphviz.RenderSvgAsync("graph g {}", runner, searchPath: empty.Path, ct: TestContext.Current.CancellationToken));
+
+        Assert.Contains("Graphviz is not installed", problem.Message);
+        Assert.Contains("apt-get install -y graphviz", problem.Fix);
+        Assert.Empty(runner.Commands);
+    }
+
+    [Fact]
+    public async Task Svg_comes_from_dot_run_as_a_check_on_a_temporary_file_that_is_removed()
+    {
+        using var bin = new TempDirectory();
+        var fake = Path.Combine(bin.Path, "dot");
+        await File.WriteAllTextAsync(fake, "", TestContext.Current.CancellationToken);
+        string? file = null;
+        var runner = new RecordingRunner(argv =>
+        {
+            file = argv[^1];
+            return RecordingRunner.Ok(File.ReadAllText(file) == "graph g {}" ? "<?xml version=\"1.0\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\"><g/></svg>\n" : "");
+        });
+
+        var svg = await Graphviz.RenderSvgAsync("graph g {}", runner, searchPath: bin.Path, ct: TestContext.Current.CancellationToken);
+
+        Assert.Equal([fake, "-Tsvg", file!], runner.Commands.Single().Argv);
+        Assert.Equal(Execution.CommandPurpose.Check, runner.Commands.Single().Purpose);
+        Assert.False(File.Exists(file));
+        Assert.Equal("<svg><g/></svg>", Graphviz.Inline(svg));
+    }
 }

@@ -48,6 +48,13 @@ public sealed record LabOptions
     public int? Until { get; init; }
 
     public FaultInjection? Fault { get; init; }
+
+    /// <summary>
+    /// After each step, read what the kernel holds in every place of the lab (<see cref="LabObserver.TopologyObserved"/>),
+    /// for the pictures of the HTML report and the transcript: one `ip -j -d addr show` check per namespace. Off by
+    /// default (it costs a command per namespace and step); never in a plan.
+    /// </summary>
+    public bool ObserveTopology { get; init; }
 }
 
 /// <summary>
@@ -155,7 +162,7 @@ public sealed class LabEngine(ICommandRunner runner, IContainerRuntime runtime, 
         if (!options.Sandbox && !runner.IsDryRun) await PreflightHostModeAsync(scenario, session, ct);
         LabJournal journal;
         (session, journal) = ClaimJournal(session, scenario);
-        return new LiveLab(scenario, session, journal, runner, runtime, observer, RuntimeNamed, options.Fault);
+        return new LiveLab(scenario, session, journal, runner, runtime, observer, RuntimeNamed, options.Fault) { ObserveTopology = options.ObserveTopology };
     }
 
     private async Task<System.Collections.Immutable.ImmutableArray<Loading.ScenarioError>> PreflightAsync(Scenario scenario, CancellationToken ct)

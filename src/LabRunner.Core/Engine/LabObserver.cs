@@ -21,6 +21,12 @@ public abstract class LabObserver
 
     public virtual void ExpectationFinished(Expectation expectation, ExpectationResult result) { }
 
+    /// <summary>
+    /// What the kernel held after the step, just before <see cref="StepFinished"/> (only with
+    /// <see cref="LabOptions.ObserveTopology"/>, and never in a plan).
+    /// </summary>
+    public virtual void TopologyObserved(Step step, Reporting.TopologyObservation observation) { }
+
     public virtual void StepFinished(Step step, bool passed) { }
 
     public virtual void TeardownStarting(int records) { }
@@ -77,6 +83,8 @@ public sealed class CompositeObserver(params LabObserver[] observers) : LabObser
     public override void ActionFinished(LabAction action, ActionOutcome outcome) => Each(o => o.ActionFinished(action, outcome));
 
     public override void ExpectationFinished(Expectation expectation, ExpectationResult result) => Each(o => o.ExpectationFinished(expectation, result));
+
+    public override void TopologyObserved(Step step, Reporting.TopologyObservation observation) => Each(o => o.TopologyObserved(step, observation));
 
     public override void StepFinished(Step step, bool passed) => Each(o => o.StepFinished(step, passed));
 

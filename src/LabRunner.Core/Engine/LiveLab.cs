@@ -21,6 +21,9 @@ public sealed class LiveLab : IAsyncDisposable
     private readonly List<StepOutcome> _outcomes = [];
     private readonly List<string> _errors = [];
     private readonly FaultInjection? _fault;
+    // container -> the container whose network namespace it uses (itself, or the one it joined), in start order
+    private readonly List<(string Container, string Owner)> _netnsOwners = [];
+    private readonly TopologyReader _topology;
     private LabResult? _result;
     private string? _stopped;
     private bool _interrupted;
@@ -39,7 +42,11 @@ public sealed class LiveLab : IAsyncDisposable
         _runtimes = runtimes;
         _executor = new ActionExecutor(session, journal, runner, runtime);
         _evaluator = new ExpectationEvaluator(session, runner, runtime, journal, LabPlaces);
+        _topology = new TopologyReader(session, runner);
     }
+
+    /// <summary>Read the kernel's topology after each step (<see cref="LabOptions.ObserveTopology"/>).</summary>
+    internal bool ObserveTopology { get; init; }
 
     public Scenario Scenario { get; }
 
@@ -92,6 +99,7 @@ public sealed class LiveLab : IAsyncDisposable
             {
                 var result = await _executor.ExecuteAsync(action, ct);
                 _observer.ActionFinished(action, result);
+                if (result.Ok && action is { ExpectedError: null }) TrackNetns(action);
                 InjectFault(++_actionsDone);
                 if (result.Ok) continue;
                 failures.Add($"{action.Span}: {action.Keyword} {Describe(action, result)}");
@@ -115,9 +123,71 @@ public sealed class LiveLab : IAsyncDisposable
             throw;
         }
         var outcome = new StepOutcome(step, failures.Count == 0, failures, checks);
+        if (ObserveTopology && !_runner.IsDryRun) _observer.TopologyObserved(step, await ObserveTopologyAsync(ct));
         _observer.StepFinished(step, outcome.Passed);
         _outcomes.Add(outcome);
         return outcome;
+    }
+
+    /// <summary>
+    /// With --host, the host's links that are the lab's to draw: the uplink and every link the lab file puts on the
+    /// host at some step (the machine's own links, eth0, docker0..., are not the lab's). A link only a `command` action
+    /// makes on the host is not among them.
+    /// </summary>
+    private HashSet<string> HostLinks() => _hostLinks ??=
+    [
+        Session.Uplink.Name,
+        .. Enumerable.Range(0, Scenario.Steps.Length + 1)
+            .SelectMany(n => Reporting.LabTopology.Of(Scenario, n).Nodes.Where(node => node.Key == Kinds.HostModel.HostKey).SelectMany(node => node.Links))
+            .Select(l => l.Name),
+    ];
+
+    private HashSet<string>? _hostLinks;
+
+    /// <summary>Which containers share a network namespace, from the containers this lab started and stopped.</summary>
+    private void TrackNetns(LabAction action)
+    {
+        switch (action)
+        {
+            case ContainerRun run:
+                var owner = run.ShareNetnsWith is { } joined ? _netnsOwners.FirstOrDefault(o => o.Container == joined).Owner ?? joined : run.Name;
+                _netnsOwners.RemoveAll(o => o.Container == run.Name);
+                _netnsOwners.Add((run.Name, owner));
+                break;
+            case ContainerStop stop:
+                _netnsOwners.RemoveAll(o => o.Container == stop.Name);
+                break;
+        }
+    }
+
+    /// <summary>
+    /// The kernel's topology now: the host, each of the lab's netns that exists, and each network namespace of its
+    /// running containers once (named as the model names it: "container busybox-1, busybox-3"). A failure to observe
+    /// is a missing picture, never a failure of the lab; only a signal (<paramref name="ct"/>) stops it.
+    /// </summary>
+    private async Task<Reporting.TopologyObservation> ObserveTopologyAsync(CancellationToken ct)
+    {
+        var places = new List<(Place, string, string)> { (Place.Host, Kinds.HostModel.HostKey, "host") };
+        places.AddRange(LabPlaces().Where(p => p.Kind == PlaceKind.Netns).Select(p => (p, "netns:" + p.Name, p.ToString())));
+        var running = _netnsOwners.Where(o => Session.Containers.ContainsKey(o.Container)).ToList();
+        foreach (var group in running.GroupBy(o => o.Owner))
+        {
+            var members = group.Select(o => o.Container).OrderBy(c => c == group.Key ? 0 : 1).ToList();
+            places.Add((Place.Container(members[0]), "container:" + group.Key, "container " + string.Join(", ", members)));
+        }
+        try
+        {
+            return await _topology.ReadAsync(places, Session.Sandbox ? null : HostLinks().Contains, ct);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // The step is still reported as it ended; the run stops right after it.
+            return Reporting.TopologyObservation.NotSeen("the run was stopped before the topology was observed");
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            return Reporting.TopologyObservation.NotSeen($"the topology could not be observed: {e.Message}");
+        }
     }
 
     /// <summary>Checks one expectation now, retrying until it holds or its Within runs out; reported like a step's.</summary>

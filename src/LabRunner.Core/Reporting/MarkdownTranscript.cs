@@ -26,8 +26,14 @@ public static class MarkdownTranscript
           .Append(result is null ? "" : string.Create(CultureInfo.InvariantCulture, $" in {result.Elapsed.TotalSeconds:0.0} s"))
           .Append(CultureInfo.InvariantCulture, $"; exit code {result?.ExitCode().ToString(CultureInfo.InvariantCulture) ?? "?"}.\n\n");
 
-        md.Append(run.Steps.Length == s.Steps.Length ? "## Topology\n\n" : $"## Topology after step {run.Steps.Length}\n\n")
-          .Append("```mermaid\n").Append(LabTopology.Of(s, run.Steps.Length).ToMermaid()).Append("```\n\n");
+        md.Append(run.Steps.Length == s.Steps.Length ? "## Topology\n\n" : $"## Topology after step {run.Steps.Length}\n\n");
+        // What the kernel held after the last step run, when the run observed it (command actions' doing included);
+        // otherwise what the lab file builds.
+        if (run.Steps.LastOrDefault()?.Topology?.Topology is { } observed)
+            md.Append("As the kernel held it after step ").Append(run.Steps.Length.ToString(CultureInfo.InvariantCulture)).Append(":\n\n")
+              .Append("```mermaid\n").Append(observed.ToLabTopology().ToMermaid()).Append("```\n\n");
+        else
+            md.Append("```mermaid\n").Append(LabTopology.Of(s, run.Steps.Length).ToMermaid()).Append("```\n\n");
         if (run.SetupCommands.Length > 0)
         {
             md.Append("## Sandbox\n\n");
@@ -75,7 +81,7 @@ public static class MarkdownTranscript
         return md.ToString();
     }
 
-    private static string Verdict(LabResult? result) => result switch
+    internal static string Verdict(LabResult? result) => result switch
     {
         null => "NOT FINISHED",
         { Teardown.Clean: false } => "LEFT SOMETHING BEHIND",

@@ -29,10 +29,13 @@ public sealed record RecordedStep(
     ImmutableArray<RecordedActionOutcome> NotableActions)
 {
     public IEnumerable<RecordedActionOutcome> ActionFailures => NotableActions.Where(a => a.Failed);
+
+    /// <summary>What the kernel held after the step (<see cref="LabOptions.ObserveTopology"/>), or why it is not known; null when not observed.</summary>
+    public TopologyObservation? Topology { get; init; }
 }
 
 /// <summary>
-/// A whole run, for reports written after it (JUnit XML, Markdown transcript): the steps that ran (a failed step
+/// A whole run, for reports written after it (JUnit XML, Markdown transcript, HTML): the steps that ran (a failed step
 /// ends a run, so later steps are absent), the sandbox's and the teardown's commands, and the result.
 /// </summary>
 public sealed record RunRecord(
@@ -62,6 +65,7 @@ public sealed class RunRecorder : LabObserver
     private List<RecordedCommand> _commands;
     private List<CheckOutcome> _checks = [];
     private List<RecordedActionOutcome> _notable = [];
+    private TopologyObservation? _topology;
     private Scenario? _scenario;
     private LabSession? _session;
     private LabResult? _result;
@@ -92,6 +96,7 @@ public sealed class RunRecorder : LabObserver
         _commands = [];
         _checks = [];
         _notable = [];
+        _topology = null;
         _stepOpen = true;
         _stepWatch.Restart();
     }
@@ -106,6 +111,8 @@ public sealed class RunRecorder : LabObserver
 
     public override void ExpectationFinished(Expectation expectation, ExpectationResult result) => _checks.Add(new CheckOutcome(expectation, result));
 
+    public override void TopologyObserved(Step step, TopologyObservation observation) => _topology = observation;
+
     public override void StepFinished(Step step, bool passed)
     {
         _stepOpen = false;
@@ -114,7 +121,7 @@ public sealed class RunRecorder : LabObserver
     }
 
     private RecordedStep Current(Step step, bool passed) =>
-        new(_stepNumber, step, passed, _stepWatch.Elapsed, [.. _commands], [.. _checks], [.. _notable]);
+        new(_stepNumber, step, passed, _stepWatch.Elapsed, [.. _commands], [.. _checks], [.. _notable]) { Topology = _topology };
 
     public override void TeardownStarting(int records)
     {

@@ -84,11 +84,21 @@ public sealed record IptablesRule(string Table, string Chain, ImmutableArray<str
                 if (!made.Succeeded) return made;
             }
         }
-        var undo = new UndoCommand($"delete the rule `{rule.Display()}` from {Table} {Chain} in {t.Label}", [.. t.Exec(["iptables", "-t", Table, "-D", Chain, .. rule])],
+        return await AddAsync(context, t, Table, Chain, rule, Insert, ct);
+    }
+
+    /// <summary>
+    /// Adds one rule (<c>-A</c>, or <c>-I CHAIN 1</c>) with its undo, <c>-D</c> of exactly that rule, journalled
+    /// first; the rule kinds that are sugar (<c>masquerade</c>, <c>publish</c>) add theirs through this too.
+    /// </summary>
+    internal static Task<CommandOutcome> AddAsync(ActionContext context, NetTarget t, string table, string chain, IReadOnlyList<string> rule, bool insert,
+        CancellationToken ct)
+    {
+        var undo = new UndoCommand($"delete the rule `{rule.Display()}` from {table} {chain} in {t.Label}", [.. t.Exec(["iptables", "-t", table, "-D", chain, .. rule])],
             ["does a matching rule exist", "No chain/target/match by that name", .. GoneErrors.Namespace],
-            new Verification(VerificationKind.Absent, [.. t.Exec(["iptables", "-t", Table, "-C", Chain, .. rule])], null));
-        string[] add = Insert ? ["-I", Chain, "1"] : ["-A", Chain];
-        return await context.DoAsync(t.Exec(["iptables", "-t", Table, .. add, .. rule]), undo, ct);
+            new Verification(VerificationKind.Absent, [.. t.Exec(["iptables", "-t", table, "-C", chain, .. rule])], null));
+        string[] add = insert ? ["-I", chain, "1"] : ["-A", chain];
+        return context.DoAsync(t.Exec(["iptables", "-t", table, .. add, .. rule]), undo, ct);
     }
 }
 
