@@ -62,6 +62,7 @@ public sealed class StepControlSpecs
         Assert.Equal("0", junit.Root!.Attribute("failures")!.Value);
         Assert.Contains("## Not run\n\nThe run ended after step 4.1 (--until).\n\n- 4.2 Same veth-2", transcript);
         Assert.Contains("**PASSED**", transcript);
+        Assert.Contains("<h2>Not run</h2>\n<p>The run ended after step 4.1 (--until), as asked, so these steps never ran:</p>", HtmlReport.Create(recorder.Record));
     }
 
     [Fact]
