@@ -23,6 +23,7 @@ internal sealed record Problem(string Message, string? Fix, int ExitCode)
     {
         ScenarioInvalidException invalid => new(string.Join(System.Environment.NewLine, invalid.Errors),
             $"{invalid.Errors.Length} error(s); nothing was run.", ExitCodes.InvalidInput),
+        UsageException usage => Usage(usage.Message, usage.Fix),
         HostConflictException clash => Usage(clash.Message, "nothing was touched; remove them, or run in a sandbox (without --host)"),
         EnvironmentProblemException environment => Environment(environment.Message, environment.Fix),
         // Most likely standard output on a full device or a closed terminal, outside a lab (a lab's own output failing

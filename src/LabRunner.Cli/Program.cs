@@ -24,12 +24,38 @@ public static class Program
         var console = new GuardedConsole(AnsiConsole.Console);
         // Logs and CI output must not be wrapped at 80 columns: long commands stay on one line.
         if (Console.IsOutputRedirected) console.Profile.Width = 100_000;
-        var file = new Argument<string>("file") { Description = "the lab scenario (.yaml, or .csx for a C# lab)" };
+        var root = CreateRoot(console);
+        // A bare `labrunner` is someone finding their way: the help, not an error.
+        var parsed = root.Parse(args.Length == 0 ? ["--help"] : args);
+        if (parsed.Errors.Count > 0)
+            return new Problem(string.Join(Environment.NewLine, parsed.Errors.Select(e => $"error: {e.Message}")), "run 'labrunner --help' for usage",
+                ExitCodes.InvalidInput).Tell();
+        // Signals are ours: SIGINT/SIGTERM/SIGHUP cancel the run, which then tears down and exits 130/143/129.
+        return await parsed.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
+    }
+
+    /// <summary>The `labrunner` command tree: every command, its options and what it does (also what completion is made from).</summary>
+    public static RootCommand CreateRoot(GuardedConsole console)
+    {
+        var file = new Argument<string>("file") { Description = "the lab (.yaml or .yml; .csx for a C# lab; - or a pipe: YAML from it)" };
         file.Validators.Add(NotAnOption);
         var host = new Option<bool>("--host") { Description = "run in this namespace instead of a sandbox namespace (dedicated VMs only)" };
         var uplink = new Option<string?>("--uplink") { Description = "with --host: the interface that plays the article's ens3 (default: the scenario's)" };
         var verbose = new Option<bool>("--verbose", "-v") { Description = "also show the commands of checks and teardown" };
-        var pause = new Option<bool>("--pause") { Description = "wait for Enter before each step (workshops)" };
+        var step = new Option<bool>("--step", "--pause")
+        {
+            Description = "pause before each step (workshops): Enter runs it, c continues without pausing, s shows the state of every place, q tears down and quits",
+        };
+        var until = new Option<string?>("--until")
+        {
+            HelpName = "STEP",
+            Description = "run up to and including STEP, then tear down (the lab's own step number, e.g. 3.4, or its position, e.g. 17 or #17)",
+        };
+        var from = new Option<string?>("--from")
+        {
+            HelpName = "STEP",
+            Description = "show the lab from STEP on: the steps before it run without pauses, one line each",
+        };
         var runtimeOption = new Option<string?>("--runtime") { Description = "container runtime: process (built in, the default), containerd or docker" };
         runtimeOption.AcceptOnlyFromAmong([.. ContainerRuntimes.Names]);
         var stateDir = new Option<string>("--state-dir") { Description = "where run journals live", DefaultValueFactory = _ => LabJournal.DefaultRoot };
@@ -53,20 +79,26 @@ public static class Program
         });
         TimeSpan ScriptTimeout(ParseResult r) => TimeSpan.FromSeconds(r.GetValue(scriptTimeout));
 
+        RunSettings Settings(ParseResult r, string? runtime) =>
+            new(r.GetValue(host), r.GetValue(uplink), runtime, r.GetValue(verbose), r.GetValue(step), r.GetValue(stateDir)!)
+            {
+                JUnit = r.GetValue(junit), Transcript = r.GetValue(transcript), Report = r.GetValue(htmlReport), Bundle = r.GetValue(bundle),
+                ScriptTimeout = ScriptTimeout(r), From = r.GetValue(from), Until = r.GetValue(until),
+            };
+
         var run = new Command("run", "Run a lab: build each step, check its expectations, always tear down.\n" +
-                                     "Exit codes: 0 all held, 1 an expectation failed, 2 invalid scenario or usage, 3 environment problem, 4 teardown left something, 130/143 interrupted")
-            { file, host, uplink, runtimeOption, verbose, pause, stateDir, junit, transcript, htmlReport, bundle, scriptTimeout };
-        run.SetAction(Telling((r, ct) => RunAsync(console, r.GetValue(file)!, new RunSettings(r.GetValue(host), r.GetValue(uplink), r.GetValue(runtimeOption), r.GetValue(verbose), r.GetValue(pause), r.GetValue(stateDir)!)
-            { JUnit = r.GetValue(junit), Transcript = r.GetValue(transcript), Report = r.GetValue(htmlReport), Bundle = r.GetValue(bundle), ScriptTimeout = ScriptTimeout(r) }, dryRun: false)));
+                                     "Exit codes: 0 all held (with --until: every step run held), 1 an expectation failed, 2 invalid scenario or usage, " +
+                                     "3 environment problem, 4 teardown left something, 130/143/129 interrupted")
+            { file, host, uplink, runtimeOption, verbose, step, until, from, stateDir, junit, transcript, htmlReport, bundle, scriptTimeout };
+        run.SetAction(Telling((r, ct) => RunAsync(console, r.GetValue(file)!, Settings(r, r.GetValue(runtimeOption)), dryRun: false)));
 
         var bundleFile = new Argument<string>("bundle") { Description = "a bundle written by 'labrunner run --bundle FILE'" };
         bundleFile.Validators.Add(NotAnOption);
         var replayPlan = new Option<bool>("--plan") { Description = "show every command the replay would run, as 'labrunner plan' does; touches nothing (read it before replaying someone else's bundle: a replay runs its commands as root)" };
         var replay = new Command("replay", "Run the lab of a bug-report bundle again, with the runtime it was run with, after checking every file's SHA-256.\n" +
                                            "--host and --uplink apply only when given here. A replay runs the bundle's commands as root: read 'replay --plan BUNDLE' first")
-            { bundleFile, replayPlan, host, uplink, verbose, pause, stateDir, junit, transcript, htmlReport, bundle, scriptTimeout };
-        replay.SetAction(Telling((r, ct) => ReplayAsync(console, r.GetValue(bundleFile)!, new RunSettings(r.GetValue(host), r.GetValue(uplink), null, r.GetValue(verbose), r.GetValue(pause), r.GetValue(stateDir)!)
-            { JUnit = r.GetValue(junit), Transcript = r.GetValue(transcript), Report = r.GetValue(htmlReport), Bundle = r.GetValue(bundle), ScriptTimeout = ScriptTimeout(r) }, r.GetValue(replayPlan))));
+            { bundleFile, replayPlan, host, uplink, verbose, step, until, from, stateDir, junit, transcript, htmlReport, bundle, scriptTimeout };
+        replay.SetAction(Telling((r, ct) => ReplayAsync(console, r.GetValue(bundleFile)!, Settings(r, null), r.GetValue(replayPlan))));
 
         var validate = new Command("validate", "Check a lab file without touching anything (exit 2 with file:line:col when invalid)") { file, scriptTimeout };
         validate.SetAction(Telling((r, ct) => ValidateAsync(console, r.GetValue(file)!, ScriptTimeout(r), ct)));
@@ -75,16 +107,10 @@ public static class Program
         plan.SetAction(Telling((r, ct) => RunAsync(console, r.GetValue(file)!, new RunSettings(r.GetValue(host), r.GetValue(uplink), r.GetValue(runtimeOption), false, false, LabJournal.DefaultRoot)
             { ScriptTimeout = ScriptTimeout(r) }, dryRun: true)));
 
-        var afterStep = new Option<int?>("--after-step")
+        var afterStep = new Option<string?>("--after-step")
         {
-            Description = "draw the lab as it is after step N (default: after the last step)",
-            CustomParser = r =>
-            {
-                var text = r.Tokens.Count == 1 ? r.Tokens[0].Value : "";
-                if (int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n)) return n;
-                r.AddError($"--after-step takes the number of a step, e.g. --after-step 3, not '{text}'");
-                return null;
-            },
+            HelpName = "STEP",
+            Description = "draw the lab as it is after STEP (the lab's own step number, e.g. 3.4, or its position, e.g. 17 or #17; default: the last step)",
         };
         var graphFormat = new Option<string>("--format")
         {
@@ -103,8 +129,26 @@ public static class Program
         seed.SetAction(Telling((r, ct) => SeedAsync(console, r.GetValue(seedRuntime)!, ct)));
         var image = new Command("image", "Manage the offline busybox image") { seed };
 
-        var clean = new Command("clean", "Tear down what runs that died (kill -9, crash) left behind, from their journals") { verbose, stateDir };
-        clean.SetAction(Telling((r, ct) => CleanAsync(console, r.GetValue(verbose), r.GetValue(stateDir)!)));
+        var ids = new Argument<string[]>("ids") { Description = "only these runs (their ids, as labrunner ls shows them); default: every dead run", Arity = ArgumentArity.ZeroOrMore };
+        var clean = new Command("clean", "Tear down what runs that died (kill -9, crash) left behind, from their journals. A live run's id is refused (exit 2)")
+            { ids, verbose, stateDir };
+        clean.SetAction(Telling((r, ct) => CleanAsync(console, r.GetValue(verbose), r.GetValue(stateDir)!, r.GetValue(ids) ?? [])));
+
+        var format = new Option<string>("--format") { Description = "table (default) or json", DefaultValueFactory = _ => "table" };
+        format.AcceptOnlyFromAmong("table", "json");
+        var ls = new Command("ls", "List the runs with a journal: live labs, and dead ones not cleaned yet (id, lab, owner, started, current step, runtime); touches nothing")
+            { format, stateDir };
+        ls.SetAction(Telling((r, _) => Task.FromResult(LiveLabs.List(console, r.GetValue(stateDir)!, r.GetValue(format) == "json"))));
+
+        var lab = new Argument<string>("lab") { Description = "a live run: its id, its lab's name or its lab file's name (labrunner ls lists them)" };
+        var place = new Argument<string>("place") { Description = "a place of the lab: host, a namespace (n1) or a container (busybox-1)" };
+        var commandLine = new Argument<string[]>("command") { Description = "the command to run there, after --", Arity = ArgumentArity.OneOrMore };
+        var exec = new Command("exec", "Run a command in a place of a live lab (its network namespace; the machine's own tools), e.g. exec article busybox-1 -- ip -br addr.\n" +
+                                       "Exit code: the command's; 2 no such run or place, 3 not root")
+            { lab, place, commandLine, stateDir };
+        exec.SetAction(Telling((r, ct) => LiveLabs.ExecAsync(r.GetValue(stateDir)!, r.GetValue(lab)!, r.GetValue(place)!, r.GetValue(commandLine)!, interactive: false, ct)));
+        var shell = new Command("shell", "Open a shell (/bin/sh) in a place of a live lab, e.g. while it pauses (run --step); exit leaves it") { lab, place, stateDir };
+        shell.SetAction(Telling((r, ct) => LiveLabs.ExecAsync(r.GetValue(stateDir)!, r.GetValue(lab)!, r.GetValue(place)!, ["/bin/sh"], interactive: true, ct)));
 
         var schema = new Command("schema", "Print the JSON Schema of a YAML lab file, made from the kinds' fields (for editors: yaml-language-server, VS Code)");
         schema.SetAction(Telling((_, _) =>
@@ -114,14 +158,19 @@ public static class Program
         }));
 
         var root = new RootCommand("labrunner: step-by-step Linux container-networking labs, asserted and always torn down")
-            { run, validate, plan, graph, clean, image, replay, schema };
-        // A bare `labrunner` is someone finding their way: the help, not an error.
-        var parsed = root.Parse(args.Length == 0 ? ["--help"] : args);
-        if (parsed.Errors.Count > 0)
-            return new Problem(string.Join(Environment.NewLine, parsed.Errors.Select(e => $"error: {e.Message}")), "run 'labrunner --help' for usage",
-                ExitCodes.InvalidInput).Tell();
-        // Signals are ours: SIGINT/SIGTERM/SIGHUP cancel the run, which then tears down and exits 130/143/129.
-        return await parsed.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
+            { run, validate, plan, graph, ls, exec, shell, clean, image, replay, schema };
+
+        var shellName = new Argument<string>("shell") { Description = "bash" };
+        shellName.AcceptOnlyFromAmong("bash");
+        var completion = new Command("completion", "Print a completion script: source <(labrunner completion bash), or save it in /etc/bash_completion.d/labrunner")
+            { shellName };
+        completion.SetAction(Telling((_, _) =>
+        {
+            Console.Out.Write(BashCompletion.Script(root));
+            return Task.FromResult(ExitCodes.Passed);
+        }));
+        root.Add(completion);
+        return root;
     }
 
     /// <summary>
@@ -148,12 +197,21 @@ public static class Program
     /// </summary>
     private static void NotAnOption(System.CommandLine.Parsing.ArgumentResult r)
     {
-        if (r.Tokens.Count == 1 && r.Tokens[0].Value is { } value && value.StartsWith('-') && !File.Exists(value))
+        if (r.Tokens.Count == 1 && r.Tokens[0].Value is { } value && value.StartsWith('-') && value != StandardInput && !File.Exists(value))
             r.AddError($"unknown option '{value}' (a file whose name starts with '-' is given as ./{value})");
     }
 
-    private sealed record RunSettings(bool Host, string? Uplink, string? Runtime, bool Verbose, bool Pause, string StateDir)
+    /// <summary>The lab file argument that means standard input (read as YAML, like any pipe).</summary>
+    private const string StandardInput = "-";
+
+    private sealed record RunSettings(bool Host, string? Uplink, string? Runtime, bool Verbose, bool Stepping, string StateDir)
     {
+        /// <summary>--from STEP: the first step shown in full (and paused before, with --step).</summary>
+        public string? From { get; init; }
+
+        /// <summary>--until STEP: the last step run.</summary>
+        public string? Until { get; init; }
+
         public string? JUnit { get; init; }
 
         public string? Transcript { get; init; }
@@ -174,17 +232,17 @@ public static class Program
         foreach (var tool in missing)
             console.MarkupLine($"[yellow]note[/]: {Markup.Escape(tool.Name)} is not installed, so the checks that need it (e.g. compiling capture filters) were not made (they will be before a run)");
         if (bad.Length > 0) throw new ScenarioInvalidException(bad);
-        console.MarkupLine($"[green]valid[/]: {Markup.Escape(path)}: lab {Markup.Escape(scenario.Name)}, {scenario.Steps.Length} steps, " +
+        console.MarkupLine($"[green]valid[/]: {Markup.Escape(LabPath(path))}: lab {Markup.Escape(scenario.Name)}, {scenario.Steps.Length} steps, " +
                            $"{scenario.AllActions.Count()} actions, {scenario.Steps.Sum(s => s.Expectations.Length)} expectations");
         return ExitCodes.Passed;
     }
 
-    private static async Task<int> GraphAsync(string path, int? afterStep, string format, TimeSpan scriptTimeout, CancellationToken ct)
+    private static async Task<int> GraphAsync(string path, string? afterStep, string format, TimeSpan scriptTimeout, CancellationToken ct)
     {
         var scenario = Load(path, scriptTimeout);
-        if (afterStep is < 0 || afterStep > scenario.Steps.Length)
-            return Problem.Usage($"--after-step must be from 0 to {scenario.Steps.Length} (the lab has {scenario.Steps.Length} steps)").Tell();
-        var topology = LabTopology.Of(scenario, afterStep);
+        // The same STEP as --until: the lab's own number or a position (an unknown one is exit 2, listing the steps).
+        int? steps = afterStep is null ? null : StepSelector.Find(scenario, afterStep, "--after-step") + 1;
+        var topology = LabTopology.Of(scenario, steps);
         Console.Out.Write(format switch
         {
             "dot" => topology.ToDot(),
@@ -195,12 +253,22 @@ public static class Program
         return ExitCodes.Passed;
     }
 
-    /// <summary>.yaml/.yml: the YAML loader; .csx: a C# script (LabRunner.Scripting), under its timeout. Throws ScenarioInvalidException.</summary>
-    private static Scenario Load(string path, TimeSpan scriptTimeout) => LabFiles.Load(path, scriptTimeout, ScriptCache.FromEnvironment());
+    /// <summary>
+    /// .yaml/.yml: the YAML loader; .csx: a C# script (LabRunner.Scripting), under its timeout, compiled once per
+    /// version (ScriptCache); any other extension is refused; "-", or a pipe, is read as YAML. Throws ScenarioInvalidException.
+    /// </summary>
+    private static Scenario Load(string path, TimeSpan scriptTimeout) => LabFiles.Load(LabPath(path), scriptTimeout, ScriptCache.FromEnvironment());
+
+    private static string LabPath(string path) => path == StandardInput ? "/dev/stdin" : path;
 
     private static async Task<int> RunAsync(GuardedConsole console, string path, RunSettings settings, bool dryRun)
     {
         var scenario = Load(path, settings.ScriptTimeout);
+        path = LabPath(path);
+        var selection = StepSelection.Of(scenario, settings.From, settings.Until); // an unknown STEP is exit 2, before anything runs
+        // A bundle holds the lab file, read again after the run: a pipe's text is gone by then.
+        if (settings.Bundle is not null && (!LabFiles.IsRegularFile(path) || LabFiles.IsDescriptor(path)))
+            return Problem.Usage($"--bundle needs the lab as a file, and {path} is a pipe, a device or a descriptor", "save the lab to a .yaml file and run that").Tell();
         if (settings.Uplink is { } name)
         {
             if (Names.CheckInterface(name) is { } why) return Problem.Usage($"--uplink: {why}").Tell();
@@ -241,7 +309,7 @@ public static class Program
         foreach (var report in new[] { settings.JUnit, settings.Transcript, settings.Report, settings.Bundle }.OfType<string>())
             if (CannotWrite(report) is { } why)
                 return Problem.Usage($"cannot write the report {report}: {why}").Tell();
-        var reporter = new ConsoleReporter(console, settings.Verbose, plan: dryRun);
+        var reporter = new ConsoleReporter(console, settings.Verbose, plan: dryRun, selection);
         var recorder = new RunRecorder();
         var observer = new CompositeObserver(reporter, recorder); // commands reach both: the console and the report files
         ICommandRunner runner = dryRun ? new DryRunCommandRunner(observer.CommandRan) : new CliWrapCommandRunner(observer.CommandRan);
@@ -251,7 +319,8 @@ public static class Program
             Sandbox = !settings.Host,
             StateRoot = settings.StateDir,
             ScenarioPath = Path.GetFullPath(path),
-            BeforeStep = settings.Pause && !dryRun ? (step, ct) => PauseAsync(console, step, ct) : null,
+            BeforeStep = settings.Stepping && !dryRun ? new PausePrompt(console, Console.In, selection).BeforeStepAsync : null,
+            Until = selection.Until,
             Fault = FaultFromEnvironment(),
             // The HTML report and the transcript draw what the kernel held after each step (what `command` actions did included).
             ObserveTopology = settings.Report is not null || settings.Transcript is not null,
@@ -368,14 +437,6 @@ public static class Program
         return ExitCodes.Passed;
     }
 
-    private static async Task PauseAsync(IAnsiConsole console, Step step, CancellationToken ct)
-    {
-        console.MarkupLine($"[grey]press Enter for the next step: {Markup.Escape(step.Title)}[/]");
-        // Console.In's ReadLineAsync blocks its caller and ignores the token: read on a thread of its own, and stop
-        // waiting at Ctrl-C (the read left pending ends with the process).
-        await Task.Run(Console.In.ReadLine, CancellationToken.None).WaitAsync(ct);
-    }
-
     /// <summary>
     /// Test-only switch for fault injection (docs/RELIABILITY.md): LABRUNNER_FAULT_AFTER_ACTION=k and
     /// LABRUNNER_FAULT_SIGNAL=KILL|INT|TERM|HUP make the run signal itself right after action k.
@@ -393,13 +454,14 @@ public static class Program
         return new FaultInjection(k, signal);
     }
 
-    private static async Task<int> CleanAsync(IAnsiConsole console, bool verbose, string stateDir)
+    private static async Task<int> CleanAsync(IAnsiConsole console, bool verbose, string stateDir, IReadOnlyCollection<string> ids)
     {
-        if (!Processes.IsRoot) return Problem.Environment("labrunner clean needs root; run it with sudo").Tell();
         var reporter = new ConsoleReporter(console, verbose);
         var runner = new CliWrapCommandRunner(reporter.CommandRan);
         var cleaner = new Cleaner(runner, name => ContainerRuntimes.Create(name, runner, reporter.CommandRan), stateDir);
-        var cleaned = await cleaner.CleanAsync(lab => console.MarkupLine($"[bold]cleaning[/] {Markup.Escape(lab)}"));
+        if (ids.Count > 0) cleaner.CheckNamed(ids); // an unknown id or a live run's: exit 2, nothing cleaned
+        if (!Processes.IsRoot) return Problem.Environment("labrunner clean needs root; run it with sudo").Tell();
+        var cleaned = await cleaner.CleanAsync(lab => console.MarkupLine($"[bold]cleaning[/] {Markup.Escape(lab)}"), ids: ids.Count > 0 ? ids : null);
         foreach (var lab in cleaned)
         {
             foreach (var p in lab.Report.Problems) console.MarkupLine($"  [yellow]! {Markup.Escape(p)}[/]");

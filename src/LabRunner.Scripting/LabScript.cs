@@ -336,7 +336,12 @@ internal sealed class AsGivenSourceResolver(string file, SourceReferenceResolver
     private SourceReferenceResolver Inner => inner;
 }
 
-/// <summary>Loads a lab file by its extension: .yaml/.yml with the YAML loader, .csx as a C# script.</summary>
+/// <summary>
+/// Loads a lab file by its extension: .yaml/.yml with the YAML loader, .csx as a C# script. A regular file with any
+/// other extension (or none) is refused: it is not guessed to be YAML. What has no name to go by is read as YAML: a
+/// descriptor (<c>/dev/stdin</c>, the <c>/dev/fd/N</c> of a shell's <c>&lt;(…)</c>, whatever it is open on) and what
+/// is no regular file (a named pipe, a device). A C# lab cannot come that way: it loads files relative to itself.
+/// </summary>
 public static class LabFiles
 {
     public static readonly ImmutableArray<string> YamlExtensions = [".yaml", ".yml"];
@@ -344,12 +349,37 @@ public static class LabFiles
 
     public static bool IsScript(string path) => Path.GetExtension(path).Equals(ScriptExtension, StringComparison.OrdinalIgnoreCase);
 
+    public static bool IsYaml(string path) => YamlExtensions.Contains(Path.GetExtension(path), StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Whether <paramref name="path"/> is a regular file (not a pipe or device): only such a lab can be bundled or read again.</summary>
+    public static bool IsRegularFile(string path) => Platform.FileSystem.IsRegularFile(path) == true;
+
+    /// <summary>/dev/stdin, /dev/fd/N, /proc/self/fd/N: a name for whatever a descriptor is open on, which says nothing of its kind.</summary>
+    public static bool IsDescriptor(string path) =>
+        path is "/dev/stdin" or "/proc/self/fd/0" || path.StartsWith("/dev/fd/", StringComparison.Ordinal) || path.StartsWith("/proc/self/fd/", StringComparison.Ordinal);
+
+    /// <summary>Refuses (a <see cref="ScenarioInvalidException"/>, exit 2) a regular file that is neither .yaml/.yml nor .csx.</summary>
+    public static void CheckExtension(string path)
+    {
+        if (IsScript(path) || IsYaml(path) || IsDescriptor(path) || !IsRegularFile(path)) return; // a missing file or a directory: the loader says so
+        var extension = Path.GetExtension(path);
+        throw new ScenarioInvalidException([new ScenarioError(new SourceSpan(path, 0, 0),
+            $"{(extension.Length == 0 ? "a file without an extension" : $"'{extension}'")} is no lab file: a YAML lab is .yaml or .yml, a C# lab .csx",
+            "rename the file, or give it through a pipe to have it read as YAML (labrunner validate - < FILE)")]);
+    }
+
     /// <param name="scriptTimeout">How long a .csx may run to build its lab (default <see cref="LabScript.DefaultTimeout"/>).</param>
     /// <param name="cache">Where compiled scripts are kept between runs; null: compile every time.</param>
-    public static async Task<Scenario> LoadAsync(string path, CancellationToken ct = default, TimeSpan? scriptTimeout = null, ScriptCache? cache = null) =>
-        IsScript(path) ? await LabScript.LoadFileAsync(path, scriptTimeout ?? LabScript.DefaultTimeout, cache, ct) : ScenarioLoader.LoadFile(path);
+    public static async Task<Scenario> LoadAsync(string path, CancellationToken ct = default, TimeSpan? scriptTimeout = null, ScriptCache? cache = null)
+    {
+        CheckExtension(path);
+        return IsScript(path) ? await LabScript.LoadFileAsync(path, scriptTimeout ?? LabScript.DefaultTimeout, cache, ct) : ScenarioLoader.LoadFile(path);
+    }
 
     /// <summary>The same, blocking (the CLI's loading path is synchronous; a script runs on a thread of its own).</summary>
-    public static Scenario Load(string path, TimeSpan? scriptTimeout = null, ScriptCache? cache = null) =>
-        IsScript(path) ? Task.Run(() => LabScript.LoadFileAsync(path, scriptTimeout ?? LabScript.DefaultTimeout, cache)).GetAwaiter().GetResult() : ScenarioLoader.LoadFile(path);
+    public static Scenario Load(string path, TimeSpan? scriptTimeout = null, ScriptCache? cache = null)
+    {
+        CheckExtension(path);
+        return IsScript(path) ? Task.Run(() => LabScript.LoadFileAsync(path, scriptTimeout ?? LabScript.DefaultTimeout, cache)).GetAwaiter().GetResult() : ScenarioLoader.LoadFile(path);
+    }
 }

@@ -31,13 +31,121 @@ public sealed class CliUsageSpecs
     }
 
     [Fact]
-    public async Task An_after_step_that_is_no_number_says_what_it_takes()
+    public async Task An_after_step_that_names_no_step_says_which_steps_there_are()
     {
         var r = await LabCli.RunAsync(["graph", LabCli.Scenario("article/01-veth-bridge.yaml"), "--after-step", "abc"], ct: Ct);
 
         Assert.True(r.ExitCode == 2, r.ToString());
-        Assert.Contains("--after-step takes the number of a step, e.g. --after-step 3, not 'abc'", r.Stderr);
+        Assert.Contains("error: --after-step: no step 'abc' in lab", r.Stderr);
+        Assert.Contains("its steps: 1.1, 1.2,", r.Stderr);
         Assert.DoesNotContain("System.Nullable", r.Output);
+        Assert.Empty(r.Stdout);
+    }
+
+    /// <summary>graph --after-step takes a step as --until does: the article's own "3.4", or a position.</summary>
+    [Fact]
+    public async Task Graph_after_step_takes_the_lab_s_own_step_number_or_a_position()
+    {
+        var article = LabCli.Scenario("article/article.yaml");
+
+        var byNumber = await LabCli.RunAsync(["graph", article, "--after-step", "3.2"], ct: Ct);
+        var byPosition = await LabCli.RunAsync(["graph", article, "--after-step", "17"], ct: Ct);
+        var unknown = await LabCli.RunAsync(["graph", article, "--after-step", "3.9"], ct: Ct);
+
+        Assert.True(byNumber.ExitCode == 0, byNumber.ToString());
+        Assert.Equal(byNumber.Stdout, byPosition.Stdout); // 3.2 is the article's 17th step
+        Assert.True(unknown.ExitCode == 2, unknown.ToString());
+        Assert.Contains("no step '3.9' in lab article (did you mean 3.8?)", unknown.Stderr);
+    }
+
+    [Theory]
+    [InlineData(".txt")]
+    [InlineData(".json")]
+    [InlineData("")]
+    public async Task A_lab_file_of_another_extension_is_refused(string extension)
+    {
+        var lab = TestFiles.Write("lab: x\nsteps:\n  - title: t\n", extension);
+
+        var r = await LabCli.RunAsync(["validate", lab], ct: Ct);
+
+        Assert.True(r.ExitCode == 2, r.ToString());
+        Assert.Contains("is no lab file: a YAML lab is .yaml or .yml, a C# lab .csx", r.Stderr);
+        Assert.Empty(r.Stdout);
+    }
+
+    [Fact]
+    public async Task A_lab_on_standard_input_is_read_as_yaml()
+    {
+        var r = await LabCli.RunAsync(["validate", "-"], stdin: "lab: piped\nsteps:\n  - title: t\n", ct: Ct);
+
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Contains("valid: /dev/stdin: lab piped, 1 steps", r.Stdout);
+    }
+
+    [Fact]
+    public async Task Completion_bash_prints_a_script_bash_accepts_naming_every_command()
+    {
+        var r = await LabCli.RunAsync(["completion", "bash"], ct: Ct);
+        var script = TestFiles.Write(r.Stdout, ".bash");
+
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Equal(0, await LabCli.ShAsync(["bash", "-n", script], Ct));
+        foreach (var command in new[] { "run", "validate", "plan", "graph", "ls", "exec", "shell", "clean", "image", "replay", "schema", "completion" })
+            Assert.Contains($"\"/{command}\")", r.Stdout);
+        Assert.Contains("complete -F _labrunner labrunner", r.Stdout);
+    }
+
+    [Fact]
+    public async Task Ls_of_an_empty_state_directory_lists_nothing()
+    {
+        var state = Directory.CreateTempSubdirectory("labrunner-cli-ls-").FullName;
+        try
+        {
+            var table = await LabCli.RunAsync(["ls", "--state-dir", state], ct: Ct);
+            var json = await LabCli.RunAsync(["ls", "--state-dir", state, "--format", "json"], ct: Ct);
+
+            Assert.True(table.ExitCode == 0, table.ToString());
+            Assert.Contains("no runs in", table.Stdout);
+            Assert.True(json.ExitCode == 0, json.ToString());
+            Assert.Equal("[]", json.Stdout.Trim());
+        }
+        finally
+        {
+            Directory.Delete(state, recursive: true);
+        }
+    }
+
+    /// <summary>Runs named that are not there: exit 2, said on stderr, before anything is done (and before root is asked for).</summary>
+    [Theory]
+    [InlineData("clean", "zzzzzz")]
+    [InlineData("exec", "zzzzzz", "host", "--", "true")]
+    [InlineData("shell", "zzzzzz", "host")]
+    public async Task A_run_that_is_not_there_is_exit_2_on_stderr(params string[] args)
+    {
+        var state = Directory.CreateTempSubdirectory("labrunner-cli-runs-").FullName;
+        try
+        {
+            var r = await LabCli.RunAsync([args[0], "--state-dir", state, .. args[1..]], ct: Ct);
+
+            Assert.True(r.ExitCode == 2, r.ToString());
+            Assert.Contains("zzzzzz", r.Stderr);
+            Assert.Empty(r.Stdout);
+        }
+        finally
+        {
+            Directory.Delete(state, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Run_help_names_step_control_and_pause_as_a_synonym_of_step()
+    {
+        var r = await LabCli.RunAsync(["run", "--help"], ct: Ct);
+
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Matches(@"--pause, --step +pause before each step", r.Stdout); // help lists aliases in order
+        Assert.Contains("--until <STEP>", r.Stdout);
+        Assert.Contains("--from <STEP>", r.Stdout);
     }
 
     [Fact]

@@ -24,7 +24,7 @@ public sealed class FailureSpecs
         // The diagnosis follows the path to the article's cause.
         Assert.Matches(@"why: ARP works: 172\.16\.100\.101 is at [0-9a-f:]{17} \(veth-2 in busybox-1\), so layer 2 reaches it", run.Stdout);
         Assert.Contains("why: in host, bridged IPv4 frames of br-0 go through iptables (net.bridge.bridge-nf-call-iptables = 1) and the filter FORWARD policy is DROP", run.Stdout);
-        Assert.DoesNotMatch(@"Step \d+/\d+: 3\.3 busybox-2 reaches br-0", run.Stdout); // the lab stops at the failing step
+        Assert.DoesNotContain("Step 3.3 (", run.Stdout); // the lab stops at the failing step
         Assert.Contains("  - 3.3 busybox-2 reaches br-0", run.Stdout); // and says which steps it did not run
         Assert.Contains("nothing of the lab is left", run.Stdout);
         Assert.Empty(before.Diff(HostSnapshot.Take()));

@@ -21,8 +21,9 @@ public static class LabCli
 
     /// <param name="prefix">argv put in front, e.g. nsenter --net=... to run inside a namespace.</param>
     /// <param name="dll">another copy of labrunner.dll to run (default: the one built next to the tests).</param>
+    /// <param name="stdin">text on its standard input (default: none, at its end at once).</param>
     public static async Task<LabRun> RunAsync(string[] args, IReadOnlyDictionary<string, string?>? environment = null, string[]? prefix = null, CancellationToken ct = default,
-        string? dll = null)
+        string? dll = null, string? stdin = null)
     {
         // A test host started in the background by a non-interactive shell (CI) inherits SIGINT ignored, and so
         // would labrunner: `env --default-signal` gives it the default disposition, as in a terminal.
@@ -30,6 +31,7 @@ public static class LabCli
         var result = await CliWrap.Cli.Wrap(argv[0])
             .WithArguments(argv.Skip(1))
             .WithEnvironmentVariables(environment ?? new Dictionary<string, string?>())
+            .WithStandardInputPipe(stdin is null ? PipeSource.Null : PipeSource.FromString(stdin))
             .WithValidation(CommandResultValidation.None)
             .ExecuteBufferedAsync(ct);
         return new LabRun(result.ExitCode, result.StandardOutput, result.StandardError);

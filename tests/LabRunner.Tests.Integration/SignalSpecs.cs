@@ -37,7 +37,7 @@ public sealed class SignalSpecs
         var before = Snapshot(stateDir);
 
         await using var run = WatchedRun.Start(["run", Article, "--state-dir", stateDir], new WatchOptions { Terminal = true });
-        await run.WaitForAsync("2.3 A veth pair", Long, ct); // containers and a veth into one exist by then
+        await run.WaitForAsync("Step 2.3 (", Long, ct); // containers and a veth into one exist by then
         var id = run.LabId;
         run.HangUp();
         var result = await run.ExitAsync(Long, ct);
@@ -92,7 +92,7 @@ public sealed class SignalSpecs
         var before = Snapshot(stateDir);
 
         await using var run = WatchedRun.Start(["run", Article, "--runtime", "containerd", "--state-dir", stateDir], new WatchOptions { OwnGroup = true });
-        await run.WaitForAsync("3.2 busybox-2 cannot reach", Long, ct); // two containers by then
+        await run.WaitForAsync("Step 3.2 (", Long, ct); // two containers by then
         run.SignalGroup(Processes.SIGINT);
         await run.WaitForAsync("Teardown", Long, ct);
         run.SignalGroup(Processes.SIGINT);
@@ -114,7 +114,7 @@ public sealed class SignalSpecs
         var before = Snapshot(stateDir);
 
         await using var run = WatchedRun.Start(["run", Article, "--state-dir", stateDir], new WatchOptions { OwnGroup = true });
-        await run.WaitForAsync("2.3 A veth pair", Long, ct);
+        await run.WaitForAsync("Step 2.3 (", Long, ct);
         run.SignalGroup(Processes.SIGINT);
         await run.WaitForAsync("Teardown", Long, ct);
         run.SignalGroup(Processes.SIGINT);

@@ -186,4 +186,50 @@ public sealed class CleanerSpecs
         Assert.Empty(_runtimes["process"].Ids);
         Assert.False(Directory.Exists(dir));
     }
+
+    private static JournalHeader Live(string id) =>
+        new(id, Environment.ProcessId, Platform.Processes.StartTime(Environment.ProcessId) ?? 0, "live.yaml", true, DateTimeOffset.UtcNow) { Lab = "live" };
+
+    [Fact]
+    public async Task Clean_with_ids_cleans_only_those_dead_runs()
+    {
+        using var root = new TempDirectory();
+        foreach (var id in new[] { "d00001", "d00002" })
+            using (var dead = LabJournal.Create(root.Path, Dead(id)))
+                dead.Append(new UndoCommand($"delete netns lr-{id}", ["ip", "netns", "delete", $"lr-{id}"], [], null));
+        var cleaner = CleanerFor(root.Path);
+
+        cleaner.CheckNamed(["d00002"]);
+        var cleaned = await cleaner.CleanAsync(ct: TestContext.Current.CancellationToken, ids: ["d00002"]);
+
+        Assert.Equal("d00002", Assert.Single(cleaned).LabId);
+        Assert.Equal(["d00001"], Directory.GetDirectories(root.Path).Select(Path.GetFileName));
+        Assert.Equal(["ip netns delete lr-d00002"], _runner.Ran.Where(r => r.StartsWith("ip netns delete", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public void Clean_of_an_unknown_id_is_refused_naming_the_runs_there_and_cleans_nothing()
+    {
+        using var root = new TempDirectory();
+        using (LabJournal.Create(root.Path, Dead("d00001"))) { }
+        using var live = LabJournal.Create(root.Path, Live("11ve01"));
+
+        var e = Assert.Throws<UsageException>(() => CleanerFor(root.Path).CheckNamed(["d00002"]));
+
+        Assert.Equal($"no run d00002 in {root.Path} (did you mean d00001?); nothing was cleaned", e.Message);
+        Assert.Equal("runs there: d00001 (x, dead), 11ve01 (live, live)", e.Fix);
+        Assert.Empty(_runner.Ran);
+    }
+
+    [Fact]
+    public void Clean_of_a_live_run_is_refused()
+    {
+        using var root = new TempDirectory();
+        using var live = LabJournal.Create(root.Path, Live("11ve01"));
+
+        var e = Assert.Throws<UsageException>(() => CleanerFor(root.Path).CheckNamed(["11ve01"]));
+
+        Assert.Equal($"run 11ve01 (lab live, owner PID {Environment.ProcessId}) is live: clean only removes what dead runs left; nothing was cleaned", e.Message);
+        Assert.True(Directory.Exists(Path.Combine(root.Path, "11ve01")));
+    }
 }

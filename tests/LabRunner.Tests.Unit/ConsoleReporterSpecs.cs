@@ -56,4 +56,97 @@ public sealed class ConsoleReporterSpecs
         Assert.Contains("- second", text);
         Assert.Contains("- third", text);
     }
+
+    private static (ConsoleReporter Reporter, StringWriter Output) Plain(Engine.StepSelection? selection = null)
+    {
+        var output = new StringWriter();
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Ansi = AnsiSupport.No, Out = new AnsiConsoleOutput(output) });
+        console.Profile.Width = 1000;
+        return (new ConsoleReporter(console, verbose: false, selection: selection), output);
+    }
+
+    private static readonly Model.Scenario Three = Loading.ScenarioLoader.Load("""
+        lab: three
+        steps:
+          - title: "1.1 first"
+            actions: [ { netns-add: n1 } ]
+            expect: [ { ping: { from: host, to: 10.0.0.1 } } ]
+          - title: "Between sections"
+            expect: [ { ping: { from: host, to: 10.0.0.2 } } ]
+          - title: "2.1 third"
+            text: The third step.
+            expect: [ { ping: { from: host, to: 10.0.0.3 } } ]
+        """, "lab.yaml");
+
+    private static void Run(ConsoleReporter reporter, int steps, int failAt = -1, string? stoppedEarly = null)
+    {
+        reporter.LabStarting(Three, new Engine.LabSession("abc123", true, Three.Uplink));
+        for (var i = 0; i < steps; i++)
+        {
+            var step = Three.Steps[i];
+            reporter.StepStarting(step, i, 3);
+            foreach (var a in step.Actions)
+            {
+                reporter.CommandRan(new CommandEvent(CommandPurpose.Action, ["ip", "netns", "add", "lr-abc123-n1"], new CommandOutcome(0, "", "", TimeSpan.Zero)));
+                reporter.ActionFinished(a, new Engine.ActionOutcome(Engine.ActionStatus.Done));
+            }
+            var ping = step.Expectations[0];
+            reporter.ExpectationFinished(ping, new Engine.ExpectationResult(i != failAt, ping.Describe(), i != failAt ? "1 sent, 1 received" : "1 sent, 0 received", 1, TimeSpan.Zero));
+            reporter.StepFinished(step, i != failAt);
+        }
+        reporter.LabFinished(new Engine.LabResult("abc123", failAt >= 0 ? Engine.LabOutcome.Failed : Engine.LabOutcome.Passed, failAt >= 0 ? Three.Steps[failAt].Title : null,
+            failAt >= 0 ? ["lab.yaml:9:17: expected ..."] : [], new Engine.TeardownReport(1, [], []), TimeSpan.FromSeconds(1)) { StoppedEarly = stoppedEarly });
+    }
+
+    [Fact]
+    public void A_step_is_headed_with_its_own_number_and_its_position_apart()
+    {
+        var (reporter, output) = Plain();
+
+        Run(reporter, 3);
+
+        var text = output.ToString();
+        Assert.Contains("Step 1.1 (1 of 3): first\n", text);
+        Assert.Contains("Step 2 of 3: Between sections\n", text);
+        Assert.Contains("Step 2.1 (3 of 3): third\n  The third step.\n", text);
+        Assert.DoesNotContain("1/3", text);
+    }
+
+    [Fact]
+    public void Steps_before_from_are_one_line_each_without_their_commands()
+    {
+        var (reporter, output) = Plain(new Engine.StepSelection(2, null));
+
+        Run(reporter, 3);
+
+        var text = output.ToString();
+        Assert.Contains("✓ Step 1.1 (1 of 3): first (1 check)\n✓ Step 2 of 3: Between sections (1 check)\n\nStep 2.1 (3 of 3): third\n", text);
+        Assert.DoesNotContain("$ ip netns add", text);
+        Assert.Contains("PASSED: 3/3 expectations held", text);
+    }
+
+    [Fact]
+    public void A_collapsed_step_that_fails_shows_its_failure_under_its_line()
+    {
+        var (reporter, output) = Plain(new Engine.StepSelection(2, null));
+
+        Run(reporter, 2, failAt: 1);
+
+        var text = output.ToString();
+        Assert.Contains("✗ Step 2 of 3: Between sections (1 check)\n  ✗ ping from host to 10.0.0.2 succeeds (lab.yaml:7:", text);
+        Assert.Contains("      observed: 1 sent, 0 received", text);
+        Assert.Contains("FAILED: 1/2 expectations held (1 more in steps not run)", text);
+    }
+
+    [Fact]
+    public void A_run_ended_by_until_passes_and_says_where_it_ended_and_what_it_did_not_run()
+    {
+        var (reporter, output) = Plain();
+
+        Run(reporter, 1, stoppedEarly: "ended after step 1.1 (--until)");
+
+        var text = output.ToString();
+        Assert.Contains("PASSED: 1/1 expectations held (2 more in steps not run) in 1.0s; the run ended after step 1.1 (--until)", text);
+        Assert.Contains("not run (2 steps, as asked):\n  - Between sections\n  - 2.1 third", text);
+    }
 }

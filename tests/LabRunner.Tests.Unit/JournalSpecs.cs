@@ -243,4 +243,42 @@ public sealed class JournalSpecs
         using var reader = new StreamReader(stream, Encoding.UTF8);
         return reader.ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries);
     }
+
+    [Fact]
+    public void The_step_a_run_started_last_reads_back_and_owes_nothing()
+    {
+        using var root = new TempDirectory();
+        var header = Header with { Lab = "article", Runtime = "containerd" };
+        using (var journal = LabJournal.Create(root.Path, header))
+        {
+            journal.StepStarted(new JournalStep(1, 25, "0", "0 The article's host runs Docker"));
+            journal.Append(Delete("veth-1"));
+            journal.StepStarted(new JournalStep(8, 25, null, "Section 1 is removed, except br-0"));
+            Assert.Equal(8, journal.CurrentStep!.Position);
+        }
+
+        using var read = LabJournal.Read(Path.Combine(root.Path, "abc123"));
+
+        Assert.Equal(header, read.Header);
+        Assert.Equal(("article", "containerd"), (read.Header.Lab, read.Header.Runtime));
+        Assert.Equal(new JournalStep(8, 25, null, "Section 1 is removed, except br-0"), read.CurrentStep);
+        Assert.Equal(["delete link veth-1 in host"], read.PendingNewestFirst().Select(u => u.Summary)); // a step line is no undo
+        Assert.False(read.Damaged);
+    }
+
+    [Fact]
+    public void A_journal_of_an_earlier_version_has_no_lab_runtime_or_step_and_is_not_damaged()
+    {
+        using var root = new TempDirectory();
+        var dir = Directory.CreateDirectory(Path.Combine(root.Path, "0a9e01")).FullName;
+        File.WriteAllText(Path.Combine(dir, LabJournal.FileName),
+            """{"Header":{"LabId":"0a9e01","OwnerPid":0,"OwnerStartTime":0,"Scenario":"x.yaml","Sandbox":true,"Started":"2026-01-02T03:04:05+00:00"},"Seq":0}""" + "\n");
+
+        using var read = LabJournal.Read(dir);
+
+        Assert.Null(read.Header.Lab);
+        Assert.Null(read.Header.Runtime);
+        Assert.Null(read.CurrentStep);
+        Assert.False(read.Damaged);
+    }
 }

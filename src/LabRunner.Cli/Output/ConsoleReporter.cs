@@ -8,15 +8,21 @@ namespace LabRunner.Cli.Output;
 /// <summary>
 /// What a trainer sees: each step's title and narrative, the real commands it ran, each expectation with a
 /// mark and, on failure, expected vs observed; then the teardown and the verdict. Plain text when not a TTY.
+/// Steps before <see cref="StepSelection.From"/> (<c>--from</c>) are collapsed: one line each, with their failures.
 /// </summary>
-public sealed class ConsoleReporter(IAnsiConsole console, bool verbose, bool plan = false) : LabObserver
+public sealed class ConsoleReporter(IAnsiConsole console, bool verbose, bool plan = false, StepSelection? selection = null) : LabObserver
 {
+    private readonly StepSelection _selection = selection ?? StepSelection.All;
     private int _expectations;
     private int _failedExpectations;
     private Scenario? _scenario;
     private int _stepsStarted;
     // Teardown's commands wait for its report, which says which failures only meant "gone already".
     private List<CommandEvent>? _teardown;
+    // A collapsed step (--from): its one line, and what went wrong in it, shown once it has finished.
+    private string? _collapsed;
+    private int _collapsedChecks;
+    private List<Action>? _collapsedFailures;
 
     public override void LabStarting(Scenario scenario, LabSession session)
     {
@@ -30,15 +36,36 @@ public sealed class ConsoleReporter(IAnsiConsole console, bool verbose, bool pla
     public override void StepStarting(Step step, int index, int count)
     {
         _stepsStarted = Math.Max(_stepsStarted, index + 1);
+        if (_selection.Collapsed(index))
+        {
+            if (index == 0) console.WriteLine();
+            _collapsed = StepSelector.Display(step, index, count);
+            _collapsedChecks = 0;
+            _collapsedFailures = [];
+            return;
+        }
         console.WriteLine();
-        console.MarkupLine($"[bold blue]Step {index + 1}/{count}: {E(step.Title)}[/]");
+        console.MarkupLine($"[bold blue]{E(StepSelector.Display(step, index, count))}[/]");
         if (step.Text is { } text)
             foreach (var line in text.Trim().Split('\n'))
                 console.MarkupLine($"  [italic grey]{E(line.TrimEnd())}[/]");
     }
 
+    public override void StepFinished(Step step, bool passed) => FinishCollapsed(passed);
+
+    private void FinishCollapsed(bool passed)
+    {
+        if (_collapsed is not { } line) return;
+        var checks = _collapsedChecks == 0 ? "" : $" [grey]({_collapsedChecks} check{(_collapsedChecks == 1 ? "" : "s")})[/]";
+        console.MarkupLine(passed ? $"[green]✓[/] [grey]{E(line)}[/]{checks}" : $"[red]✗ {E(line)}[/]{checks}");
+        foreach (var show in _collapsedFailures ?? []) show();
+        _collapsed = null;
+        _collapsedFailures = null;
+    }
+
     public override void CommandRan(CommandEvent command)
     {
+        if (_collapsed is not null) return; // a collapsed step shows no commands
         var show = command.Purpose.ShownByDefault() || verbose || (plan && command.Purpose == CommandPurpose.Teardown);
         if (!show) return;
         if (_teardown is not null && !plan)
@@ -67,6 +94,16 @@ public sealed class ConsoleReporter(IAnsiConsole console, bool verbose, bool pla
 
     public override void ActionFinished(LabAction action, ActionOutcome outcome)
     {
+        if (_collapsedFailures is { } later)
+        {
+            if (!outcome.Ok) later.Add(() => ShowAction(action, outcome));
+            return;
+        }
+        ShowAction(action, outcome);
+    }
+
+    private void ShowAction(LabAction action, ActionOutcome outcome)
+    {
         switch (outcome.Status)
         {
             case ActionStatus.FailedAsExpected:
@@ -89,6 +126,16 @@ public sealed class ConsoleReporter(IAnsiConsole console, bool verbose, bool pla
     public override void ExpectationFinished(Expectation expectation, ExpectationResult result)
     {
         _expectations++;
+        if (_collapsedFailures is { } later)
+        {
+            _collapsedChecks++;
+            if (!result.Held && !plan)
+            {
+                _failedExpectations++;
+                later.Add(() => ShowFailure(expectation, result));
+            }
+            return;
+        }
         if (plan)
         {
             console.MarkupLine($"  [grey]check:[/] {E(result.Expected)}");
@@ -100,6 +147,11 @@ public sealed class ConsoleReporter(IAnsiConsole console, bool verbose, bool pla
             return;
         }
         _failedExpectations++;
+        ShowFailure(expectation, result);
+    }
+
+    private void ShowFailure(Expectation expectation, ExpectationResult result)
+    {
         console.MarkupLine($"  [red]✗ {E(result.Expected)}[/] [grey]({E(expectation.Span.ToString())})[/]");
         console.MarkupLine($"      expected: {E(result.Expected)}");
         console.MarkupLine($"      observed: {E(result.Observed)} [grey](after {result.Attempts} tries in {result.Elapsed.TotalSeconds:0.0}s)[/]");
@@ -108,6 +160,7 @@ public sealed class ConsoleReporter(IAnsiConsole console, bool verbose, bool pla
 
     public override void TeardownStarting(int records)
     {
+        FinishCollapsed(passed: false); // a collapsed step cut short (a signal, an error) still gets its line
         _teardown = [];
         console.WriteLine();
         console.MarkupLine($"[bold]Teardown[/] [grey]({records} undo records, newest first)[/]");
@@ -142,12 +195,13 @@ public sealed class ConsoleReporter(IAnsiConsole console, bool verbose, bool pla
         var notRun = _scenario?.Steps.Skip(_stepsStarted).ToList() ?? [];
         var notChecked = notRun.Sum(s => s.Expectations.Length);
         console.MarkupLine($"{verdict}: {_expectations - _failedExpectations}/{_expectations} expectations held" +
-                           (notChecked > 0 ? $" ({notChecked} more in steps not run)" : "") + $" in {result.Elapsed.TotalSeconds:0.0}s");
+                           (notChecked > 0 ? $" ({notChecked} more in steps not run)" : "") + $" in {result.Elapsed.TotalSeconds:0.0}s" +
+                           (result.StoppedEarly is { } why ? $"; the run {E(why)}" : ""));
         if (result.FailedStep is { } step) console.MarkupLine($"failed step: [bold]{E(step)}[/]");
         foreach (var failure in result.Failures) console.MarkupLine($"  {E(failure)}");
         if (notRun.Count > 0)
         {
-            console.MarkupLine($"not run ({notRun.Count} step{(notRun.Count == 1 ? "" : "s")}):");
+            console.MarkupLine($"not run ({notRun.Count} step{(notRun.Count == 1 ? "" : "s")}{(result.StoppedEarly is null ? "" : ", as asked")}):");
             foreach (var s in notRun) console.MarkupLine($"  [grey]- {E(s.Title)}[/]");
         }
     }

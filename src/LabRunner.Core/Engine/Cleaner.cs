@@ -46,11 +46,35 @@ public sealed class Cleaner(ICommandRunner runner, Func<string, IContainerRuntim
         return [.. orphans.OrderBy(o => o.Item1).Select(o => o.Item2)];
     }
 
-    public async Task<IReadOnlyList<CleanedLab>> CleanAsync(Action<string>? onLab = null, CancellationToken ct = default)
+    /// <summary>
+    /// `clean ID…`: the runs named must be there and dead. An id with no journal, or a live run's (whose owner tears it
+    /// down itself), is a <see cref="UsageException"/> naming the runs there, and nothing is cleaned.
+    /// </summary>
+    public void CheckNamed(IReadOnlyCollection<string> ids)
     {
-        RemoveDeadTransitDirectories();
+        var orphans = OrphanedJournals().Select(Path.GetFileName).ToHashSet(StringComparer.Ordinal);
+        var runs = LabRuns.List(stateRoot);
+        string Listing() => runs.Count == 0 ? $"there is no run in {stateRoot}"
+            : "runs there: " + string.Join(", ", runs.Select(r => $"{r.Id} ({r.Lab}, {(orphans.Contains(r.Id) ? "dead" : "live")})"));
+        var unknown = ids.Where(id => runs.All(r => r.Id != id)).ToList();
+        if (unknown.Count > 0)
+        {
+            var near = unknown.Count == 1 && Loading.Suggest.Nearest(unknown[0], runs.Select(r => r.Id)) is { } n ? $" (did you mean {n}?)" : "";
+            throw new UsageException($"no run {string.Join(", ", unknown)} in {stateRoot}{near}; nothing was cleaned", Listing());
+        }
+        var live = runs.Where(r => ids.Contains(r.Id) && !orphans.Contains(r.Id)).ToList();
+        if (live.Count > 0)
+            throw new UsageException($"run {string.Join(", ", live.Select(r => r.OwnerPid is { } pid ? $"{r.Id} (lab {r.Lab}, owner PID {pid})" : r.Id))} is live: " +
+                                     "clean only removes what dead runs left; nothing was cleaned",
+                "a live run tears its lab down itself when it ends: stop it (Ctrl-C where it runs, q at its pause, or kill -TERM its owner)");
+    }
+
+    /// <param name="ids">Only these runs (`clean ID…`, checked by <see cref="CheckNamed"/> first); null: every dead run.</param>
+    public async Task<IReadOnlyList<CleanedLab>> CleanAsync(Action<string>? onLab = null, CancellationToken ct = default, IReadOnlyCollection<string>? ids = null)
+    {
+        RemoveDeadTransitDirectories(ids);
         var cleaned = new List<CleanedLab>();
-        foreach (var dir in OrphanedJournals())
+        foreach (var dir in OrphanedJournals().Where(d => ids is null || ids.Contains(Path.GetFileName(d))))
         {
             ct.ThrowIfCancellationRequested();
             var id = Path.GetFileName(dir);
@@ -104,11 +128,13 @@ public sealed class Cleaner(ICommandRunner runner, Func<string, IContainerRuntim
     /// <c>.new-</c> and <c>.gone-</c> directories of runs that died while creating or removing their journal: they owe
     /// nothing (records are written only once a journal is in place), so they are removed.
     /// </summary>
-    private void RemoveDeadTransitDirectories()
+    private void RemoveDeadTransitDirectories(IReadOnlyCollection<string>? ids)
     {
         foreach (var (path, pid) in LabJournal.TransitDirectories(stateRoot))
         {
             if (Processes.IsRunning(pid)) continue;
+            if (ids is not null && !ids.Any(id => Path.GetFileName(path).StartsWith($".new-{id}-", StringComparison.Ordinal) ||
+                                                  Path.GetFileName(path).StartsWith($".gone-{id}-", StringComparison.Ordinal))) continue;
             try { Directory.Delete(path, recursive: true); }
             catch (DirectoryNotFoundException) { }
         }

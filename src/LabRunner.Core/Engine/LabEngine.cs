@@ -12,6 +12,16 @@ namespace LabRunner.Engine;
 /// <summary>Test-only: send <see cref="Signal"/> to ourselves right after scenario action number <see cref="AfterAction"/> (1-based).</summary>
 public sealed record FaultInjection(int AfterAction, int Signal);
 
+/// <summary>What a pause before a step answers: run it, or end the run here (tear down, as if the lab ended).</summary>
+public enum StepGo
+{
+    Run,
+    Quit,
+}
+
+/// <summary>The run paused before <see cref="Step"/> (0-based <see cref="Index"/> of <see cref="Count"/>), its lab up.</summary>
+public sealed record StepPause(LiveLab Lab, Step Step, int Index, int Count);
+
 public sealed record LabOptions
 {
     /// <summary>True (default): the lab's host is a namespace of its own. False: the caller's namespace (--host).</summary>
@@ -25,8 +35,17 @@ public sealed record LabOptions
     /// <summary>Path shown in the journal header, so `clean` can say which lab it is cleaning.</summary>
     public string ScenarioPath { get; init; } = "";
 
-    /// <summary>Called before each step (e.g. to pause a workshop until Enter).</summary>
-    public Func<Step, CancellationToken, Task>? BeforeStep { get; init; }
+    /// <summary>
+    /// Called before each step of <see cref="LabEngine.RunAsync"/> (a workshop's pause): <see cref="StepGo.Quit"/> ends the
+    /// run there, torn down as if the lab ended after the steps run so far.
+    /// </summary>
+    public Func<StepPause, CancellationToken, Task<StepGo>>? BeforeStep { get; init; }
+
+    /// <summary>
+    /// The last step <see cref="LabEngine.RunAsync"/> runs (0-based; <c>--until</c>), then it tears down: the run ends
+    /// there as if the lab did, and the steps after it are reported as not run. Null: every step.
+    /// </summary>
+    public int? Until { get; init; }
 
     public FaultInjection? Fault { get; init; }
 
@@ -61,10 +80,21 @@ public sealed class LabEngine(ICommandRunner runner, IContainerRuntime runtime, 
         try
         {
             await BuildAsync(lab, stop.Token);
-            foreach (var step in scenario.Steps)
+            for (var i = 0; i < scenario.Steps.Length; i++)
             {
+                var step = scenario.Steps[i];
                 stop.Token.ThrowIfCancellationRequested();
-                if (options.BeforeStep is not null) await options.BeforeStep(step, stop.Token);
+                if (options.Until is { } last && i > last)
+                {
+                    var until = scenario.Steps[last];
+                    lab.MarkStopped($"ended after step {StepSelector.Ref(until, last)} (--until)");
+                    break;
+                }
+                if (options.BeforeStep is not null && await options.BeforeStep(new StepPause(lab, step, i, scenario.Steps.Length), stop.Token) == StepGo.Quit)
+                {
+                    lab.MarkStopped($"ended at the pause before step {StepSelector.Ref(step, i)} (q)");
+                    break;
+                }
                 if (!(await lab.RunStepAsync(step, stop.Token)).Passed) break;
             }
         }
@@ -131,7 +161,7 @@ public sealed class LabEngine(ICommandRunner runner, IContainerRuntime runtime, 
         if (!runner.IsDryRun && scenario.AllActions.Any(a => a.UsesContainerRuntime)) await runtime.PrepareAsync(ct);
         if (!options.Sandbox && !runner.IsDryRun) await PreflightHostModeAsync(scenario, session, ct);
         LabJournal journal;
-        (session, journal) = ClaimJournal(session);
+        (session, journal) = ClaimJournal(session, scenario);
         return new LiveLab(scenario, session, journal, runner, runtime, observer, RuntimeNamed, options.Fault) { ObserveTopology = options.ObserveTopology };
     }
 
@@ -155,13 +185,13 @@ public sealed class LabEngine(ICommandRunner runner, IContainerRuntime runtime, 
     /// The journal's exclusive create is what makes a lab id (and so every lr-ID-* name) one run's alone. A random id
     /// that is taken (by a live run, or a dead one not cleaned yet) is replaced by another; a fixed one is an error.
     /// </summary>
-    private (LabSession, LabJournal) ClaimJournal(LabSession session)
+    private (LabSession, LabJournal) ClaimJournal(LabSession session, Scenario scenario)
     {
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                return (session, OpenJournal(session));
+                return (session, OpenJournal(session, scenario));
             }
             catch (IOException) when (options.LabId is null && attempt < 10 && Directory.Exists(Path.Combine(options.StateRoot, session.LabId)))
             {
@@ -176,10 +206,10 @@ public sealed class LabEngine(ICommandRunner runner, IContainerRuntime runtime, 
         }
     }
 
-    private LabJournal OpenJournal(LabSession session)
+    private LabJournal OpenJournal(LabSession session, Scenario scenario)
     {
         var header = new JournalHeader(session.LabId, Environment.ProcessId, Processes.StartTime(Environment.ProcessId) ?? 0,
-            options.ScenarioPath, options.Sandbox, DateTimeOffset.UtcNow);
+            options.ScenarioPath, options.Sandbox, DateTimeOffset.UtcNow) { Lab = scenario.Name, Runtime = runtime.Name };
         return runner.IsDryRun ? LabJournal.InMemory(header) : LabJournal.Create(options.StateRoot, header);
     }
 

@@ -18,6 +18,13 @@ public sealed record LabResult(
     TeardownReport Teardown,
     TimeSpan Elapsed)
 {
+    /// <summary>
+    /// Why a run that failed nothing ended before the lab's last step (<c>--until</c>, q at a pause), e.g. "ended after
+    /// step 3.4 (--until)"; null when it ran to the end, failed or was interrupted. Such a run passed if every step it ran
+    /// did: the steps after are reported as not run, not as failed.
+    /// </summary>
+    public string? StoppedEarly { get; init; }
+
     /// <summary>The exit-code contract: 0 passed, 1 failed, 4 teardown left something (it wins: the machine matters most).</summary>
     public int ExitCode(int interruptedCode = 130) =>
         !Teardown.Clean ? ExitCodes.LeftBehind

@@ -25,6 +25,7 @@ public sealed class LiveLab : IAsyncDisposable
     private readonly List<(string Container, string Owner)> _netnsOwners = [];
     private readonly TopologyReader _topology;
     private LabResult? _result;
+    private string? _stopped;
     private bool _interrupted;
     private int _actionsDone;
 
@@ -87,7 +88,9 @@ public sealed class LiveLab : IAsyncDisposable
     {
         ObjectDisposedException.ThrowIf(_result is not null, this);
         var index = _outcomes.Count;
-        _observer.StepStarting(step, index, Math.Max(Scenario.Steps.Length, index + 1));
+        var count = Math.Max(Scenario.Steps.Length, index + 1);
+        _journal.StepStarted(new JournalStep(index + 1, count, step.Number, step.Title));
+        _observer.StepStarting(step, index, count);
         var failures = new List<string>();
         var checks = new List<CheckOutcome>();
         try
@@ -209,7 +212,10 @@ public sealed class LiveLab : IAsyncDisposable
         _journal.Dispose();
         var failure = FirstFailure;
         var outcome = _interrupted ? LabOutcome.Interrupted : failure is null && _errors.Count == 0 ? LabOutcome.Passed : LabOutcome.Failed;
-        _result = new LabResult(Session.LabId, outcome, failure?.Step.Title, [.. _outcomes.SelectMany(o => o.Failures), .. _errors], teardown, _watch.Elapsed);
+        _result = new LabResult(Session.LabId, outcome, failure?.Step.Title, [.. _outcomes.SelectMany(o => o.Failures), .. _errors], teardown, _watch.Elapsed)
+        {
+            StoppedEarly = failure is null && !_interrupted ? _stopped : null,
+        };
         _observer.LabFinished(_result);
         return _result;
     }
@@ -218,6 +224,37 @@ public sealed class LiveLab : IAsyncDisposable
 
     /// <summary>Stopped by a signal between steps (a step's own cancellation marks it already).</summary>
     internal void MarkInterrupted() => _interrupted = true;
+
+    /// <summary>Ended on purpose before its last step (--until, q at a pause): <paramref name="why"/>, for the reports.</summary>
+    internal void MarkStopped(string why) => _stopped = why;
+
+    /// <summary>
+    /// The state of every place of the lab now (a workshop's look around at a pause): for the host, each namespace the lab
+    /// has made and not deleted, and each running container, its links and addresses (<c>ip -br</c>), routes and
+    /// neighbours, read through the engine's runner as checks. Never in a plan: nothing is there to read.
+    /// </summary>
+    public async Task<IReadOnlyList<PlaceState>> ReadStateAsync(CancellationToken ct = default)
+    {
+        ObjectDisposedException.ThrowIf(_result is not null, this);
+        if (_runner.IsDryRun) throw new InvalidOperationException("a plan has no state to read: nothing was built");
+        var made = _journal.PendingNewestFirst().Select(u => u.Resource).OfType<ResourceRef>()
+            .Where(r => r.Kind == ResourceKind.Netns).Select(r => r.Name).ToHashSet(StringComparer.Ordinal);
+        var places = LabPlaces().Where(p => p.Kind != PlaceKind.Netns || made.Contains(Session.PhysicalNetns(p.Name)));
+        var states = new List<PlaceState>();
+        foreach (var place in places)
+        {
+            var target = Session.Target(place);
+            var readings = new List<PlaceReading>();
+            foreach (var (what, args) in PlaceState.Commands)
+            {
+                var argv = target.Ip(args);
+                var outcome = await _runner.RunAsync(argv, CommandPurpose.Check, ct);
+                readings.Add(new PlaceReading(what, argv.Display(), outcome.Succeeded, outcome.Succeeded ? outcome.Stdout.TrimEnd() : outcome.Error.Trim()));
+            }
+            states.Add(new PlaceState(place.Name, place.Kind, readings));
+        }
+        return states;
+    }
 
     /// <summary>A failure outside any expectation (an exception, an environment problem): the lab failed.</summary>
     internal void RecordError(string error) => _errors.Add(error);

@@ -12,7 +12,20 @@ public sealed record JournalHeader(
     long OwnerStartTime,
     string Scenario,
     bool Sandbox,
-    DateTimeOffset Started);
+    DateTimeOffset Started)
+{
+    /// <summary>The lab's name (its <c>lab:</c>); null in journals written before it was recorded.</summary>
+    public string? Lab { get; init; }
+
+    /// <summary>The container runtime the run was started with; null in journals written before it was recorded.</summary>
+    public string? Runtime { get; init; }
+}
+
+/// <summary>
+/// A step the run started (a <c>Step</c> line of the journal, written at each step's start): what `labrunner ls` shows
+/// as the run's current step. <see cref="Position"/> counts from 1; <see cref="Number"/> is the step's own, if it has one.
+/// </summary>
+public sealed record JournalStep(int Position, int Count, string? Number, string Title);
 
 /// <summary>
 /// The write-ahead undo log of one run: /run/labrunner/LABID/journal, one JSON line per record,
@@ -61,6 +74,9 @@ public sealed partial class LabJournal : IDisposable
     /// <summary>What reading found wrong, each with its line number ("line 7: ..."); empty for an intact journal.</summary>
     public IReadOnlyList<string> Problems => _problems;
 
+    /// <summary>The step the run started last (null before its first step, and in journals of earlier versions).</summary>
+    public JournalStep? CurrentStep { get; private set; }
+
     /// <summary>The journal may not name everything its run made: a header or a record could not be read.</summary>
     public bool Damaged => !HasHeader || _problems.Count > 0;
 
@@ -105,6 +121,7 @@ public sealed partial class LabJournal : IDisposable
         JournalHeader? header = null;
         var records = new List<(int, UndoRecord)>();
         var cancelled = new HashSet<int>();
+        JournalStep? step = null;
         var problems = new List<string>();
         var text = File.ReadAllText(path);
         var lines = text.Split('\n');
@@ -135,6 +152,7 @@ public sealed partial class LabJournal : IDisposable
             }
             else if (line.Undo is not null) records.Add((line.Seq, line.Undo));
             else if (line.Cancel is { } c) cancelled.Add(c);
+            else if (line.Step is not null) step = line.Step; // the last one is where the run got to
             else problems.Add($"line {number}: a record of no known kind; skipped");
         }
         if (header is null)
@@ -144,6 +162,7 @@ public sealed partial class LabJournal : IDisposable
         journal._lastSeq = records.Count == 0 ? 0 : records.Max(r => r.Item1);
         journal._cancelled.UnionWith(cancelled);
         journal._problems.AddRange(problems);
+        journal.CurrentStep = step;
         return journal;
     }
 
@@ -201,6 +220,19 @@ public sealed partial class LabJournal : IDisposable
         {
             _cancelled.Add(seq);
             TryWriteLine(new Line { Cancel = seq });
+        }
+    }
+
+    /// <summary>
+    /// Notes the step the run is starting (for `labrunner ls`). It owes nothing, so it is not a record teardown reads, and
+    /// a disk too full to take it does not stop the run (the line is then missing, or cut off and skipped on reading).
+    /// </summary>
+    public void StepStarted(JournalStep step)
+    {
+        lock (_gate)
+        {
+            CurrentStep = step;
+            TryWriteLine(new Line { Step = step });
         }
     }
 
@@ -273,5 +305,6 @@ public sealed partial class LabJournal : IDisposable
         public int Seq { get; set; }
         public UndoRecord? Undo { get; set; }
         public int? Cancel { get; set; }
+        public JournalStep? Step { get; set; }
     }
 }

@@ -47,4 +47,39 @@ public sealed record Step(
         Sequences.Equal(Expectations, other.Expectations) && Span == other.Span;
 
     public override int GetHashCode() => HashCode.Combine(Title, Text, Sequences.Hash(Actions), Sequences.Hash(Expectations), Span);
+
+    /// <summary>
+    /// The step's own number, as the lab names it: the title's first word when it is a number like "3.4" or "0" (a
+    /// trailing '.' or ':' dropped), as the article numbers its sections; null when the title starts otherwise.
+    /// </summary>
+    public string? Number => StepNumbers.Of(Title);
+
+    /// <summary>The title without its own number ("ARP is correct" for "3.4 ARP is correct"; empty for a title that is only one).</summary>
+    public string Heading
+    {
+        get
+        {
+            if (Number is null) return Title;
+            var title = Title.TrimStart();
+            var space = title.IndexOfAny([' ', '\t']);
+            return space < 0 ? "" : title[space..].Trim();
+        }
+    }
+}
+
+/// <summary>Step numbers: "3.4", "0", "12.1.2": digits separated by single dots.</summary>
+public static class StepNumbers
+{
+    /// <summary>The number a title starts with (see <see cref="Step.Number"/>), or null.</summary>
+    public static string? Of(string title)
+    {
+        var trimmed = title.TrimStart();
+        var end = trimmed.IndexOfAny([' ', '\t']);
+        var word = (end < 0 ? trimmed : trimmed[..end]).TrimEnd('.', ':');
+        return IsNumber(word) ? word : null;
+    }
+
+    /// <summary>Digits, optionally in dot-separated groups ("3", "3.4", "3.4.1"), no sign, no empty group.</summary>
+    public static bool IsNumber(string text) =>
+        text.Length is > 0 and <= 32 && text.Split('.').All(g => g.Length > 0 && g.All(char.IsAsciiDigit));
 }

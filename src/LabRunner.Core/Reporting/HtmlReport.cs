@@ -75,7 +75,8 @@ public static class HtmlReport
         foreach (var step in run.Steps) Step(html, step, s.Steps.Length, pictures.GetValueOrDefault(step.Number), result);
         if (notRun.Count > 0)
         {
-            html.Append("<section class=\"not-run\" id=\"not-run\">\n<h2>Not run</h2>\n<p>An earlier step failed or the run was stopped, so these steps never ran:</p>\n<ol start=\"")
+            var why = result?.StoppedEarly is { } stopped ? $"The run {E(stopped)}, as asked" : "An earlier step failed or the run was stopped";
+            html.Append("<section class=\"not-run\" id=\"not-run\">\n<h2>Not run</h2>\n<p>").Append(why).Append(", so these steps never ran:</p>\n<ol start=\"")
                 .Append((run.Steps.Length + 1).ToString(CultureInfo.InvariantCulture)).Append("\">\n");
             foreach (var step in notRun) html.Append("<li>").Append(E(step.Title)).Append("</li>\n");
             html.Append("</ol>\n</section>\n");

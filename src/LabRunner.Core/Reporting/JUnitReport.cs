@@ -34,9 +34,10 @@ public static class JUnitReport
             cases.Add(testCase);
         }
         var number = run.Steps.Length;
+        var notRun = run.Result?.StoppedEarly is { } why ? $"not run: the run {why}" : "not run: an earlier step failed or the run was stopped";
         foreach (var step in run.NotRun)
             cases.Add(Case(lab, $"{++number:00} {step.Title}", TimeSpan.Zero,
-                new XElement("skipped", new XAttribute("message", "not run: an earlier step failed or the run was stopped")), new XElement("system-out", $"# {step.Span}")));
+                new XElement("skipped", new XAttribute("message", notRun)), new XElement("system-out", $"# {step.Span}")));
 
         var teardown = Case(lab, "teardown", run.Result?.Teardown.Elapsed ?? TimeSpan.Zero);
         if (run.Result is { Teardown: var report } && !report.Clean)

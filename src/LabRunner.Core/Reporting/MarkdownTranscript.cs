@@ -68,6 +68,7 @@ public static class MarkdownTranscript
         if (notRun.Count > 0)
         {
             md.Append("## Not run\n\n");
+            if (result?.StoppedEarly is { } why) md.Append("The run ").Append(Text(why)).Append(".\n\n");
             foreach (var step in notRun) md.Append("- ").Append(step.Title).Append('\n');
             md.Append('\n');
         }

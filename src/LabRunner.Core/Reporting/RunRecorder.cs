@@ -83,6 +83,12 @@ public sealed class RunRecorder : LabObserver
         _started = DateTimeOffset.UtcNow;
     }
 
+    /// <summary>
+    /// Commands run outside any step once the lab is up (a look at its state at a pause, a fixture's check between
+    /// steps) belong to no step and to no report.
+    /// </summary>
+    public override void SandboxReady(LabSession session) => _commands = [];
+
     public override void StepStarting(Step step, int index, int count)
     {
         _step = step;
@@ -111,6 +117,7 @@ public sealed class RunRecorder : LabObserver
     {
         _stepOpen = false;
         _steps.Add(Current(step, passed));
+        _commands = [];
     }
 
     private RecordedStep Current(Step step, bool passed) =>
