@@ -324,6 +324,8 @@ public static class Program
             Fault = FaultFromEnvironment(),
             // The HTML report and the transcript draw what the kernel held after each step (what `command` actions did included).
             ObserveTopology = settings.Report is not null || settings.Transcript is not null,
+            // A bundle carries each capture's pcap: read before the file is deleted, as always, right after counting.
+            KeepCaptures = settings.Bundle is not null && !dryRun,
         };
         // What the engine throws (a pcap filter libpcap refuses, a --host clash, an environment problem) is told by Telling.
         var result = await new LabEngine(runner, runtime, observer, options).RunAsync(scenario, cts.Token);
