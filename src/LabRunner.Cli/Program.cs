@@ -28,11 +28,21 @@ public static class Program
         // A bare `labrunner` is someone finding their way: the help, not an error.
         var parsed = root.Parse(args.Length == 0 ? ["--help"] : args);
         if (parsed.Errors.Count > 0)
-            return new Problem(string.Join(Environment.NewLine, parsed.Errors.Select(e => $"error: {e.Message}")), "run 'labrunner --help' for usage",
-                ExitCodes.InvalidInput).Tell();
+        {
+            // `run --format json --bogus`: a tool reading the events gets its one error line too.
+            var events = parsed.CommandResult.Command.Name is "run" or "replay" && AsksForJson(args) ? new JsonEventStream(Console.OpenStandardOutput()) : null;
+            var code = new Problem(string.Join(Environment.NewLine, parsed.Errors.Select(e => $"error: {e.Message}")), "run 'labrunner --help' for usage",
+                ExitCodes.InvalidInput).Tell(events);
+            events?.End(code);
+            return code;
+        }
         // Signals are ours: SIGINT/SIGTERM/SIGHUP cancel the run, which then tears down and exits 130/143/129.
         return await parsed.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
     }
+
+    /// <summary>Whether the command line says <c>--format json</c> (read from the words: the parse failed).</summary>
+    private static bool AsksForJson(string[] args) =>
+        args.Where((a, i) => a is "--format=json" or "--format:json" || (a == "--format" && i + 1 < args.Length && args[i + 1] == "json")).Any();
 
     /// <summary>The `labrunner` command tree: every command, its options and what it does (also what completion is made from).</summary>
     public static RootCommand CreateRoot(GuardedConsole console)

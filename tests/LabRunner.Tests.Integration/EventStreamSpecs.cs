@@ -89,6 +89,18 @@ public sealed class EventStreamSpecs
     }
 
     [Fact]
+    public async Task A_usage_error_with_format_json_is_one_error_event_on_stdout_and_its_text_on_stderr()
+    {
+        var run = await LabCli.RunAsync(["run", "--format", "json", "--bogus", LabCli.Scenario("article/01-veth-bridge.yaml")], ct: Ct);
+
+        Assert.True(run.ExitCode == 2, run.ToString());
+        var error = Assert.Single(Events(run));
+        Assert.Equal(("error", 2), (Event(error), error.GetProperty("exitCode").GetInt32()));
+        Assert.Contains("--bogus", error.GetProperty("message").GetString());
+        Assert.Contains("--bogus", run.Stderr);
+    }
+
+    [Fact]
     public async Task An_invalid_lab_with_format_json_is_one_error_event_on_stdout_and_its_text_on_stderr()
     {
         Root.Require();
