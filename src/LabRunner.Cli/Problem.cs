@@ -22,7 +22,7 @@ internal sealed record Problem(string Message, string? Fix, int ExitCode)
     public static Problem? Of(Exception e) => e switch
     {
         ScenarioInvalidException invalid => new(string.Join(System.Environment.NewLine, invalid.Errors),
-            $"{invalid.Errors.Length} error(s); nothing was run.", ExitCodes.InvalidInput),
+            $"{invalid.Errors.Length} error(s); nothing was run.", ExitCodes.InvalidInput) { Errors = invalid.Errors },
         UsageException usage => Usage(usage.Message, usage.Fix),
         HostConflictException clash => Usage(clash.Message, "nothing was touched; remove them, or run in a sandbox (without --host)"),
         EnvironmentProblemException environment => Environment(environment.Message, environment.Fix),
@@ -33,9 +33,16 @@ internal sealed record Problem(string Message, string? Fix, int ExitCode)
         _ => null,
     };
 
-    /// <summary>Prints the problem on standard error and returns its exit code.</summary>
-    public int Tell()
+    /// <summary>A lab file's errors, each with its position (an invalid scenario), for the event stream.</summary>
+    public System.Collections.Immutable.ImmutableArray<ScenarioError> Errors { get; init; } = [];
+
+    /// <summary>
+    /// Prints the problem on standard error and returns its exit code; with <c>--format json</c> the stream's last event
+    /// (<paramref name="events"/>) says it too.
+    /// </summary>
+    public int Tell(Reporting.JsonEventStream? events = null)
     {
+        events?.Fail(Message, Fix, Errors);
         try
         {
             Console.Error.WriteLine(Message);

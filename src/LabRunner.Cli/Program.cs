@@ -28,11 +28,21 @@ public static class Program
         // A bare `labrunner` is someone finding their way: the help, not an error.
         var parsed = root.Parse(args.Length == 0 ? ["--help"] : args);
         if (parsed.Errors.Count > 0)
-            return new Problem(string.Join(Environment.NewLine, parsed.Errors.Select(e => $"error: {e.Message}")), "run 'labrunner --help' for usage",
-                ExitCodes.InvalidInput).Tell();
+        {
+            // `run --format json --bogus`: a tool reading the events gets its one error line too.
+            var events = parsed.CommandResult.Command.Name is "run" or "replay" && AsksForJson(args) ? new JsonEventStream(Console.OpenStandardOutput()) : null;
+            var code = new Problem(string.Join(Environment.NewLine, parsed.Errors.Select(e => $"error: {e.Message}")), "run 'labrunner --help' for usage",
+                ExitCodes.InvalidInput).Tell(events);
+            events?.End(code);
+            return code;
+        }
         // Signals are ours: SIGINT/SIGTERM/SIGHUP cancel the run, which then tears down and exits 130/143/129.
         return await parsed.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
     }
+
+    /// <summary>Whether the command line says <c>--format json</c> (read from the words: the parse failed).</summary>
+    private static bool AsksForJson(string[] args) =>
+        args.Where((a, i) => a is "--format=json" or "--format:json" || (a == "--format" && i + 1 < args.Length && args[i + 1] == "json")).Any();
 
     /// <summary>The `labrunner` command tree: every command, its options and what it does (also what completion is made from).</summary>
     public static RootCommand CreateRoot(GuardedConsole console)
@@ -78,6 +88,13 @@ public static class Program
                 r.AddError("--script-timeout must be a number of seconds above 0 (and at most 86400), e.g. --script-timeout 60");
         });
         TimeSpan ScriptTimeout(ParseResult r) => TimeSpan.FromSeconds(r.GetValue(scriptTimeout));
+        var runFormat = new Option<string>("--format")
+        {
+            Description = "text (the console, the default) or json: the run's events on stdout, one JSON object a line (NDJSON, docs/EVENTS.md); " +
+                          "the console's text then goes to stderr",
+            DefaultValueFactory = _ => "text",
+        };
+        runFormat.AcceptOnlyFromAmong("text", "json");
 
         RunSettings Settings(ParseResult r, string? runtime) =>
             new(r.GetValue(host), r.GetValue(uplink), runtime, r.GetValue(verbose), r.GetValue(step), r.GetValue(stateDir)!)
@@ -89,16 +106,16 @@ public static class Program
         var run = new Command("run", "Run a lab: build each step, check its expectations, always tear down.\n" +
                                      "Exit codes: 0 all held (with --until: every step run held), 1 an expectation failed, 2 invalid scenario or usage, " +
                                      "3 environment problem, 4 teardown left something, 130/143/129 interrupted")
-            { file, host, uplink, runtimeOption, verbose, step, until, from, stateDir, junit, transcript, htmlReport, bundle, scriptTimeout };
-        run.SetAction(Telling((r, ct) => RunAsync(console, r.GetValue(file)!, Settings(r, r.GetValue(runtimeOption)), dryRun: false)));
+            { file, host, uplink, runtimeOption, verbose, step, until, from, stateDir, junit, transcript, htmlReport, bundle, scriptTimeout, runFormat };
+        run.SetAction(Streaming(console, runFormat, (r, output, events) => RunAsync(output, r.GetValue(file)!, Settings(r, r.GetValue(runtimeOption)), dryRun: false, events)));
 
         var bundleFile = new Argument<string>("bundle") { Description = "a bundle written by 'labrunner run --bundle FILE'" };
         bundleFile.Validators.Add(NotAnOption);
         var replayPlan = new Option<bool>("--plan") { Description = "show every command the replay would run, as 'labrunner plan' does; touches nothing (read it before replaying someone else's bundle: a replay runs its commands as root)" };
         var replay = new Command("replay", "Run the lab of a bug-report bundle again, with the runtime it was run with, after checking every file's SHA-256.\n" +
                                            "--host and --uplink apply only when given here. A replay runs the bundle's commands as root: read 'replay --plan BUNDLE' first")
-            { bundleFile, replayPlan, host, uplink, verbose, step, until, from, stateDir, junit, transcript, htmlReport, bundle, scriptTimeout };
-        replay.SetAction(Telling((r, ct) => ReplayAsync(console, r.GetValue(bundleFile)!, Settings(r, null), r.GetValue(replayPlan))));
+            { bundleFile, replayPlan, host, uplink, verbose, step, until, from, stateDir, junit, transcript, htmlReport, bundle, scriptTimeout, runFormat };
+        replay.SetAction(Streaming(console, runFormat, (r, output, events) => ReplayAsync(output, r.GetValue(bundleFile)!, Settings(r, null), r.GetValue(replayPlan), events)));
 
         var validate = new Command("validate", "Check a lab file without touching anything (exit 2 with file:line:col when invalid)") { file, scriptTimeout };
         validate.SetAction(Telling((r, ct) => ValidateAsync(console, r.GetValue(file)!, ScriptTimeout(r), ct)));
@@ -192,6 +209,41 @@ public static class Program
         };
 
     /// <summary>
+    /// `run` and `replay`, told as <see cref="Telling"/> does, and with <c>--format json</c> their events on standard output
+    /// (<see cref="JsonEventStream"/>, NDJSON) and the console's text on standard error. Whatever happens, the stream's
+    /// last line is its end: <c>result</c> with the exit code once the lab started, <c>error</c> otherwise (what is told
+    /// on standard error is in it too).
+    /// </summary>
+    private static Func<ParseResult, CancellationToken, Task<int>> Streaming(GuardedConsole console, Option<string> format,
+        Func<ParseResult, GuardedConsole, JsonEventStream?, Task<int>> command) =>
+        async (r, ct) =>
+        {
+            if (r.GetValue(format) != "json") return await Telling((rr, _) => command(rr, console, null))(r, ct);
+            // Standard output is the tools': the person's text goes to standard error, a terminal there or not.
+            var text = new GuardedConsole(AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) }), terminal: !Console.IsErrorRedirected);
+            if (Console.IsErrorRedirected) text.Profile.Width = 100_000;
+            var stdout = Console.OpenStandardOutput(); // unbuffered: each line is written and flushed as it comes
+            var events = new JsonEventStream(stdout);
+            int code;
+            try
+            {
+                code = await command(r, text, events);
+            }
+            catch (Exception e) when (Problem.Of(e) is { } problem)
+            {
+                code = problem.Tell(events);
+            }
+            catch (Exception e)
+            {
+                // A bug: System.CommandLine shows it (exit 1); the stream still ends.
+                events.End(1, $"error: {e.Message}");
+                throw;
+            }
+            events.End(code);
+            return code;
+        };
+
+    /// <summary>
     /// A file argument that looks like an option and is no file is an option nobody knows (`run --bogus`), not a lab
     /// called "--bogus": say so, as for any unknown option.
     /// </summary>
@@ -261,22 +313,29 @@ public static class Program
 
     private static string LabPath(string path) => path == StandardInput ? "/dev/stdin" : path;
 
-    private static async Task<int> RunAsync(GuardedConsole console, string path, RunSettings settings, bool dryRun)
+    private static async Task<int> RunAsync(GuardedConsole console, string path, RunSettings settings, bool dryRun, JsonEventStream? events = null)
     {
+        if (events is not null) events.File ??= path;
         var scenario = Load(path, settings.ScriptTimeout);
+        if (events is not null) events.Lab = scenario.Name;
         path = LabPath(path);
         var selection = StepSelection.Of(scenario, settings.From, settings.Until); // an unknown STEP is exit 2, before anything runs
         // A bundle holds the lab file, read again after the run: a pipe's text is gone by then.
         if (settings.Bundle is not null && (!LabFiles.IsRegularFile(path) || LabFiles.IsDescriptor(path)))
-            return Problem.Usage($"--bundle needs the lab as a file, and {path} is a pipe, a device or a descriptor", "save the lab to a .yaml file and run that").Tell();
+            return Problem.Usage($"--bundle needs the lab as a file, and {path} is a pipe, a device or a descriptor", "save the lab to a .yaml file and run that").Tell(events);
         if (settings.Uplink is { } name)
         {
-            if (Names.CheckInterface(name) is { } why) return Problem.Usage($"--uplink: {why}").Tell();
+            if (Names.CheckInterface(name) is { } why) return Problem.Usage($"--uplink: {why}").Tell(events);
             scenario = scenario with { Uplink = scenario.Uplink with { Name = name } };
         }
         var runtimeName = settings.Runtime ?? scenario.Runtime ?? "process";
+        if (events is not null)
+        {
+            events.Runtime = runtimeName;
+            events.Plan = dryRun;
+        }
         if (!dryRun && EnvironmentCheck.Problems(scenario, runtimeName) is { Count: > 0 } problems)
-            return new Problem(string.Join(Environment.NewLine, problems.Select(p => $"environment: {p}")), null, ExitCodes.Environment).Tell();
+            return new Problem(string.Join(Environment.NewLine, problems.Select(p => $"environment: {p}")), null, ExitCodes.Environment).Tell(events);
 
         using var cts = new CancellationTokenSource();
         var interrupts = new Interrupts();
@@ -284,7 +343,11 @@ public static class Program
         {
             context.Cancel = true; // do not die: tear down first
             var action = interrupts.On(signal);
-            if (context.Signal == PosixSignal.SIGHUP) console.Detach(); // the terminal is gone: writing to it fails (EIO)
+            if (context.Signal == PosixSignal.SIGHUP)
+            {
+                console.Detach(); // the terminal is gone: writing to it fails (EIO)
+                if (!Console.IsOutputRedirected) events?.Detach(); // so is standard output, when it was that terminal
+            }
             switch (action)
             {
                 case InterruptAction.StopAndTearDown:
@@ -297,6 +360,8 @@ public static class Program
                 case InterruptAction.Abandon:
                     var clean = settings.StateDir == LabJournal.DefaultRoot ? "labrunner clean" : $"labrunner clean --state-dir {settings.StateDir}";
                     console.MarkupLine($"[red]{context.Signal} a third time: teardown abandoned, its journal kept; run `{Markup.Escape(clean)}` to remove what is left[/]");
+                    // A reader that blocks the stream must not hold up the way out.
+                    events?.End(interrupts.ExitCode, $"{context.Signal} a third time: teardown abandoned, its journal kept", $"run `{clean}` to remove what is left", TimeSpan.FromSeconds(1));
                     Environment.Exit(interrupts.ExitCode);
                     break;
             }
@@ -308,10 +373,11 @@ public static class Program
         // Report files are opened before the lab starts: a path that cannot be written is a usage error, with nothing built.
         foreach (var report in new[] { settings.JUnit, settings.Transcript, settings.Report, settings.Bundle }.OfType<string>())
             if (CannotWrite(report) is { } why)
-                return Problem.Usage($"cannot write the report {report}: {why}").Tell();
+                return Problem.Usage($"cannot write the report {report}: {why}").Tell(events);
         var reporter = new ConsoleReporter(console, settings.Verbose, plan: dryRun, selection);
         var recorder = new RunRecorder();
-        var observer = new CompositeObserver(reporter, recorder); // commands reach both: the console and the report files
+        // Commands reach them all: the console, the report files and, with --format json, the event stream.
+        var observer = new CompositeObserver([reporter, recorder, .. events is null ? Array.Empty<LabObserver>() : [events]]);
         ICommandRunner runner = dryRun ? new DryRunCommandRunner(observer.CommandRan) : new CliWrapCommandRunner(observer.CommandRan);
         var runtime = ContainerRuntimes.Create(runtimeName, runner, observer.CommandRan);
         var options = new LabOptions
@@ -324,6 +390,8 @@ public static class Program
             Fault = FaultFromEnvironment(),
             // The HTML report and the transcript draw what the kernel held after each step (what `command` actions did included).
             ObserveTopology = settings.Report is not null || settings.Transcript is not null,
+            // A bundle carries each capture's pcap: read before the file is deleted, as always, right after counting.
+            KeepCaptures = settings.Bundle is not null && !dryRun,
         };
         // What the engine throws (a pcap filter libpcap refuses, a --host clash, an environment problem) is told by Telling.
         var result = await new LabEngine(runner, runtime, observer, options).RunAsync(scenario, cts.Token);
@@ -336,7 +404,7 @@ public static class Program
         {
             // The lab is torn down already; a report that cannot be written is the machine's problem.
             return (Problem.Environment($"a report could not be written: {e.Message}", "free space where the report goes, or give another path")
-                with { ExitCode = result.Teardown.Clean ? ExitCodes.Environment : ExitCodes.LeftBehind }).Tell();
+                with { ExitCode = result.Teardown.Clean ? ExitCodes.Environment : ExitCodes.LeftBehind }).Tell(events);
         }
         return dryRun ? ExitCodes.Passed : result.ExitCode(interrupts.ExitCode);
     }
@@ -346,8 +414,9 @@ public static class Program
     /// planned) from a temporary directory that is always removed, with the runtime it was run with. --host and --uplink
     /// come only from this command line: the manifest can say the run used them, never switch them on.
     /// </summary>
-    private static async Task<int> ReplayAsync(GuardedConsole console, string bundlePath, RunSettings settings, bool plan)
+    private static async Task<int> ReplayAsync(GuardedConsole console, string bundlePath, RunSettings settings, bool plan, JsonEventStream? events = null)
     {
+        if (events is not null) events.File = bundlePath;
         var directory = Directory.CreateTempSubdirectory("labrunner-replay-").FullName;
         try
         {
@@ -359,18 +428,18 @@ public static class Program
             }
             catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
             {
-                return Problem.Usage($"cannot replay {bundlePath}: {e.Message}", "nothing was run").Tell();
+                return Problem.Usage($"cannot replay {bundlePath}: {e.Message}", "nothing was run").Tell(events);
             }
             var scenario = Path.Combine(root, "scenario", manifest.ScenarioFile);
             if (!LabFiles.IsScript(scenario) && !LabFiles.YamlExtensions.Contains(Path.GetExtension(scenario), StringComparer.OrdinalIgnoreCase))
-                return Problem.Usage($"cannot replay {bundlePath}: its scenario {manifest.ScenarioFile} is neither .yaml/.yml nor .csx").Tell();
+                return Problem.Usage($"cannot replay {bundlePath}: its scenario {manifest.ScenarioFile} is neither .yaml/.yml nor .csx").Tell(events);
             var asRun = (manifest.Host ? new[] { "--host" } : []).Concat(manifest.Uplink is { } u ? ["--uplink", u] : []).ToList();
             if (asRun.Count > 0 && !settings.Host && settings.Uplink is null)
                 console.MarkupLine($"[yellow]note[/]: this bundle was run with {Markup.Escape(string.Join(' ', asRun))}; it replays in a sandbox unless you pass them: " +
                                    $"labrunner replay BUNDLE {Markup.Escape(string.Join(' ', asRun))}");
             var replayed = new BundleManifest(manifest.ScenarioFile, manifest.Runtime, settings.Host, settings.Uplink);
             console.MarkupLine($"[grey]{(plan ? "planning" : "replaying")} {Markup.Escape(bundlePath)}: labrunner {Markup.Escape(string.Join(' ', replayed.RunArguments()))}[/]");
-            return await RunAsync(console, scenario, settings with { Runtime = manifest.Runtime }, dryRun: plan);
+            return await RunAsync(console, scenario, settings with { Runtime = manifest.Runtime }, dryRun: plan, events);
         }
         finally
         {

@@ -108,6 +108,37 @@ public sealed class ReplaySpecs : IDisposable
         Assert.Empty(Directory.EnumerateFileSystemEntries(_tmp));
     }
 
+    /// <summary>`replay --plan --format json` (issue 15): the plan's events on stdout, one JSON object a line, marked as a plan; its text on stderr.</summary>
+    [Fact]
+    public async Task Replay_plan_with_format_json_streams_the_plan_as_events_and_its_text_on_stderr()
+    {
+        var bundle = await BundleAsync(new BundleManifest("lab.yaml", "process", false, null));
+
+        var plan = await ReplayAsync("--plan", "--format", "json", bundle);
+
+        Assert.True(plan.ExitCode == 0, plan.ToString());
+        var events = plan.Stdout.TrimEnd('\n').Split('\n').Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement.Clone()).ToList();
+        Assert.Equal("lab-started", events[0].GetProperty("event").GetString());
+        Assert.True(events[0].GetProperty("plan").GetBoolean());
+        Assert.Equal(bundle, events[0].GetProperty("file").GetString());
+        Assert.Contains(events, e => e.GetProperty("event").GetString() == "command" &&
+                                     e.GetProperty("argv").EnumerateArray().Select(a => a.GetString()).SequenceEqual(["ip", "netns", "add", $"lr-{events[0].GetProperty("run").GetString()}-n1"]));
+        Assert.Equal(("result", 0), (events[^1].GetProperty("event").GetString(), events[^1].GetProperty("exitCode").GetInt32()));
+        Assert.Contains("nothing was run", plan.Stderr);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(_tmp));
+    }
+
+    [Fact]
+    public async Task Replaying_a_file_that_is_no_bundle_with_format_json_is_one_error_event_exit_2()
+    {
+        var replay = await ReplayAsync("--format", "json", Path.Combine(_dir, "none.tar.gz"));
+
+        Assert.True(replay.ExitCode == 2, replay.ToString());
+        using var error = System.Text.Json.JsonDocument.Parse(replay.Stdout.TrimEnd('\n')); // one line, one object
+        Assert.Equal(("error", 2), (error.RootElement.GetProperty("event").GetString(), error.RootElement.GetProperty("exitCode").GetInt32()));
+        Assert.StartsWith($"error: cannot replay {Path.Combine(_dir, "none.tar.gz")}: ", replay.Stderr);
+    }
+
     [Fact]
     public async Task A_bundle_run_with_host_replays_in_a_sandbox_unless_host_is_given_on_the_replay_command_line()
     {

@@ -162,6 +162,43 @@ public sealed class ReportFileSpecs
         Assert.Empty(before.Diff(HostSnapshot.Take()));
     }
 
+    /// <summary>
+    /// Issue 15: a bundle carries its captures' pcaps. The article's section 3 captures on br-0, veth-4 and veth-2 (3.5)
+    /// and on veth-2 again (3.8): each pcap is in the bundle under captures/, listed with its SHA-256, and tcpdump reads
+    /// it; where the lab expects packets (a point with 'sees'), tcpdump counts some. The bundle still replays (--plan).
+    /// </summary>
+    [Fact]
+    public async Task A_bundle_of_a_run_with_captures_holds_their_pcaps_and_tcpdump_reads_them()
+    {
+        Root.Require();
+        using var dir = new TempDir();
+        var lab = LabCli.Scenario("article/03-container-to-container.yaml");
+        var bundle = Path.Combine(dir.Path, "captures.tar.gz");
+        var before = HostSnapshot.Take();
+
+        var run = await LabCli.RunAsync(["run", lab, "--bundle", bundle], ct: Ct);
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Empty(before.Diff(HostSnapshot.Take()));
+        var (manifest, root) = await BugBundle.ExtractAsync(bundle, Path.Combine(dir.Path, "out"), Ct);
+        var points = Loading.ScenarioLoader.LoadFile(lab).Steps.SelectMany(s => s.Expectations).OfType<Model.CaptureExpectation>().SelectMany(c => c.On).ToList();
+        Assert.Equal(points.Count, manifest.Captures!.Count);
+        foreach (var (capture, point) in manifest.Captures.Zip(points))
+        {
+            Assert.True(capture.File is not null, $"{capture.Link}: left out: {capture.LeftOut}");
+            Assert.StartsWith("captures/step-", capture.File);
+            Assert.Equal(point.Link, capture.Link);
+            Assert.True(manifest.Files!.ContainsKey(capture.File));
+            var read = await CliWrap.Buffered.BufferedCommandExtensions.ExecuteBufferedAsync(
+                CliWrap.Cli.Wrap("tcpdump").WithArguments(["-n", "-r", Path.Combine(root, capture.File)]).WithValidation(CliWrap.CommandResultValidation.None), Ct);
+            Assert.True(read.ExitCode == 0, $"tcpdump -r {capture.File}: {read.StandardError}");
+            var packets = read.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length;
+            if (!point.Sees.IsDefaultOrEmpty) Assert.True(packets > 0, $"{capture.File}: no packet, and the lab saw {string.Join(", ", point.Sees)}");
+        }
+        var plan = await LabCli.RunAsync(["replay", "--plan", bundle], ct: Ct);
+        Assert.True(plan.ExitCode == 0, plan.ToString());
+    }
+
     [Fact]
     public async Task Replaying_something_that_is_not_a_bundle_exits_2()
     {

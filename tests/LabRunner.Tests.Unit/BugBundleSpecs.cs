@@ -25,6 +25,92 @@ public sealed class BugBundleSpecs
         return recorder.Record;
     }
 
+    /// <summary>A run whose one step checked a capture on br-0 and veth-2 in c1, whose packets the run kept (KeepCaptures).</summary>
+    private static RunRecord RecordWithCaptures(params CapturedPackets[] packets)
+    {
+        var scenario = Scenarios.Load("""
+            lab: cap
+            steps:
+              - title: "3.5 tcpdump"
+                actions: [ { container-run: c1 } ]
+                expect:
+                  - capture:
+                      while: { ping: { from: c1, to: 10.0.0.1 } }
+                      on:
+                        - { link: br-0, sees: [icmp] }
+                        - { link: veth-2, in: c1, never: [icmp] }
+            """);
+        var capture = (Model.CaptureExpectation)scenario.Steps[0].Expectations[0];
+        var recorder = new RunRecorder();
+        recorder.LabStarting(scenario, new LabSession("bb0002", true, scenario.Uplink));
+        recorder.StepStarting(scenario.Steps[0], 0, 1);
+        recorder.ExpectationFinished(capture, new ExpectationResult(true, capture.Describe(), "br-0: 4 packets", 1, TimeSpan.FromSeconds(1))
+        {
+            Captures = [.. packets.Select((p, i) => p with { Point = capture.On[Math.Min(i, capture.On.Length - 1)] })],
+        });
+        recorder.StepFinished(scenario.Steps[0], true);
+        recorder.TeardownStarting(0);
+        recorder.LabFinished(new LabResult("bb0002", LabOutcome.Passed, null, [], new TeardownReport(0, [], []), TimeSpan.FromSeconds(1)));
+        return recorder.Record;
+    }
+
+    private static CapturedPackets Pcap(int index, byte[]? bytes, string? leftOut = null, long? size = null) =>
+        new(new Model.CapturePoint("x", Model.Place.Host, [], []), index, size ?? bytes?.Length ?? 0, bytes, leftOut);
+
+    private static async Task<string> BundleOfAsync(TempDirectory dir, RunRecord run)
+    {
+        var scenario = dir.File("lab.yaml");
+        await File.WriteAllTextAsync(scenario, "lab: cap\n", Ct);
+        var bundle = dir.File("cap.tar.gz");
+        await BugBundle.WriteAsync(bundle, run, scenario, new BundleManifest("lab.yaml", "process", false, null), new RecordingRunner(), Ct);
+        return bundle;
+    }
+
+    [Fact]
+    public async Task A_bundle_carries_each_captures_pcap_under_captures_with_its_SHA256_and_notes_the_one_left_out()
+    {
+        using var dir = new TempDirectory();
+        var pcap = new byte[] { 0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 1, 2, 3 };
+        var bundle = await BundleOfAsync(dir, RecordWithCaptures(Pcap(1, pcap),
+            Pcap(2, null, $"{BugBundle.MaxCaptureBytes + 1} bytes, more than the {BugBundle.MaxCaptureBytes} a bundle keeps of one capture", BugBundle.MaxCaptureBytes + 1)));
+
+        using var into = new TempDirectory();
+        var (manifest, root) = await BugBundle.ExtractAsync(bundle, into.Path, Ct); // replay accepts it: every file's SHA-256 checked
+
+        const string name = "captures/step-01-capture-1/1-br-0.pcap";
+        Assert.Equal(pcap, await File.ReadAllBytesAsync(Path.Combine(root, name), Ct));
+        Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(pcap)), manifest.Files![name]);
+        Assert.Equal(2, manifest.Captures!.Count);
+        Assert.Equal(new BundleCapture(name, 1, "3.5 tcpdump", 1, 1, "br-0", "host", manifest.Captures[0].Source, pcap.Length, null), manifest.Captures[0]);
+        Assert.Matches(@"^lab\.yaml:\d+:\d+$", manifest.Captures[0].Source);
+        var left = manifest.Captures[1];
+        Assert.Equal((null, "veth-2", "container c1", BugBundle.MaxCaptureBytes + 1), (left.File, left.Link, left.In, left.Bytes));
+        Assert.Contains("more than the 4194304 a bundle keeps of one capture", left.LeftOut);
+        Assert.DoesNotContain(manifest.Files!.Keys, k => k.Contains("veth-2", StringComparison.Ordinal));
+        Assert.Contains("| `captures/` |", await File.ReadAllTextAsync(Path.Combine(root, "README.md"), Ct));
+    }
+
+    [Fact]
+    public async Task Pcaps_past_the_bundles_bounds_on_files_and_bytes_are_left_out_with_a_note_and_the_bundle_still_replays()
+    {
+        using var dir = new TempDirectory();
+        var many = Enumerable.Range(1, BugBundle.MaxEntries).Select(i => Pcap(i, [(byte)i])).ToArray();
+
+        var (manifest, _) = await BugBundle.ExtractAsync(await BundleOfAsync(dir, RecordWithCaptures(many)), Path.Combine(dir.Path, "many"), Ct);
+
+        Assert.Equal(BugBundle.MaxEntries, manifest.Files!.Count + 1); // every entry the bound allows, the manifest included
+        Assert.Equal(BugBundle.MaxEntries, manifest.Captures!.Count);
+        Assert.All(manifest.Captures.Where(c => c.File is null), c => Assert.Equal($"left out: a bundle holds at most {BugBundle.MaxEntries} files", c.LeftOut));
+
+        using var big = new TempDirectory();
+        var large = Enumerable.Range(1, 5).Select(i => Pcap(i, new byte[BugBundle.MaxCaptureBytes])).ToArray(); // 20 MiB of pcaps, 16 MiB of room
+        var (bounded, root) = await BugBundle.ExtractAsync(await BundleOfAsync(big, RecordWithCaptures(large)), Path.Combine(big.Path, "large"), Ct);
+
+        Assert.Equal(4, bounded.Captures!.Count(c => c.File is not null));
+        Assert.StartsWith($"left out: the bundle's pcaps may hold {BugBundle.MaxCapturesBytes} bytes in all", bounded.Captures![4].LeftOut);
+        Assert.Equal(BugBundle.MaxCaptureBytes, new FileInfo(Path.Combine(root, bounded.Captures![3].File!)).Length);
+    }
+
     [Fact]
     public void The_manifest_replays_with_the_runtime_and_host_options_of_the_run()
     {

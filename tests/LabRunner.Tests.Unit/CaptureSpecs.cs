@@ -222,6 +222,93 @@ public sealed class CaptureSpecs
         Assert.EndsWith(" -- -w/tmp/never", counts[2]);
     }
 
+    /// <summary>
+    /// Plays tcpdump: a capture started with <c>-w FILE</c> writes FILE (on big0, one byte more than a bundle keeps, as a
+    /// sparse file), and <c>tcpdump -r</c> counts one packet for every filter but 'udp'. Every other command succeeds.
+    /// </summary>
+    private sealed class Tcpdumps : ICommandRunner
+    {
+        public static readonly byte[] Pcap = [0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 42];
+
+        public List<string> Written { get; } = [];
+
+        public bool IsDryRun => false;
+
+        public Task<CommandOutcome> RunAsync(IReadOnlyList<string> argv, CommandPurpose purpose, CancellationToken ct = default) =>
+            Task.FromResult(argv.Contains("-r") && argv[0] == "tcpdump" && argv[1] == "-n"
+                ? RecordingRunner.Ok(argv[^1] == "udp" ? "" : "12:00:00.000000 IP 10.0.0.2 > 10.0.0.1: ICMP echo request\n")
+                : RecordingRunner.Ok());
+
+        public Task<IBackgroundCommand> StartAsync(IReadOnlyList<string> argv, CommandPurpose purpose, BackgroundStart start, CancellationToken ct = default)
+        {
+            var file = argv[argv.ToList().IndexOf("-w") + 1];
+            if (argv.Contains("big0"))
+            {
+                using var big = new FileStream(file, FileMode.CreateNew);
+                big.SetLength(Reporting.BugBundle.MaxCaptureBytes + 1);
+            }
+            else File.WriteAllBytes(file, Pcap);
+            Written.Add(file);
+            return Task.FromResult<IBackgroundCommand>(new Started());
+        }
+
+        private sealed class Started : IBackgroundCommand
+        {
+            public bool Ready => true;
+
+            public Task<CommandOutcome> StopAsync() => Task.FromResult(RecordingRunner.Ok());
+        }
+    }
+
+    private const string KeptLab = """
+        lab: keep
+        steps:
+          - title: "3.5 tcpdump"
+            expect:
+              - capture:
+                  while: { ping: { from: host, to: 10.0.0.1, count: 1 } }
+                  on:
+                    - { link: br-0, sees: [icmp] }
+                    - { link: big0, never: [udp] }
+        """;
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_run_for_a_bundle_keeps_each_pcap_read_before_it_is_deleted_up_to_the_bound_and_its_bundle_carries_it(bool keep)
+    {
+        Assert.SkipWhen(EnvironmentCheck.FindOnPath("tcpdump") is null, "tcpdump is not installed (the filters are compiled before a run)");
+        using var state = new TempDirectory();
+        var runner = new Tcpdumps();
+        var recorder = new Reporting.RunRecorder();
+        var engine = new LabEngine(runner, new FakeRuntime("process"), recorder, new LabOptions { StateRoot = state.Path, LabId = "cf0002", KeepCaptures = keep });
+
+        var result = await engine.RunAsync(Scenarios.Load(KeptLab), TestContext.Current.CancellationToken);
+
+        Assert.Equal(LabOutcome.Passed, result.Outcome);
+        Assert.Equal(2, runner.Written.Count);
+        Assert.All(runner.Written, f => Assert.False(File.Exists(f), $"{f} is still there")); // deleted after counting, kept or not
+        var captures = recorder.Record.Steps[0].Checks[0].Result.Captures;
+        if (!keep)
+        {
+            Assert.Empty(captures);
+            return;
+        }
+        Assert.Equal([(1, "br-0"), (2, "big0")], captures.Select(c => (c.Index, c.Point.Link)));
+        Assert.Equal(Tcpdumps.Pcap, captures[0].Pcap);
+        Assert.Null(captures[1].Pcap);
+        Assert.Equal(Reporting.BugBundle.MaxCaptureBytes + 1, captures[1].Bytes);
+        Assert.Equal($"{Reporting.BugBundle.MaxCaptureBytes + 1} bytes, more than the {Reporting.BugBundle.MaxCaptureBytes} a bundle keeps of one capture", captures[1].LeftOut);
+
+        using var dir = new TempDirectory();
+        await File.WriteAllTextAsync(dir.File("lab.yaml"), KeptLab, TestContext.Current.CancellationToken);
+        await Reporting.BugBundle.WriteAsync(dir.File("b.tar.gz"), recorder.Record, dir.File("lab.yaml"), new Reporting.BundleManifest("lab.yaml", "process", false, null),
+            new RecordingRunner(), TestContext.Current.CancellationToken);
+        var (manifest, root) = await Reporting.BugBundle.ExtractAsync(dir.File("b.tar.gz"), dir.File("out"), TestContext.Current.CancellationToken);
+        Assert.Equal(Tcpdumps.Pcap, await File.ReadAllBytesAsync(Path.Combine(root, "captures/step-01-capture-1/1-br-0.pcap"), TestContext.Current.CancellationToken));
+        Assert.Equal(["captures/step-01-capture-1/1-br-0.pcap", null], manifest.Captures!.Select(c => c.File));
+    }
+
     /// <summary>Runs nothing, as a plan does, but is not a plan: expectations are observed (every command succeeds, prints nothing).</summary>
     private sealed class Listing : ICommandRunner
     {

@@ -26,7 +26,7 @@ public sealed class ConsoleReporterSpecs
     }
 
     [Fact]
-    public void After_a_failure_the_steps_not_run_are_listed_and_their_expectations_not_counted_as_held()
+    public void After_a_failure_the_steps_not_run_are_listed_and_their_expectations_counted_as_not_run_never_as_held()
     {
         var output = new StringWriter();
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Ansi = AnsiSupport.No, Out = new AnsiConsoleOutput(output) });
@@ -51,10 +51,42 @@ public sealed class ConsoleReporterSpecs
             new Engine.TeardownReport(3, [], []), TimeSpan.FromSeconds(1)));
 
         var text = output.ToString();
-        Assert.Contains("FAILED: 0/1 expectations held (3 more in steps not run)", text);
+        Assert.Contains("FAILED: 0/4 expectations held, 3 not run in 1.0s", text);
         Assert.Contains("not run (2 steps):", text);
         Assert.Contains("- second", text);
         Assert.Contains("- third", text);
+    }
+
+    /// <summary>Issue 15: "FAILED: 4/5 expectations held" counted only what ran; the whole lab's expectations are the measure.</summary>
+    [Fact]
+    public void The_verdict_counts_every_expectation_of_the_lab_and_those_of_a_step_whose_action_failed_as_not_run()
+    {
+        var (reporter, output) = Plain();
+        var scenario = Loading.ScenarioLoader.Load("""
+            lab: four
+            steps:
+              - title: first
+                expect: [ { ping: { from: host, to: 10.0.0.1 } } ]
+              - title: second
+                actions: [ { netns-add: n1 } ]
+                expect: [ { ping: { from: host, to: 10.0.0.2 } }, { ping: { from: host, to: 10.0.0.3 } } ]
+              - title: third
+                expect: [ { ping: { from: host, to: 10.0.0.4 } } ]
+            """, "lab.yaml");
+        reporter.LabStarting(scenario, new Engine.LabSession("abc123", true, scenario.Uplink));
+        reporter.StepStarting(scenario.Steps[0], 0, 3);
+        var ping = scenario.Steps[0].Expectations[0];
+        reporter.ExpectationFinished(ping, new Engine.ExpectationResult(true, ping.Describe(), "1 sent, 1 received", 1, TimeSpan.Zero));
+        reporter.StepFinished(scenario.Steps[0], true);
+        reporter.StepStarting(scenario.Steps[1], 1, 3);
+        reporter.ActionFinished(scenario.Steps[1].Actions[0], new Engine.ActionOutcome(Engine.ActionStatus.Failed, "File exists"));
+        reporter.StepFinished(scenario.Steps[1], false);
+        reporter.LabFinished(new Engine.LabResult("abc123", Engine.LabOutcome.Failed, "second", ["lab.yaml:7:19: netns-add failed: File exists"],
+            new Engine.TeardownReport(1, [], []), TimeSpan.FromSeconds(2)));
+
+        var text = output.ToString();
+        Assert.Contains("FAILED: 1/4 expectations held, 3 not run in 2.0s\n", text);
+        Assert.Contains("not run (1 step):\n  - third", text);
     }
 
     private static (ConsoleReporter Reporter, StringWriter Output) Plain(Engine.StepSelection? selection = null)
@@ -135,7 +167,7 @@ public sealed class ConsoleReporterSpecs
         var text = output.ToString();
         Assert.Contains("✗ Step 2 of 3: Between sections (1 check)\n  ✗ ping from host to 10.0.0.2 succeeds (lab.yaml:7:", text);
         Assert.Contains("      observed: 1 sent, 0 received", text);
-        Assert.Contains("FAILED: 1/2 expectations held (1 more in steps not run)", text);
+        Assert.Contains("FAILED: 1/3 expectations held, 1 not run", text);
     }
 
     [Fact]
@@ -146,7 +178,7 @@ public sealed class ConsoleReporterSpecs
         Run(reporter, 1, stoppedEarly: "ended after step 1.1 (--until)");
 
         var text = output.ToString();
-        Assert.Contains("PASSED: 1/1 expectations held (2 more in steps not run) in 1.0s; the run ended after step 1.1 (--until)", text);
+        Assert.Contains("PASSED: 1/3 expectations held, 2 not run in 1.0s; the run ended after step 1.1 (--until)", text);
         Assert.Contains("not run (2 steps, as asked):\n  - Between sections\n  - 2.1 third", text);
     }
 }

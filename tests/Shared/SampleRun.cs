@@ -79,8 +79,15 @@ public static class SampleRun
     /// <summary>The run, as a <see cref="RunRecorder"/> keeps it from the engine's events.</summary>
     public static RunRecord Create()
     {
-        var lab = Scenario();
         var recorder = new RunRecorder();
+        Play(recorder);
+        return recorder.Record;
+    }
+
+    /// <summary>The run's events, in the engine's order, to any observer (a recorder, the JSON event stream).</summary>
+    public static void Play(LabObserver recorder)
+    {
+        var lab = Scenario();
         recorder.LabStarting(lab, new LabSession("c0ffee", sandbox: true, lab.Uplink));
         recorder.CommandRan(Command(CommandPurpose.Setup, "ip netns add lr-c0ffee"));
 
@@ -117,8 +124,8 @@ public static class SampleRun
         recorder.CommandRan(Command(CommandPurpose.Teardown, "ip -n lr-c0ffee link delete veth-1", exitCode: 1));
         recorder.CommandRan(Command(CommandPurpose.Teardown, "ip netns delete lr-c0ffee"));
         var teardown = new TeardownReport(3, [], []) { AlreadyGone = ["ip -n lr-c0ffee link delete veth-1"], Elapsed = TimeSpan.FromSeconds(0.8) };
+        recorder.TeardownFinished(teardown);
         recorder.LabFinished(new LabResult("c0ffee", LabOutcome.Failed, two.Title, ["x"], teardown, TimeSpan.FromSeconds(9.3)));
-        return recorder.Record;
     }
 
     private static CommandEvent Command(CommandPurpose purpose, string line, int exitCode = 0) =>

@@ -191,11 +191,13 @@ public sealed class ConsoleReporter(IAnsiConsole console, bool verbose, bool pla
             ExitCodes.ExpectationFailed => "[bold red]FAILED[/]",
             _ => "[bold yellow]INTERRUPTED[/] (teardown done)",
         };
-        // Steps after a failure (or a signal) never ran: say which, and count their expectations as not checked, not held.
+        // Steps after a failure (or a signal, or --until) never ran: say which. Their expectations count in the whole, as
+        // not run, never as held; so do those of a step whose action failed before its checks ("4/14 held, 9 not run").
         var notRun = _scenario?.Steps.Skip(_stepsStarted).ToList() ?? [];
-        var notChecked = notRun.Sum(s => s.Expectations.Length);
-        console.MarkupLine($"{verdict}: {_expectations - _failedExpectations}/{_expectations} expectations held" +
-                           (notChecked > 0 ? $" ({notChecked} more in steps not run)" : "") + $" in {result.Elapsed.TotalSeconds:0.0}s" +
+        var total = Math.Max(_scenario?.Steps.Sum(s => s.Expectations.Length) ?? 0, _expectations);
+        var notChecked = total - _expectations;
+        console.MarkupLine($"{verdict}: {_expectations - _failedExpectations}/{total} expectations held" +
+                           (notChecked > 0 ? $", {notChecked} not run" : "") + $" in {result.Elapsed.TotalSeconds:0.0}s" +
                            (result.StoppedEarly is { } why ? $"; the run {E(why)}" : ""));
         if (result.FailedStep is { } step) console.MarkupLine($"failed step: [bold]{E(step)}[/]");
         foreach (var failure in result.Failures) console.MarkupLine($"  {E(failure)}");

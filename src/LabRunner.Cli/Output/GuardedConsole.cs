@@ -8,8 +8,11 @@ namespace LabRunner.Cli.Output;
 /// fails (EIO): <see cref="Detach"/> stops writing, and a write racing the hangup is dropped rather than thrown into
 /// the engine. (Deliberately small: a console that fails for other reasons is issue 9's item 8.)
 /// </summary>
-public sealed class GuardedConsole(IAnsiConsole inner) : IAnsiConsole
+/// <param name="terminal">Whether what it writes to was a terminal when we started (default: standard output's; standard
+/// error's for the text of a <c>--format json</c> run).</param>
+public sealed class GuardedConsole(IAnsiConsole inner, bool? terminal = null) : IAnsiConsole
 {
+    private readonly bool _terminal = terminal ?? !Console.IsOutputRedirected;
     private volatile bool _detached;
 
     public Profile Profile => inner.Profile;
@@ -43,7 +46,7 @@ public sealed class GuardedConsole(IAnsiConsole inner) : IAnsiConsole
         {
             write();
         }
-        catch (IOException) when (_detached || !Console.IsOutputRedirected)
+        catch (IOException) when (_detached || _terminal)
         {
             // Our output is (was, when we started) a terminal, and writing to it failed: it hung up (EIO), and SIGHUP
             // is on its way. Write no more. (Output redirected to a file or device that fails is not this case.)

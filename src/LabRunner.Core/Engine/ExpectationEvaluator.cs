@@ -10,6 +10,12 @@ public sealed record ExpectationResult(bool Held, string Expected, string Observ
 {
     /// <summary>For a failed expectation that can be explained (a ping that got no answer): what was found, one finding a line.</summary>
     public IReadOnlyList<string> Diagnosis { get; init; } = [];
+
+    /// <summary>
+    /// A capture's packets, one entry per capture point, of the attempt that decided it: only when the run keeps them
+    /// (<see cref="LabOptions.KeepCaptures"/>, for a bug bundle); empty otherwise and for every other kind.
+    /// </summary>
+    public IReadOnlyList<CapturedPackets> Captures { get; init; } = [];
 }
 
 /// <summary>
@@ -32,17 +38,28 @@ public sealed class ExpectationEvaluator(LabSession session, ICommandRunner runn
         return new ObserveContext(session, runner, places, new PacketCapture(session, runner, places, journal), new PingDiagnosis(session, runner, labPlaces));
     }
 
+    /// <summary>Keep each capture's pcap for a bug bundle (<see cref="LabOptions.KeepCaptures"/>).</summary>
+    public bool KeepCaptures
+    {
+        get => _context.Capture.Keep;
+        set => _context.Capture.Keep = value;
+    }
+
     public async Task<ExpectationResult> EvaluateAsync(Expectation expectation, CancellationToken ct)
     {
         var watch = Stopwatch.StartNew();
         var attempts = 0;
+        _context.Capture.TakeKept(); // nothing of an earlier expectation (one cut short) is this one's
         while (true)
         {
             attempts++;
             var (held, observed) = await expectation.ObserveAsync(_context, ct);
             if (held || watch.Elapsed >= expectation.Within)
             {
-                var result = new ExpectationResult(held, session.Expand(expectation.Describe()), observed, attempts, watch.Elapsed);
+                var result = new ExpectationResult(held, session.Expand(expectation.Describe()), observed, attempts, watch.Elapsed)
+                {
+                    Captures = _context.Capture.TakeKept(), // the last attempt's: the one that decided
+                };
                 if (!held && !runner.IsDryRun) result = result with { Diagnosis = await expectation.DiagnoseAsync(_context, ct) };
                 return result;
             }

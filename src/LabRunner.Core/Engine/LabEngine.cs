@@ -55,6 +55,13 @@ public sealed record LabOptions
     /// default (it costs a command per namespace and step); never in a plan.
     /// </summary>
     public bool ObserveTopology { get; init; }
+
+    /// <summary>
+    /// Keep the packets of every capture expectation (<see cref="ExpectationResult.Captures"/>) for a bug bundle
+    /// (<c>--bundle</c>): each pcap file is read, up to <see cref="Reporting.BugBundle.MaxCaptureBytes"/>, before it is
+    /// deleted as always. Off by default (the bytes stay in memory until the run's reports are written).
+    /// </summary>
+    public bool KeepCaptures { get; init; }
 }
 
 /// <summary>
@@ -162,7 +169,7 @@ public sealed class LabEngine(ICommandRunner runner, IContainerRuntime runtime, 
         if (!options.Sandbox && !runner.IsDryRun) await PreflightHostModeAsync(scenario, session, ct);
         LabJournal journal;
         (session, journal) = ClaimJournal(session, scenario);
-        return new LiveLab(scenario, session, journal, runner, runtime, observer, RuntimeNamed, options.Fault) { ObserveTopology = options.ObserveTopology };
+        return new LiveLab(scenario, session, journal, runner, runtime, observer, RuntimeNamed, options.Fault) { ObserveTopology = options.ObserveTopology, KeepCaptures = options.KeepCaptures };
     }
 
     private async Task<System.Collections.Immutable.ImmutableArray<Loading.ScenarioError>> PreflightAsync(Scenario scenario, CancellationToken ct)

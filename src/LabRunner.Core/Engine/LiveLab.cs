@@ -48,6 +48,13 @@ public sealed class LiveLab : IAsyncDisposable
     /// <summary>Read the kernel's topology after each step (<see cref="LabOptions.ObserveTopology"/>).</summary>
     internal bool ObserveTopology { get; init; }
 
+    /// <summary>Keep each capture's pcap in its expectation's result (<see cref="LabOptions.KeepCaptures"/>).</summary>
+    internal bool KeepCaptures
+    {
+        get => _evaluator.KeepCaptures;
+        init => _evaluator.KeepCaptures = value;
+    }
+
     public Scenario Scenario { get; }
 
     /// <summary>The host, the lab's namespaces (made or not yet) and its running containers.</summary>

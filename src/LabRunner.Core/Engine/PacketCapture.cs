@@ -22,11 +22,29 @@ internal sealed class PacketCapture(LabSession session, ICommandRunner runner, P
     private const string ListeningLine = "listening on";
 
     private int _captures;
+    private List<CapturedPackets> _kept = [];
+
+    /// <summary>
+    /// Keep each capture's packets for a bug bundle (<see cref="LabOptions.KeepCaptures"/>, set by <c>--bundle</c>): the
+    /// pcap file's bytes are read before it is deleted, as always, right after counting, so no file outlives the
+    /// expectation (nor the teardown, which deletes the state directory). A file larger than
+    /// <see cref="Reporting.BugBundle.MaxCaptureBytes"/> is not read: its size and why it is left out are kept instead.
+    /// </summary>
+    public bool Keep { get; set; }
+
+    /// <summary>The packets of the last attempt (<see cref="Keep"/>), one entry per capture point that started; taken once.</summary>
+    public IReadOnlyList<CapturedPackets> TakeKept()
+    {
+        var kept = _kept;
+        _kept = [];
+        return kept;
+    }
 
     public async Task<(bool Held, string Observed)> ObserveAsync(CaptureTraffic traffic, System.Collections.Immutable.ImmutableArray<CapturePoint> on, CancellationToken ct)
     {
         var directory = journal.Directory ?? "<lab state dir>";
         var n = Interlocked.Increment(ref _captures);
+        _kept = []; // an earlier attempt's packets are not what this attempt saw
         var started = new List<Running>();
         CommandOutcome? ping = null;
         try
@@ -60,12 +78,14 @@ internal sealed class PacketCapture(LabSession session, ICommandRunner runner, P
         var notStarted = started.Count < on.Length || started.Any(s => !s.Command.Ready);
         var observed = new List<string>();
         var held = !notStarted;
-        foreach (var s in started)
+        foreach (var (s, i) in started.Select((s, i) => (s, i)))
         {
             var (pointHeld, seen) = await MatchAsync(s, ct);
             held &= pointHeld;
             observed.Add(seen);
-            if (!runner.IsDryRun) TryDelete(s.File);
+            if (runner.IsDryRun) continue;
+            if (Keep) _kept.Add(Read(s, i + 1));
+            TryDelete(s.File);
         }
         if (ping is not null) observed.Insert(0, $"ping: {PingSummary(ping)}");
         if (notStarted) observed.Add("the captures did not all start, so no traffic was sent");
@@ -119,6 +139,27 @@ internal sealed class PacketCapture(LabSession session, ICommandRunner runner, P
         return (outcome.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length, null);
     }
 
+    /// <summary>A capture's pcap file as a bundle carries it: its bytes up to the bound, or its size and why it is left out.</summary>
+    private static CapturedPackets Read(Running capture, int index)
+    {
+        try
+        {
+            using var file = new FileStream(capture.File, FileMode.Open, FileAccess.Read);
+            var size = file.Length;
+            if (size > Reporting.BugBundle.MaxCaptureBytes)
+                return new CapturedPackets(capture.Point, index, size, null,
+                    $"{size} bytes, more than the {Reporting.BugBundle.MaxCaptureBytes} a bundle keeps of one capture");
+            var bytes = new byte[size];
+            file.ReadExactly(bytes);
+            return new CapturedPackets(capture.Point, index, size, bytes, null);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // No file (tcpdump never started) or one that cannot be read: the bundle says so; the lab is not judged by it.
+            return new CapturedPackets(capture.Point, index, 0, null, $"the pcap file could not be read: {e.Message}");
+        }
+    }
+
     private static void TryDelete(string file)
     {
         try
@@ -131,3 +172,10 @@ internal sealed class PacketCapture(LabSession session, ICommandRunner runner, P
         }
     }
 }
+
+/// <summary>
+/// One capture point's packets as a run kept them for a bug bundle (<see cref="PacketCapture.Keep"/>): the pcap file
+/// tcpdump wrote on <see cref="Point"/> (the <see cref="Index"/>-th of its capture, from 1), or, when
+/// <see cref="Pcap"/> is null, why it is left out (<see cref="LeftOut"/>: too large, or not readable).
+/// </summary>
+public sealed record CapturedPackets(CapturePoint Point, int Index, long Bytes, byte[]? Pcap, string? LeftOut);

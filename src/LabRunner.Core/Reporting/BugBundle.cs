@@ -23,12 +23,27 @@ public sealed record BundleManifest(string ScenarioFile, string Runtime, bool Ho
 
     public ImmutableSortedDictionary<string, string>? Files { get; init; }
 
+    /// <summary>
+    /// Every capture point of the run's capture expectations, in run order: the pcap file under captures/ (also in
+    /// <see cref="Files"/>, with its SHA-256), or why it is not in the bundle. Null in bundles written before pcaps were.
+    /// </summary>
+    public IReadOnlyList<BundleCapture>? Captures { get; init; }
+
     public int Format { get; init; } = CurrentFormat;
 
     /// <summary>The labrunner arguments that replay the run, the scenario given relative to the bundle.</summary>
     public IReadOnlyList<string> RunArguments() =>
         ["run", Path.Combine("scenario", ScenarioFile), "--runtime", Runtime, .. Host ? new[] { "--host" } : [], .. Uplink is { } u ? new[] { "--uplink", u } : []];
 }
+
+/// <summary>
+/// One capture point's packets in a bundle: <see cref="File"/> (a path inside the bundle, under captures/) or, when it is
+/// null, <see cref="LeftOut"/> saying why not (larger than the bound, or past the bundle's bounds on files and bytes).
+/// <see cref="Step"/> is the step's position (1-based), <see cref="Capture"/> the capture expectation's among the step's
+/// captures and <see cref="Point"/> the link's among its points (both 1-based); <see cref="Source"/> is where the
+/// capture is written (file:line:col).
+/// </summary>
+public sealed record BundleCapture(string? File, int Step, string StepTitle, int Capture, int Point, string Link, string In, string Source, long Bytes, string? LeftOut);
 
 /// <summary>
 /// A bug report someone else can replay: a .tar.gz with the scenario file as it was run, the manifest of how it was
@@ -41,8 +56,17 @@ public static class BugBundle
     /// <summary>The most bytes `replay` extracts from a bundle (a real one holds well under 2 MiB), counted while extracting.</summary>
     public const long MaxExtractedBytes = 32L << 20;
 
-    /// <summary>The most entries `replay` reads from a bundle (a real one has 8 files).</summary>
+    /// <summary>The most entries `replay` reads from a bundle (a real one has 8 files, and a pcap per capture point).</summary>
     public const int MaxEntries = 64;
+
+    /// <summary>The largest pcap a bundle carries of one capture point (a lab's ping capture is a few KiB); a larger one is left out with a note.</summary>
+    public const long MaxCaptureBytes = 4L << 20;
+
+    /// <summary>
+    /// The most bytes of pcaps in one bundle; the pcaps beyond it (and beyond <see cref="MaxEntries"/> files) are left
+    /// out with a note, so that every bundle written stays within what `replay` extracts.
+    /// </summary>
+    public const long MaxCapturesBytes = 16L << 20;
 
     /// <summary>
     /// Writes the bundle of <paramref name="run"/> to <paramref name="path"/>. The tool versions in environment.txt are
@@ -60,10 +84,13 @@ public static class BugBundle
             ("replay.sh", Encoding.UTF8.GetBytes(ReplayScript(manifest)), Regular | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute),
             ("README.md", Encoding.UTF8.GetBytes(Readme(run, manifest)), Regular),
         };
+        var captures = Captures(run, files.Sum(f => (long)f.Content.Length), files.Count, out var pcaps);
+        files.AddRange(pcaps.Select(p => (p.Name, p.Content, Regular)));
         manifest = manifest with
         {
             Format = BundleManifest.CurrentFormat,
             Files = files.ToImmutableSortedDictionary(f => f.Name, f => Convert.ToHexStringLower(SHA256.HashData(f.Content)), StringComparer.Ordinal),
+            Captures = captures,
         };
         files.Insert(0, (BundleManifest.FileName, JsonSerializer.SerializeToUtf8Bytes(manifest, new JsonSerializerOptions { WriteIndented = true }), Regular));
         var temporary = path + ".partial";
@@ -242,6 +269,55 @@ public static class BugBundle
         }
     }
 
+    /// <summary>
+    /// The run's kept capture packets (<see cref="Engine.LabOptions.KeepCaptures"/>) as bundle files,
+    /// captures/step-NN-capture-K/P-LINK[-in-PLACE].pcap, and a manifest entry for every capture point: its file, or
+    /// why it is left out (larger than <see cref="MaxCaptureBytes"/>, not readable, or past the room left in the bundle:
+    /// <see cref="MaxCapturesBytes"/> of pcaps, and what <see cref="MaxExtractedBytes"/> and <see cref="MaxEntries"/>
+    /// leave beside the other files, with 1 MiB kept for the manifest).
+    /// </summary>
+    private static List<BundleCapture> Captures(RunRecord run, long otherBytes, int otherFiles, out List<(string Name, byte[] Content)> pcaps)
+    {
+        var entries = new List<BundleCapture>();
+        pcaps = [];
+        var room = Math.Min(MaxCapturesBytes, MaxExtractedBytes - otherBytes - (1L << 20));
+        var filesLeft = MaxEntries - otherFiles - 1; // the manifest
+        var used = 0L;
+        foreach (var step in run.Steps)
+        {
+            var k = 0;
+            foreach (var check in step.Checks.Where(c => c.Expectation is Model.CaptureExpectation))
+            {
+                k++;
+                foreach (var c in check.Result.Captures)
+                {
+                    var place = c.Point.In.Kind == Model.PlaceKind.Host ? "" : $"-in-{Safe(c.Point.In.Name)}";
+                    var name = $"captures/step-{step.Number:00}-capture-{k}/{c.Index}-{Safe(c.Point.Link)}{place}.pcap";
+                    var leftOut = c.LeftOut
+                                  ?? (filesLeft <= 0 ? $"left out: a bundle holds at most {MaxEntries} files"
+                                      : used + c.Bytes > room ? $"left out: the bundle's pcaps may hold {room} bytes in all, and {used} were taken"
+                                      : null);
+                    if (leftOut is null && c.Pcap is { } bytes)
+                    {
+                        pcaps.Add((name, bytes));
+                        used += bytes.Length;
+                        filesLeft--;
+                    }
+                    entries.Add(new BundleCapture(leftOut is null ? name : null, step.Number, step.Step.Title, k, c.Index, c.Point.Link, c.Point.In.ToString(),
+                        check.Expectation.Span.ToString(), c.Bytes, leftOut));
+                }
+            }
+        }
+        return entries;
+    }
+
+    /// <summary>A name as a part of a path in the bundle: letters, digits, '.', '_' and '-' (names are checked so already; this is a belt).</summary>
+    private static string Safe(string name)
+    {
+        var safe = new string([.. name.Select(ch => char.IsAsciiLetterOrDigit(ch) || ch is '.' or '_' or '-' ? ch : '_')]);
+        return safe.StartsWith('.') ? "_" + safe[1..] : safe;
+    }
+
     private const UnixFileMode Regular = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
 
     private static string Commands(RunRecord run)
@@ -323,6 +399,7 @@ public static class BugBundle
         "| `junit.xml` | the same as JUnit XML |\n" +
         "| `commands.txt` | every command with its exit code, checks included |\n" +
         "| `environment.txt` | kernel, tools, runtime versions, the sysctls that matter |\n" +
+        "| `captures/` | each capture point's packets as tcpdump wrote them (`tcpdump -r FILE`), by step and capture; `bundle.json` lists them, and those left out (a pcap above 4 MiB, or past the bundle's room) with why |\n" +
         "| `replay.sh`, `bundle.json` | how to run it again: `./run-lab.sh replay BUNDLE.tar.gz` in a LabRunner checkout; `bundle.json` holds the SHA-256 of every other file, which `replay` checks |\n\n" +
         "Replaying a bundle runs its lab's commands as root: read `labrunner replay --plan BUNDLE.tar.gz` (and the scenario) first.\n";
 }
