@@ -49,7 +49,7 @@ internal sealed class CliWrapBackgroundCommand : IBackgroundCommand
             PipeTarget.ToStringBuilder(command._stderr),
             PipeTarget.ToDelegate(line =>
             {
-                if (line.Contains(start.ReadyWhenStderrContains, StringComparison.Ordinal)) command._ready.TrySetResult();
+                if (start.ReadyWhenStderrContains is { } ready && line.Contains(ready, StringComparison.Ordinal)) command._ready.TrySetResult();
             }));
         try
         {
@@ -70,6 +70,7 @@ internal sealed class CliWrapBackgroundCommand : IBackgroundCommand
             command._startFailure = $"{argv[0]}: {e.Message}";
             return command;
         }
+        if (start.ReadyWhenStderrContains is null) command._ready.TrySetResult(); // nothing to wait for: it runs
         var first = await Task.WhenAny(command._ready.Task, command._run, Task.Delay(start.ReadyTimeout, ct));
         command.Ready = first == command._ready.Task;
         if (!command.Ready && first != command._run)

@@ -14,6 +14,8 @@ public enum ResourceKind
     Container,
     /// <summary>A packet capture's tcpdump, by its label (LABRUNNER_CONTAINER=ID/capture-N).</summary>
     Capture,
+    /// <summary>A server the lab started (<c>serve</c>), by its label (LABRUNNER_CONTAINER=ID/serve-PLACE-PORT).</summary>
+    Server,
 }
 
 /// <summary>
@@ -50,6 +52,8 @@ public sealed record ResourceRef
     public static ResourceRef ForContainer(string id) => new(ResourceKind.Container, id, null);
 
     public static ResourceRef ForCapture(string label) => new(ResourceKind.Capture, label, null);
+
+    public static ResourceRef ForServer(string label) => new(ResourceKind.Server, label, null);
 
     /// <summary>How a person reads it: "netns lr-ab12cd-n1", "link veth-1 in lr-ab12cd", "container ID", "capture LABEL".</summary>
     public string Display => Kind == ResourceKind.Link ? $"link {Name} in {Netns}" : $"{Word(Kind)} {Name}";

@@ -1,0 +1,87 @@
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using LabRunner.Authoring;
+using LabRunner.Execution;
+using LabRunner.Kinds;
+
+namespace LabRunner.Model;
+
+/// <summary>
+/// A TCP connection from a place to ADDRESS:PORT, and how it ends: <c>connected</c>, <c>refused</c> (nothing listens
+/// there, or a REJECT), <c>timed-out</c> (dropped on the way: a DROP, a policy) or <c>unreachable</c> (no route, or an
+/// ICMP unreachable). Told apart from what busybox nc says, so a lab can show that a policy drops while a closed port
+/// refuses. With <c>send</c>, that text is sent once connected; with <c>receive</c>, what comes back must contain it.
+/// </summary>
+public sealed record ConnectExpectation(Place From, string To, int Port, string Result, string? Send, string? Receive) : Expectation
+{
+    public static readonly IReadOnlyList<string> Results = ["connected", "refused", "timed-out", "unreachable"];
+
+    public static readonly ExpectationKind Kind = new("connect", "a TCP connection from a place to ADDRESS:PORT: connected, refused, timed-out or unreachable",
+        [
+            new("from", FieldType.Place, "the host, netns or container that connects", Required: true),
+            new("to", FieldType.PingTarget, "an IPv4 address, or ${uplink.ip}", Required: true),
+            new("port", FieldType.Integer, "the port", Required: true),
+            new("result", FieldType.Choice, "how it must end (default connected)") { Choices = [.. Results] },
+            new("send", FieldType.Text, "text sent once connected"),
+            new("receive", FieldType.Text, "text what comes back must contain (e.g. an echo server's answer)"),
+        ],
+        r =>
+        {
+            var from = r.OptionalPlace("from");
+            if (from is null) r.Error(r.Span, "'from' is missing", "name the host, netns or container that connects");
+            var to = r.Target("to");
+            var port = r.Int("port", 1, 65535, required: true);
+            var result = r.Choice("result", Results, "unknown result '{0}'", "use connected, refused, timed-out or unreachable", fallback: "connected")!;
+            var send = r.Text("send");
+            var receive = r.Text("receive");
+            if (receive is not null && result != "connected")
+                r.Error(r.SpanOf("receive"), "'receive' needs a connection", "remove 'receive', or expect 'result: connected'");
+            return from is null || to is null || port is null ? null : new ConnectExpectation(from, to, port.Value, result, send, receive);
+        }, rank: 15);
+
+    public override string Keyword => Kind.Keyword;
+
+    public override IEnumerable<Tool> Tools => [new("busybox", "busybox-static")];
+
+    public override string Describe() =>
+        $"TCP from {From.Name} to {To}:{Port} {(Result == "connected" ? "connects" : "is " + Result)}" + (Receive is null ? "" : $" and gets back \"{Receive}\"");
+
+    public override IEnumerable<string?> Templated => [To, Send, Receive];
+
+    public override void Check(HostModel host) => host.Namespace(From);
+
+    public override async Task<(bool Held, string Observed)> ObserveAsync(ObserveContext context, CancellationToken ct)
+    {
+        var session = context.Session;
+        // nc -w 2: connect timeout and last-read timeout; timeout -s KILL bounds a server that never closes.
+        string[] connect = ["timeout", "-s", "KILL", "6", "sh", "-c", "printf %s \"$1\" | busybox nc -w 2 \"$2\" \"$3\"", "sh",
+            session.Expand(Send ?? ""), session.Expand(To), Port.ToString(CultureInfo.InvariantCulture)];
+        var outcome = await context.Places.RunAsync(From, From.Kind == PlaceKind.Container ? connect : ["busybox", .. connect], CommandPurpose.Check, ct);
+        var observed = Classify(outcome);
+        var receive = Receive is null ? null : session.Expand(Receive);
+        var got = outcome.Stdout.Trim().ReplaceLineEndings(" | ");
+        var held = observed == Result && (receive is null || outcome.Stdout.Contains(receive, StringComparison.Ordinal));
+        return (held, observed + (got.Length > 0 ? $", got back \"{(got.Length > 200 ? got[..200] + "..." : got)}\"" : "") +
+            (observed is "connected" ? "" : $" ({outcome.Error})"));
+    }
+
+    /// <summary>How busybox nc's attempt ended, from its message (exit 137: killed while connected, by the bound above).</summary>
+    public static string Classify(CommandOutcome outcome) =>
+        outcome.Stderr switch
+        {
+            var e when e.Contains("Connection refused", StringComparison.Ordinal) => "refused",
+            var e when e.Contains("timed out", StringComparison.Ordinal) => "timed-out",
+            var e when e.Contains("No route to host", StringComparison.Ordinal) || e.Contains("unreachable", StringComparison.Ordinal) => "unreachable",
+            _ when outcome.ExitCode is 0 or 137 => "connected",
+            _ => $"failed (exit {outcome.ExitCode})",
+        };
+}
+
+/// <summary>The C# API of the kind above: its builder method, a typed shim over the same fields (docs/CSHARP-LABS.md).</summary>
+public static partial class ExpectationSteps
+{
+    /// <summary>A TCP connection from a place to <paramref name="to"/>:<paramref name="port"/> (YAML <c>connect</c>) ends as <paramref name="result"/>.</summary>
+    public static ExpectClause Connect(this ExpectationPicker expect, string from, string to, int port, string result = "connected", string? send = null,
+        string? receive = null, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0) =>
+        expect.Add(ConnectExpectation.Kind, file, line, ("from", from), ("to", to), ("port", port), ("result", result), ("send", send), ("receive", receive));
+}

@@ -1,0 +1,146 @@
+using LabRunner.Execution;
+using LabRunner.Model;
+using LabRunner.Tests.Unit.Infrastructure;
+
+namespace LabRunner.Tests.Unit;
+
+/// <summary>
+/// `serve`, `connect` and `http` (issue 12): a server is a lab process, started in its place's namespace, stopped at
+/// teardown by its label; a connection's end is told from busybox nc's words.
+/// </summary>
+public sealed class L4KindSpecs
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private static string Lab(string actions, string expect = "") => $$"""
+        lab: l4
+        steps:
+          - title: a namespace
+            actions:
+              - netns-add: n1
+          - title: the server
+            actions:
+        {{actions}}
+        {{expect}}
+        """;
+
+    [Fact]
+    public async Task An_http_server_runs_busybox_httpd_in_its_place_and_is_stopped_by_its_label_at_teardown()
+    {
+        using var state = new TempDirectory();
+        var plan = await Plan.MakeAsync(Scenarios.Load(Lab("      - serve: { app: http, port: 80, page: hello, in: n1 }")), state.Path, Ct);
+
+        var start = Assert.Single(plan.CommandsFor(CommandPurpose.Action), c => c.Contains("httpd", StringComparison.Ordinal));
+        Assert.StartsWith("ip netns exec lr-test01-n1 busybox httpd -f -p 80 -h ", start);
+        Assert.Contains("/serve-n1-80", start);
+        Assert.Contains("kill -KILL <serve-n1-80.pid>", plan.CommandsFor(CommandPurpose.Teardown));
+    }
+
+    [Fact]
+    public async Task An_echo_server_is_busybox_nc_sending_back_what_it_gets()
+    {
+        using var state = new TempDirectory();
+        var plan = await Plan.MakeAsync(Scenarios.Load(Lab("      - serve: { app: echo, port: 7, in: n1 }")), state.Path, Ct);
+
+        Assert.Contains("ip netns exec lr-test01-n1 busybox nc -ll -p 7 -e cat", plan.CommandsFor(CommandPurpose.Action));
+    }
+
+    [Theory]
+    [InlineData(0, "hello", "", "connected")]
+    [InlineData(137, "", "", "connected")] // killed by the bound while still connected: a server that never closes
+    [InlineData(1, "", "nc: can't connect to remote host (10.0.0.2): Connection refused", "refused")]
+    [InlineData(1, "", "nc: timed out", "timed-out")]
+    [InlineData(1, "", "nc: can't connect to remote host (10.0.0.2): No route to host", "unreachable")]
+    [InlineData(1, "", "nc: can't connect to remote host (10.0.0.2): Network is unreachable", "unreachable")]
+    [InlineData(2, "", "nc: bad address 'x'", "failed (exit 2)")]
+    public void A_connections_end_is_told_from_what_nc_says(int exit, string stdout, string stderr, string result) =>
+        Assert.Equal(result, ConnectExpectation.Classify(new CommandOutcome(exit, stdout, stderr, TimeSpan.Zero)));
+
+    [Theory]
+    [InlineData("serve: { app: ftp, port: 21 }", "unknown app 'ftp'")]
+    [InlineData("serve: { app: http, port: 70000 }", "'port' must be a whole number from 1 to 65535, not '70000'")]
+    [InlineData("serve: { app: echo, port: 7, page: hi }", "'page' is for app: http")]
+    [InlineData("serve: { port: 80 }", "'app' is missing")]
+    public void A_mistake_in_serve_is_refused_where_it_is_written(string action, string message) =>
+        Assert.Equal(message, Scenarios.ErrorIn(Lab("      - " + action)).Message);
+
+    [Theory]
+    [InlineData("connect: { from: n1, to: 10.0.0.2, port: 80, result: dropped }", "unknown result 'dropped'")]
+    [InlineData("connect: { from: n1, to: 10.0.0.2, port: 80, result: refused, receive: x }", "'receive' needs a connection")]
+    [InlineData("connect: { from: n1, to: 10.0.0.2 }", "'port' is missing")]
+    [InlineData("http: { from: n1, url: https://10.0.0.2/ }", "'https://10.0.0.2/' is not an http:// URL")]
+    [InlineData("http: { from: n1, url: http://10.0.0.2/, status: 99 }", "'status' must be a whole number from 100 to 599, not '99'")]
+    public void A_mistake_in_connect_or_http_is_refused_where_it_is_written(string expectation, string message) =>
+        Assert.Equal(message, Scenarios.ErrorIn(Lab("      - serve: { app: http, port: 80, in: n1 }", "    expect:\n      - " + expectation)).Message);
+
+    [Fact]
+    public void The_CSharp_kinds_are_the_YAML_ones()
+    {
+        var yaml = Scenarios.Load(Lab("      - serve: { app: http, port: 80, page: hello, in: n1 }", """
+                expect:
+                  - connect: { from: host, to: 10.0.0.2, port: 80, send: hi, receive: hi }
+                  - http: { from: host, url: "http://10.0.0.2/", body-contains: hello }
+            """));
+        var csharp = Authoring.Lab.Named("l4")
+            .Step("a namespace", s => s.Netns("n1"))
+            .Step("the server", s => s.Serve("http", 80, page: "hello").In("n1")
+                .Expect.Connect(from: "host", to: "10.0.0.2", port: 80, send: "hi", receive: "hi")
+                .Expect.Http(from: "host", url: "http://10.0.0.2/", bodyContains: "hello"))
+            .Build();
+
+        static object Strip(object x) => x switch { LabAction a => a with { Span = SourceSpan.None }, Expectation e => e with { Span = SourceSpan.None }, _ => x };
+        Assert.Equal(yaml.Steps[1].Actions.Select(Strip), csharp.Steps[1].Actions.Select(Strip));
+        Assert.Equal(yaml.Steps[1].Expectations.Select(Strip), csharp.Steps[1].Expectations.Select(Strip));
+    }
+}
+
+/// <summary>`fdb` (issue 12): a MAC a bridge learned on a port; only learned entries count.</summary>
+public sealed class FdbKindSpecs
+{
+    private static string Lab(string expect) => $$"""
+        lab: fdb
+        steps:
+          - title: a bridge with a port
+            actions:
+              - bridge-add: br-0
+              - netns-add: n1
+              - veth-add: { name: veth-1, peer: eth0, peer-in: n1 }
+              - bridge-attach: { bridge: br-0, link: veth-1 }
+            expect:
+              - {{expect}}
+        """;
+
+    [Fact]
+    public void Learned_entries_are_those_the_bridge_did_not_make_for_itself()
+    {
+        // bridge -j fdb show br br-0 (iproute2 6.1): the port's own address and multicast entries are permanent/self.
+        using var fdb = System.Text.Json.JsonDocument.Parse("""
+            [{"mac":"33:33:00:00:00:01","ifname":"veth-1","flags":["self"],"state":"permanent"},
+             {"mac":"6e:5d:2c:aa:01:02","ifname":"veth-1","master":"br-0","state":"permanent"},
+             {"mac":"2a:0f:0c:99:ed:3e","ifname":"veth-1","master":"br-0","state":""},
+             {"mac":"9a:67:82:1e:ec:0e","ifname":"veth-3","master":"br-0"}]
+            """);
+
+        Assert.Equal([("2a:0f:0c:99:ed:3e", "veth-1"), ("9a:67:82:1e:ec:0e", "veth-3")], FdbExpectation.Learned(fdb.RootElement));
+    }
+
+    [Theory]
+    [InlineData("fdb: { bridge: br-0, port: veth-1 }", "'mac' or 'mac-of' is missing")]
+    [InlineData("fdb: { bridge: br-0, port: veth-1, mac: 02:00:00:00:00:01, mac-of: { link: eth0, in: n1 } }", "give either 'mac' or 'mac-of', not both")]
+    [InlineData("fdb: { bridge: veth-1, port: veth-1, mac: 02:00:00:00:00:01 }", "'veth-1' is not a bridge")]
+    [InlineData("fdb: { bridge: br-0, port: lo, mac: 02:00:00:00:00:01 }", "'lo' is not a port of 'br-0' in host at this point")]
+    public void A_mistake_is_refused_where_it_is_written(string expectation, string message) =>
+        Assert.Equal(message, Scenarios.ErrorIn(Lab(expectation)).Message);
+
+    [Fact]
+    public void The_CSharp_fdb_is_the_YAML_one()
+    {
+        var yaml = Scenarios.Load(Lab("fdb: { bridge: br-0, port: veth-1, mac-of: { link: eth0, in: n1 } }"));
+        var csharp = Authoring.Lab.Named("fdb")
+            .Step("a bridge with a port", s => s.Bridge("br-0").Netns("n1").Veth("veth-1", "eth0", peerIn: "n1").Attach("br-0", "veth-1")
+                .Expect.Fdb("br-0", "veth-1", macOf: "eth0", macOfIn: "n1"))
+            .Build();
+
+        Assert.Equal(yaml.Steps[0].Expectations[0] with { Span = SourceSpan.None }, csharp.Steps[0].Expectations[0] with { Span = SourceSpan.None });
+    }
+}
