@@ -113,6 +113,29 @@ public sealed partial class SignalAndDescriptorSpecs
         Assert.True(outcome.Duration >= TimeSpan.FromSeconds(5), $"killed after {outcome.Duration}, before the 5 s grace");
     }
 
+    /// <summary>
+    /// A child .NET started (CliWrap: a capture, a lab's server) is .NET's to reap: reaping it ourselves made the
+    /// runtime's SIGCHLD handling fail fast ("Error while reaping child. errno = 10", exit 134) when teardown killed a
+    /// lab's server by its label and waited for it to go.
+    /// </summary>
+    [Fact]
+    public async Task Only_children_spawned_by_Spawn_are_reaped_by_it()
+    {
+        // A child of ours that Spawn did not make (as one .NET makes), left a zombie: Spawn.Reap must leave it alone.
+        Assert.Equal(0, posix_spawnp(out var pid, "busybox", 0, 0, ["busybox", "true", null], [null]));
+        try
+        {
+            for (var i = 0; i < 500 && Processes.IsRunning(pid); i++) await Task.Delay(10, TestContext.Current.CancellationToken);
+            Assert.False(Processes.IsRunning(pid)); // a zombie now
+
+            Assert.False(Spawn.Reap(pid, out _));
+        }
+        finally
+        {
+            Assert.Equal(pid, waitpid(pid, out _, 0)); // still there to be reaped by its owner
+        }
+    }
+
     [Fact]
     public void Descriptors_inherited_from_the_caller_are_closed_on_exec()
     {
@@ -178,6 +201,12 @@ public sealed partial class SignalAndDescriptorSpecs
             File.Delete(stderr);
         }
     }
+
+    [DllImport("libc")]
+    private static extern int posix_spawnp(out int pid, string file, nint fileActions, nint attributes, string?[] argv, string?[] envp);
+
+    [DllImport("libc")]
+    private static extern int waitpid(int pid, out int status, int options);
 
     [DllImport("libc", SetLastError = true)]
     private static extern int open(string path, int flags);

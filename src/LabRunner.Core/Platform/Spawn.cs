@@ -66,6 +66,7 @@ public static class Spawn
 
             var error = posix_spawnp(out var pid, args[0], actions, attributes, args, envp);
             if (error != 0) throw new Win32Exception(error, $"{argv[0]}: {new Win32Exception(error).Message}");
+            Ours.TryAdd(pid, 0);
             return pid;
         }
         finally
@@ -79,11 +80,23 @@ public static class Spawn
         }
     }
 
-    /// <summary>Collects a child that has ended (so it does not stay a zombie); false if it still runs or is not our child.</summary>
+    /// <summary>
+    /// The children <see cref="Start"/> made and nobody has reaped yet. Only these are ours to reap: a child .NET started
+    /// (a capture's tcpdump, a lab's server, through CliWrap) is reaped by the runtime's own SIGCHLD handling, which
+    /// kills the process (FailFast: "Error while reaping child. errno = 10") when we reap it first.
+    /// </summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<int, byte> Ours = new();
+
+    /// <summary>
+    /// Collects a child <see cref="Start"/> made that has ended (so it does not stay a zombie); false if it still runs,
+    /// or is not such a child (another process's, or one .NET started and reaps itself).
+    /// </summary>
     public static bool Reap(int pid, out int exitCode)
     {
         exitCode = 0;
+        if (!Ours.ContainsKey(pid)) return false;
         if (waitpid(pid, out var status, 1 /* WNOHANG */) != pid) return false;
+        Ours.TryRemove(pid, out _);
         // Exited: its code; killed by a signal: 128 + the signal, as a shell reports it.
         exitCode = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f);
         return true;
