@@ -70,6 +70,14 @@ public sealed class PingClause : StepBuilder
     public PingClause Count(int count, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0) =>
         new(State.WithLastExpectation(e => e.With("count", At(file, line), count)));
 
+    /// <summary>Data bytes in each echo request (ping -s), 0 to 65507.</summary>
+    public PingClause Size(int size, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0) =>
+        new(State.WithLastExpectation(e => e.With("size", At(file, line), size)));
+
+    /// <summary>The average round trip must be shorter than <paramref name="below"/>.</summary>
+    public PingClause RttBelow(TimeSpan below, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0) =>
+        new(State.WithLastExpectation(e => e.With("rtt-below", At(file, line), below)));
+
     /// <summary>How long the ping may take to give the expected result (default 5 s).</summary>
     public PingClause Within(TimeSpan within, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0) =>
         new(State.WithLastExpectation(e => e with { Within = within, WithinSpan = At(file, line) }));
