@@ -62,7 +62,7 @@ done
 # "package:command": the package counts as present when dpkg says it is
 # installed and the command is on PATH.
 BASE_PKGS=(iproute2:ip iptables:iptables busybox-static:busybox util-linux:unshare
-           procps:sysctl tcpdump:tcpdump bridge-utils:brctl)
+           procps:sysctl tcpdump:tcpdump bridge-utils:brctl conntrack:conntrack)
 RUNTIME_PKGS=(containerd:containerd runc:runc docker.io:dockerd curl:curl)
 TOOL_PKGS=(graphviz:dot chromium:chromium)
 VAGRANT_PKGS=(vagrant:vagrant)
