@@ -26,10 +26,13 @@ public static partial class Templates
         {
             if (reference == UplinkIp) continue;
             if (reference.EndsWith(".pid", StringComparison.Ordinal) && containers.Contains(reference[..^4])) continue;
-            if (CniAttachment(reference, containers.Concat(netns ?? new HashSet<string>())) is not null) continue;
+            var places = containers.Concat(netns ?? new HashSet<string>()).ToList();
+            if (CniAttachment(reference, places) is not null) continue;
+            // A place's value other than its PID: say what a cni-add gives.
+            var cni = !reference.EndsWith(".pid", StringComparison.Ordinal) && places.Any(p => reference.StartsWith(p + ".", StringComparison.Ordinal));
             return $"unknown placeholder '${{{reference}}}'; known: ${{uplink.ip}}" +
                    string.Concat(containers.Order().Select(c => $", ${{{c}.pid}}")) +
-                   ", and after a cni-add: ${PLACE.IFNAME.ip} (also .cidr, .gateway, .mac, .host-veth)";
+                   (cni ? ", and after a cni-add: ${PLACE.IFNAME.ip} (also .cidr, .gateway, .mac, .host-veth)" : "");
         }
         return null;
     }

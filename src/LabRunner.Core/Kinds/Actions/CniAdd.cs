@@ -25,7 +25,7 @@ namespace LabRunner.Model;
 public sealed record CniAdd(string Network, string? NetworkFile, string Ifname, Place In) : LabAction
 {
     public static readonly ActionKind Kind = new("cni-add", "CNI ADD: a network's plugins (/usr/lib/cni) give a container or netns an interface",
-        Cni.Fields, r => Cni.Read(r) is { } n ? new CniAdd(n.Network, n.File, n.Ifname, n.In) : null, rank: 190);
+        Cni.Fields, r => Cni.Read(r) is { } n ? new CniAdd(n.Network, n.File, n.Ifname, n.In) : null, rank: 185);
 
     public override string Keyword => Kind.Keyword;
 
@@ -64,6 +64,13 @@ public sealed record CniAdd(string Network, string? NetworkFile, string Ifname, 
         {
             Directory.CreateDirectory(Path.GetDirectoryName(a.ResultPath)!);
             Directory.CreateDirectory(a.HostLocalParent);
+        }
+        // DEL leaves the bridge plugin's bridge: the lab deletes it if it made it (it is not the machine's with --host).
+        if (Cni.Plugins(net).FirstOrDefault() is { } main && (string?)main["type"] == "bridge" &&
+            ((string?)main["bridge"] ?? "cni0") is var bridge && context.Session.FirstTime($"cni bridge {bridge}"))
+        {
+            var there = context.IsDryRun ? null : await context.CheckAsync(a.Host.Ip("link", "show", "dev", bridge), ct);
+            if (there is not { Succeeded: true }) context.Journal.Append(ActionExecutor.DeleteLink(a.Host, bridge));
         }
         // Write-ahead: DEL is owed from the moment the first plugin may have done something, whatever happens next.
         context.Journal.Append(a.Undo());

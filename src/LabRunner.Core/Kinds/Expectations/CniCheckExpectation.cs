@@ -23,7 +23,7 @@ public sealed record CniCheckExpectation(string Network, string? NetworkFile, st
             if (common is { } c && JsonNode.Parse(c.Network)!["cniVersion"]?.GetValue<string>() is "0.3.0" or "0.3.1")
                 r.Error(r.SpanOf(c.File is null ? "network" : "network-file"), "CNI CHECK needs cniVersion 0.4.0 or later", "use cniVersion 1.0.0 (or 0.4.0)");
             return common is { } n ? new CniCheckExpectation(n.Network, n.File, n.Ifname, n.In, error) : null;
-        }, rank: 190);
+        }, rank: 125);
 
     public override string Keyword => Kind.Keyword;
 
