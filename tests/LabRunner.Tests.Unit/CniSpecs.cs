@@ -141,6 +141,11 @@ public sealed class CniSpecs
         Assert.All(dels, d => Assert.Equal(CommandPurpose.Teardown, d.Purpose));
         Assert.All(dels, d => Assert.Equal("<cached result of ADD>", (string?)JsonNode.Parse(d.Input!)!["prevResult"]));
         Assert.Equal(LabOutcome.Passed, plan.Result.Outcome);
+
+        // DEL leaves the bridge plugin's bridge: the lab deletes it after DEL, having seen (here: assumed) it was not there.
+        var teardown = plan.CommandsFor(CommandPurpose.Teardown).ToList();
+        var bridgeDelete = teardown.IndexOf("ip -n lr-test01 link delete dev cni0");
+        Assert.True(bridgeDelete > teardown.FindLastIndex(t => t.Contains("CNI_COMMAND=DEL", StringComparison.Ordinal)), string.Join("\n", teardown));
     }
 
     [Fact]
@@ -297,6 +302,35 @@ public sealed class CniSpecs
         Assert.Equal("DEL failed: portmap: could not teardown ipv4 dnat (CNI error 999)", await Cni.DeleteAsync(undo, runner, Ct));
         Assert.Null(JsonNode.Parse(runner.Commands[0].Input!)!["prevResult"]); // a torn cache: DEL without it
         Assert.True(File.Exists(result));
+    }
+
+    [Theory]
+    [InlineData(null, 0, "", true, "CHECK passed")]
+    [InlineData(null, 1, """{"code":999,"msg":"expected IP address 172.16.100.101 not found"}""", false, "bridge: expected IP address 172.16.100.101 not found (CNI error 999)")]
+    [InlineData("not found", 1, """{"code":999,"msg":"expected IP address 172.16.100.101 not found"}""", true, "bridge: expected IP address 172.16.100.101 not found (CNI error 999)")]
+    [InlineData("not found", 0, "", false, "CHECK passed")]
+    public async Task CHECK_runs_each_plugin_with_the_cached_result_and_holds_when_they_agree_or_fail_as_expected(string? error, int exit, string stdout, bool held, string observed)
+    {
+        using var dir = new TempDirectory();
+        var results = Directory.CreateDirectory(Path.Combine(dir.Path, "cni", "results")).FullName;
+        File.WriteAllText(Path.Combine(results, "lab-net-labrunner-ab12cd-n1-eth0"), BridgeResult);
+        var runner = new RecordingRunner(argv => argv[^1] == "/usr/lib/cni/bridge" ? new CommandOutcome(exit, stdout, "", TimeSpan.Zero) : RecordingRunner.Ok());
+        var session = new LabSession("ab12cd", true, Uplink.Default);
+        var places = new PlaceCommands(session, runner, new FakeRuntime("process"));
+        var context = new Kinds.ObserveContext(session, runner, places, new PacketCapture(session, runner, places, LabJournal.InMemory(
+            new JournalHeader("ab12cd", 1, 1, "lab.yaml", Sandbox: true, DateTimeOffset.UnixEpoch))), new PingDiagnosis(session, runner, () => [])) { StateDirectory = dir.Path };
+        var check = new CniCheckExpectation("""{"cniVersion":"1.0.0","name":"lab-net","plugins":[{"type":"bridge","ipam":{"type":"host-local"}},{"type":"portmap"}]}""", null, "eth0",
+            Place.Netns("n1"), error);
+
+        Assert.Equal((held, observed), await check.ObserveAsync(context, Ct));
+
+        var first = runner.Commands[0];
+        Assert.Equal(["ip", "netns", "exec", "lr-ab12cd", "env", "CNI_COMMAND=CHECK", "CNI_CONTAINERID=labrunner-ab12cd-n1", "CNI_NETNS=/var/run/netns/lr-ab12cd-n1",
+            "CNI_IFNAME=eth0", "CNI_PATH=/usr/lib/cni", "/usr/lib/cni/bridge"], first.Argv);
+        Assert.Equal(CommandPurpose.Check, first.Purpose);
+        Assert.Equal("vethc552bbd4", (string?)JsonNode.Parse(first.Input!)!["prevResult"]!["interfaces"]![1]!["name"]);
+        Assert.Equal(Path.Combine(dir.Path, "cni", "networks"), (string?)JsonNode.Parse(first.Input!)!["ipam"]!["dataDir"]);
+        Assert.Equal(exit == 0 ? 2 : 1, runner.Commands.Count); // the first disagreement ends it
     }
 
     [Fact]
