@@ -1,4 +1,5 @@
 using LabRunner.Journal;
+using LabRunner.Reliability;
 using LabRunner.Testing;
 
 namespace LabRunner.Tests.Integration;
@@ -73,5 +74,17 @@ public sealed class CniSpecs
         {
             Directory.Delete(state, recursive: true);
         }
+    }
+
+    [Fact]
+    public async Task Four_runs_of_the_CNI_lab_at_once_all_pass_with_their_own_reservations_and_leave_nothing()
+    {
+        Root.Require();
+
+        // Each run's host-local hands out 172.16.100.101 in its own dataDir: the same address in four sandboxes, no collision.
+        var result = await Concurrency.ParallelAsync(4, "process", Lab, Ct);
+
+        Assert.True(result.Clean, string.Join("\n", result.Problems));
+        Assert.Equal(4, result.Runs.Select(r => r.LabId).Distinct().Count());
     }
 }
