@@ -5,7 +5,8 @@
 #   vagrant/provision.sh [GROUP...]
 #
 #   (always)          what labs run with: iproute2 iptables busybox-static util-linux
-#                     procps tcpdump bridge-utils                  <- run-lab.sh, every run
+#                     procps tcpdump bridge-utils containernetworking-plugins (cni-add's
+#                     plugins, in /usr/lib/cni, not on PATH)       <- run-lab.sh, every run
 #   --dotnet          the .NET SDK that global.json names, with Microsoft's dotnet-install
 #                     script, into /usr/share/dotnet; only when no `dotnet` exists at all
 #   --runtimes        containerd + runc + docker.io, configured to leave this machine's
@@ -60,9 +61,10 @@ done
 
 # ---------------------------------------------------------------- packages
 # "package:command": the package counts as present when dpkg says it is
-# installed and the command is on PATH.
+# installed and the command is on PATH (or, given as a path, executable there).
 BASE_PKGS=(iproute2:ip iptables:iptables busybox-static:busybox util-linux:unshare
-           procps:sysctl tcpdump:tcpdump bridge-utils:brctl conntrack:conntrack)
+           procps:sysctl tcpdump:tcpdump bridge-utils:brctl conntrack:conntrack
+           containernetworking-plugins:/usr/lib/cni/bridge)
 RUNTIME_PKGS=(containerd:containerd runc:runc docker.io:dockerd curl:curl)
 TOOL_PKGS=(graphviz:dot chromium:chromium)
 VAGRANT_PKGS=(vagrant:vagrant)

@@ -51,6 +51,20 @@ public sealed class JsonEventStreamSpecs
     private static string Event(JsonElement e) => e.GetProperty("event").GetString()!;
 
     [Fact]
+    public void A_commands_standard_input_is_its_input_field_present_only_when_it_had_one()
+    {
+        var (stream, output) = Stream();
+        var ok = new CommandOutcome(0, "", "", TimeSpan.Zero);
+
+        stream.CommandRan(new CommandEvent(CommandPurpose.Action, ["/usr/lib/cni/bridge"], ok) { Input = """{"type":"bridge"}""" });
+        stream.CommandRan(new CommandEvent(CommandPurpose.Action, ["ip", "link"], ok));
+
+        var lines = Lines(output);
+        Assert.Equal("""{"type":"bridge"}""", lines[0].GetProperty("input").GetString());
+        Assert.False(lines[1].TryGetProperty("input", out _));
+    }
+
+    [Fact]
     public void The_sample_run_streams_every_event_in_order_and_ends_with_its_result()
     {
         var (stream, output) = Stream();

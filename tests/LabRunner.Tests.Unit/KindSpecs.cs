@@ -21,10 +21,10 @@ public sealed class KindSpecs
         Assert.Equal(
             ["netns-add", "netns-delete", "veth-add", "bridge-add", "vxlan-add", "macvlan-add", "link-up", "link-down", "link-move", "link-delete",
              "bridge-attach", "bridge-detach", "address-add", "route-add", "sysctl", "iptables-policy", "iptables-rule", "masquerade", "publish", "container-run", "container-stop", "serve",
-             "netns-symlink", "command", "link-set"],
+             "netns-symlink", "cni-add", "command", "link-set"],
             KindRegistry.ActionKeywords);
         Assert.Equal(
-            ["ping", "connect", "http", "neighbor", "link", "links", "address", "route", "sysctl", "iptables-policy", "conntrack", "bridge-ports", "fdb", "netns", "command", "capture"],
+            ["ping", "connect", "http", "neighbor", "link", "links", "address", "route", "sysctl", "iptables-policy", "conntrack", "bridge-ports", "fdb", "netns", "command", "capture", "cni-check"],
             KindRegistry.ExpectationKeywords);
     }
 

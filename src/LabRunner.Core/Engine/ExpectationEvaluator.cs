@@ -35,7 +35,8 @@ public sealed class ExpectationEvaluator(LabSession session, ICommandRunner runn
         Func<IReadOnlyList<Place>> labPlaces)
     {
         var places = new PlaceCommands(session, runner, runtime);
-        return new ObserveContext(session, runner, places, new PacketCapture(session, runner, places, journal), new PingDiagnosis(session, runner, labPlaces));
+        return new ObserveContext(session, runner, places, new PacketCapture(session, runner, places, journal), new PingDiagnosis(session, runner, labPlaces))
+            { StateDirectory = journal.Directory };
     }
 
     /// <summary>Keep each capture's pcap for a bug bundle (<see cref="LabOptions.KeepCaptures"/>).</summary>

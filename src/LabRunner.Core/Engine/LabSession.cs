@@ -57,6 +57,11 @@ public sealed class LabSession
     /// <summary>True the first time this run asks about <paramref name="key"/> (e.g. a user chain a kind may have to create).</summary>
     public bool FirstTime(string key) => _seen.Add(key);
 
+    private readonly Dictionary<string, string> _values = new(StringComparer.Ordinal);
+
+    /// <summary>A value learnt at run time for a placeholder (a CNI result's <c>busybox-1.eth0.ip</c>).</summary>
+    public void Define(string reference, string value) => _values[reference] = value;
+
     public void AddContainer(ContainerHandle handle) => _containers[handle.Name] = handle;
 
     public void RemoveContainer(string name) => _containers.Remove(name);
@@ -76,5 +81,6 @@ public sealed class LabSession
     public string Expand(string text) => Templates.Expand(text, reference =>
         reference == Templates.UplinkIp ? UplinkIp
         : reference.EndsWith(".pid", StringComparison.Ordinal) && _containers.TryGetValue(reference[..^4], out var c) ? c.Pid
+        : _values.TryGetValue(reference, out var value) ? value
         : $"${{{reference}}}");
 }

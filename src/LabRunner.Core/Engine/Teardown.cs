@@ -93,6 +93,8 @@ public sealed class Teardown(ICommandRunner runner, Func<string, IContainerRunti
                 var outcome = await runner.RunAsync(["rm", u.Path], CommandPurpose.Teardown, ct);
                 return outcome.Succeeded ? null : $"`rm {u.Path}` failed: {outcome.Error}";
             }
+            case UndoCni cni:
+                return await Model.Cni.DeleteAsync(cni, runner, ct);
             default:
                 return $"unknown undo record {undo.GetType().Name}";
         }
@@ -145,6 +147,8 @@ public sealed class Teardown(ICommandRunner runner, Func<string, IContainerRunti
                 };
             case UndoUnlink u:
                 return PointsTo(u.Path, u.Target) ? $"{u.Path} still exists ({u.Summary})" : null;
+            case UndoCni cni:
+                return Model.Cni.Leftover(cni);
             default:
                 return null;
         }

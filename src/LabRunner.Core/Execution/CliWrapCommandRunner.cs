@@ -11,18 +11,24 @@ public sealed class CliWrapCommandRunner(Action<CommandEvent>? onCommand = null,
 
     public bool IsDryRun => false;
 
-    public async Task<CommandOutcome> RunAsync(IReadOnlyList<string> argv, CommandPurpose purpose, CancellationToken ct = default)
+    public Task<CommandOutcome> RunAsync(IReadOnlyList<string> argv, CommandPurpose purpose, CancellationToken ct = default) =>
+        RunCoreAsync(argv, purpose, null, ct);
+
+    public Task<CommandOutcome> RunAsync(IReadOnlyList<string> argv, CommandPurpose purpose, string input, CancellationToken ct = default) =>
+        RunCoreAsync(argv, purpose, input, ct);
+
+    private async Task<CommandOutcome> RunCoreAsync(IReadOnlyList<string> argv, CommandPurpose purpose, string? input, CancellationToken ct)
     {
-        var outcome = await RunOnceAsync(argv, ct);
+        var outcome = await RunOnceAsync(argv, input, ct);
         // A signal to our process group can still reach a child in the instant between its fork and its setsid: it dies
         // of it, silent (exit 128 + SIGINT/SIGTERM/SIGHUP). Teardown's commands are idempotent, so such a one runs again.
         if (purpose == CommandPurpose.Teardown && outcome.ExitCode is 129 or 130 or 143 && outcome.Output.Length == 0)
-            outcome = await RunOnceAsync(argv, ct);
-        onCommand?.Invoke(new CommandEvent(purpose, [.. argv], outcome));
+            outcome = await RunOnceAsync(argv, input, ct);
+        onCommand?.Invoke(new CommandEvent(purpose, [.. argv], outcome) { Input = input });
         return outcome;
     }
 
-    private async Task<CommandOutcome> RunOnceAsync(IReadOnlyList<string> argv, CancellationToken ct)
+    private async Task<CommandOutcome> RunOnceAsync(IReadOnlyList<string> argv, string? input, CancellationToken ct)
     {
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(ct);
         limit.CancelAfter(_timeout);
@@ -34,6 +40,7 @@ public sealed class CliWrapCommandRunner(Action<CommandEvent>? onCommand = null,
             var result = await Cli.Wrap(detached[0])
                 .WithArguments(detached.Skip(1))
                 .WithValidation(CommandResultValidation.None)
+                .WithStandardInputPipe(input is null ? PipeSource.Null : PipeSource.FromString(input))
                 .ExecuteBufferedAsync(limit.Token);
             outcome = new CommandOutcome(result.ExitCode, result.StandardOutput, result.StandardError, watch.Elapsed);
         }

@@ -12,6 +12,13 @@ public sealed class DryRunCommandRunner(Action<CommandEvent>? onCommand = null) 
         return Task.FromResult(outcome);
     }
 
+    public Task<CommandOutcome> RunAsync(IReadOnlyList<string> argv, CommandPurpose purpose, string input, CancellationToken ct = default)
+    {
+        var outcome = new CommandOutcome(0, "", "", TimeSpan.Zero);
+        onCommand?.Invoke(new CommandEvent(purpose, [.. argv], outcome) { Input = input });
+        return Task.FromResult(outcome);
+    }
+
     public Task<IBackgroundCommand> StartAsync(IReadOnlyList<string> argv, CommandPurpose purpose, BackgroundStart start, CancellationToken ct = default)
     {
         onCommand?.Invoke(new CommandEvent(purpose, [.. argv], new CommandOutcome(0, "", "", TimeSpan.Zero)));

@@ -10,6 +10,7 @@ namespace LabRunner.Journal;
 [JsonDerivedType(typeof(UndoCommand), "command")]
 [JsonDerivedType(typeof(UndoRemoveContainer), "container")]
 [JsonDerivedType(typeof(UndoUnlink), "unlink")]
+[JsonDerivedType(typeof(UndoCni), "cni")]
 public abstract record UndoRecord(string Summary)
 {
     /// <summary>The object this undo removes (e.g. netns lr-ab12cd-n1), so that deleting it releases the undo.</summary>
@@ -30,6 +31,21 @@ public sealed record UndoRemoveContainer(string Summary, string Runtime, string 
 
 /// <summary>Remove a symlink, but only if it still points where this lab made it point.</summary>
 public sealed record UndoUnlink(string Summary, string Path, string Target) : UndoRecord(Summary);
+
+/// <summary>
+/// CNI DEL of one attachment (<c>cni-add</c>), as libcni does it: each plugin of the network in reverse order
+/// (<see cref="Calls"/>, already reversed), each given its config on standard input with <c>prevResult</c> set to the
+/// cached result at <see cref="ResultPath"/> when there is one (a crash before it was written leaves none: DEL goes
+/// without, as the spec allows). When the attachment is in a container, <see cref="NetnsPid"/> and
+/// <see cref="NetnsPidStart"/> name its process: if that PID is now another process's, CNI_NETNS is given empty (the
+/// plugins then release what they hold on the host without entering a namespace that is not the lab's). Afterwards no
+/// host-local reservation (a file named as an address) may be left in <see cref="HostLocalDir"/>, nor the result.
+/// </summary>
+public sealed record UndoCni(string Summary, CniCall[] Calls, string ResultPath, string? HostLocalDir, string? NetnsPid, long? NetnsPidStart)
+    : UndoRecord(Summary);
+
+/// <summary>One plugin call: the whole argv (namespace wrapper, <c>env CNI_...=</c>, the plugin) and its config without prevResult.</summary>
+public sealed record CniCall(string[] Argv, string Config);
 
 public enum VerificationKind
 {

@@ -25,6 +25,8 @@ public sealed class HostModel
     private readonly List<string> _order = [HostKey];
     private readonly Dictionary<string, string> _labels = new(StringComparer.Ordinal) { [HostKey] = "host" };
     private readonly List<ScenarioError> _findings = [];
+    // "PLACE.IFNAME" of every cni-add so far: what ${PLACE.IFNAME.ip} and cni-check may name
+    private readonly HashSet<string> _cni = new(StringComparer.Ordinal);
     private int _linkOrder;
 
     public HostModel(Uplink uplink)
@@ -138,6 +140,13 @@ public sealed class HostModel
     /// <summary>Marks the container's netns as linked into /var/run/netns; false when it already was.</summary>
     public bool Symlink(string container) => _symlinked.Add(container);
 
+    // ---------- CNI attachments ----------
+
+    /// <summary>A <c>cni-add</c> gave <paramref name="place"/> the interface <paramref name="ifname"/>; false when one already had.</summary>
+    public bool AddCniAttachment(Place place, string ifname) => _cni.Add($"{place.Name}.{ifname}");
+
+    public bool HasCniAttachment(Place place, string ifname) => _cni.Contains($"{place.Name}.{ifname}");
+
     // ---------- links ----------
 
     /// <summary>The link, or null after reporting where it is instead (or that nothing made it).</summary>
@@ -240,6 +249,13 @@ public sealed class HostModel
     {
         foreach (var reference in texts.OfType<string>().SelectMany(Templates.References).Distinct())
         {
+            if (Templates.CniAttachment(reference, _everContainers.Concat(_everNetns)) is { } attachment)
+            {
+                if (!_cni.Contains(attachment))
+                    Error($"${{{reference}}} is used before a cni-add gave '{attachment[..attachment.LastIndexOf('.')]}' its interface '{attachment[(attachment.LastIndexOf('.') + 1)..]}'",
+                        "use it only in steps after that cni-add");
+                continue;
+            }
             if (!reference.EndsWith(".pid", StringComparison.Ordinal)) continue;
             var name = reference[..^4];
             if (_containers.ContainsKey(name)) continue;

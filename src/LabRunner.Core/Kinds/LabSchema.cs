@@ -120,6 +120,7 @@ public static class LabSchema
             FieldType.ArgvOrNone => new JsonObject { ["anyOf"] = Array(new JsonObject { ["const"] = "none" }, new JsonObject { ["type"] = "array", ["minItems"] = 1, ["items"] = Text() }) },
             FieldType.Map => new JsonObject(),
             FieldType.MapList => new JsonObject { ["type"] = "array", ["minItems"] = 1 },
+            FieldType.Json => new JsonObject { ["type"] = Array("object", "string") },
             _ => Text(), // Text, Place, Container, Choice: words the loader checks against the lab itself
         };
         schema["description"] = doc;

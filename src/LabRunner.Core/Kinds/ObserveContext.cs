@@ -25,6 +25,9 @@ public sealed class ObserveContext
 
     public ICommandRunner Runner { get; }
 
+    /// <summary>The run's state directory (where <c>cni-add</c> keeps its results), or null in a plan.</summary>
+    public string? StateDirectory { get; init; }
+
     internal PlaceCommands Places { get; }
 
     internal PacketCapture Capture { get; }

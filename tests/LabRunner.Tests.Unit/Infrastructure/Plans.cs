@@ -12,7 +12,10 @@ public abstract record PlanEvent;
 
 public sealed record PlanCommand(CommandPurpose Purpose, ImmutableArray<string> Argv) : PlanEvent
 {
-    public string Display => Argv.Display();
+    /// <summary>The command's standard input (a CNI plugin's config), or null.</summary>
+    public string? Input { get; init; }
+
+    public string Display => new CommandEvent(Purpose, Argv, new CommandOutcome(0, "", "", TimeSpan.Zero)) { Input = Input }.Display;
 }
 
 public sealed record PlanStep(Step Step) : PlanEvent;
@@ -55,7 +58,7 @@ public sealed class Plan
     public static async Task<Plan> MakeAsync(Scenario scenario, string stateRoot, CancellationToken ct, bool sandbox = true)
     {
         var events = new List<PlanEvent>();
-        void Collect(CommandEvent e) => events.Add(new PlanCommand(e.Purpose, e.Argv));
+        void Collect(CommandEvent e) => events.Add(new PlanCommand(e.Purpose, e.Argv) { Input = e.Input });
         var runner = new DryRunCommandRunner(Collect);
         var engine = new LabEngine(runner, new ProcessRuntime(runner, Collect), new Recorder(events),
             new LabOptions { LabId = LabId, StateRoot = stateRoot, Sandbox = sandbox });

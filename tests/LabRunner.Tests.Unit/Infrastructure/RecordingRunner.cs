@@ -30,6 +30,14 @@ public sealed class RecordingRunner(Func<IReadOnlyList<string>, CommandOutcome>?
         return Task.FromResult(outcome);
     }
 
+    /// <summary>Answers a command with a standard input as any other (<paramref name="answer"/> sees the argv); the event keeps the input.</summary>
+    public Task<CommandOutcome> RunAsync(IReadOnlyList<string> argv, CommandPurpose purpose, string input, CancellationToken ct = default)
+    {
+        var outcome = answer?.Invoke(argv) ?? Ok();
+        _commands.Enqueue(new CommandEvent(purpose, [.. argv], outcome) { Input = input });
+        return Task.FromResult(outcome);
+    }
+
     public Task<IBackgroundCommand> StartAsync(IReadOnlyList<string> argv, CommandPurpose purpose, BackgroundStart start, CancellationToken ct = default) =>
         throw new NotSupportedException($"a recording runner starts nothing in the background ({argv.Display()})");
 }

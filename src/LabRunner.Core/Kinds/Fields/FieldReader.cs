@@ -192,6 +192,53 @@ public sealed partial class FieldReader
         return text;
     }
 
+    /// <summary>
+    /// A free-form mapping kept as JSON (<see cref="FieldType.Json"/>): YAML's plain scalars read as JSON's true, false,
+    /// null and numbers, quoted ones as strings; a string field is read as JSON text (C# labs pass one). Null when
+    /// absent, or after reporting when it is neither.
+    /// </summary>
+    public System.Text.Json.Nodes.JsonObject? Json(string key)
+    {
+        var node = Node(key);
+        switch (node)
+        {
+            case null: return null;
+            case MapValue map: return (System.Text.Json.Nodes.JsonObject)ToJson(map)!;
+            case ScalarValue s:
+                try
+                {
+                    if (System.Text.Json.Nodes.JsonNode.Parse(s.Text) is System.Text.Json.Nodes.JsonObject o) return o;
+                }
+                catch (System.Text.Json.JsonException e)
+                {
+                    Error(s.Span, $"'{key}' is not valid JSON: {e.Message}", "write it as a YAML mapping, or as a JSON object in a string");
+                    return null;
+                }
+                Error(s.Span, $"'{key}' must be a mapping (or a JSON object), not '{s.Text}'");
+                return null;
+            default:
+                Error(node.Span, $"'{key}' must be a mapping, not a list");
+                return null;
+        }
+    }
+
+    private static System.Text.Json.Nodes.JsonNode? ToJson(FieldValue value) => value switch
+    {
+        MapValue map => new System.Text.Json.Nodes.JsonObject(map.Entries.GroupBy(e => e.Key).Select(g => KeyValuePair.Create(g.Key, ToJson(g.Last().Value)))),
+        ListValue list => new System.Text.Json.Nodes.JsonArray([.. list.Items.Select(ToJson)]),
+        ScalarValue { Quoted: true } s => System.Text.Json.Nodes.JsonValue.Create(s.Text),
+        ScalarValue { Text: "true" or "True" or "TRUE" } => System.Text.Json.Nodes.JsonValue.Create(true),
+        ScalarValue { Text: "false" or "False" or "FALSE" } => System.Text.Json.Nodes.JsonValue.Create(false),
+        ScalarValue { Text: "" or "~" or "null" or "Null" or "NULL" } => null,
+        ScalarValue s when long.TryParse(s.Text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var n) => System.Text.Json.Nodes.JsonValue.Create(n),
+        ScalarValue s when JsonNumber().IsMatch(s.Text) => System.Text.Json.Nodes.JsonValue.Create(double.Parse(s.Text, CultureInfo.InvariantCulture)),
+        ScalarValue s => System.Text.Json.Nodes.JsonValue.Create(s.Text),
+        _ => null,
+    };
+
+    [GeneratedRegex(@"^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$")]
+    private static partial Regex JsonNumber();
+
     // ---------- names and addresses ----------
 
     public string? Interface(string key, bool required = false)
@@ -299,7 +346,7 @@ public sealed partial class FieldReader
 
     public void CheckTemplate(string text, SourceSpan span)
     {
-        if (Templates.Check(text, Names.Containers) is { } why) Error(span, why);
+        if (Templates.Check(text, Names.Containers, Names.Netns) is { } why) Error(span, why);
     }
 
     // ---------- places ----------

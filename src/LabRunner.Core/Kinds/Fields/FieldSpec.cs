@@ -48,6 +48,8 @@ public enum FieldType
     Map,
     /// <summary>A list of mappings of <see cref="FieldSpec.Fields"/>.</summary>
     MapList,
+    /// <summary>Any mapping, kept as JSON (a CNI network), or a string holding a JSON object.</summary>
+    Json,
 }
 
 /// <summary>

@@ -18,7 +18,7 @@ public abstract record FieldValue(SourceSpan Span)
         var span = new SourceSpan(file, (int)node.Start.Line, (int)node.Start.Column);
         return node switch
         {
-            YamlScalarNode s => new ScalarValue(s.Value ?? "", span),
+            YamlScalarNode s => new ScalarValue(s.Value ?? "", span) { Quoted = s.Style is not YamlDotNet.Core.ScalarStyle.Plain },
             YamlSequenceNode seq => new ListValue([.. seq.Children.Select(c => FromYaml(c, file))], span),
             YamlMappingNode map => new MapValue(
                 [.. map.Children.Select(p => new MapEntry((p.Key as YamlScalarNode)?.Value ?? "",
@@ -49,7 +49,11 @@ public abstract record FieldValue(SourceSpan Span)
         new([.. fields.Select(f => (f.Key, Value: From(f.Value, span))).Where(f => f.Value is not null).Select(f => new MapEntry(f.Key, span, f.Value!))], span);
 }
 
-public sealed record ScalarValue(string Text, SourceSpan Span) : FieldValue(Span);
+public sealed record ScalarValue(string Text, SourceSpan Span) : FieldValue(Span)
+{
+    /// <summary>Written quoted (or as a block) in YAML: a string even when it reads as a number or a boolean (<see cref="FieldType.Json"/>).</summary>
+    public bool Quoted { get; init; }
+}
 
 /// <summary>A null inside a C# list (YAML has no such thing): refused where it is read.</summary>
 public sealed record NullValue(SourceSpan Span) : FieldValue(Span);
