@@ -14,12 +14,16 @@ work="$(mktemp -d /tmp/lr-shots-XXXXXX)"
 trap 'rm -rf "$work"' EXIT
 cd "$ROOT"
 # A terminal of 110 columns; LABRUNNER_SCRIPT_CACHE=off: nothing kept in ~/.cache by this run.
-COLUMNS=110 LINES=60 LABRUNNER_SCRIPT_CACHE=off script -qec \
-  "dotnet src/LabRunner.Cli/bin/Release/net10.0/labrunner.dll run scenarios/article/article.yaml --until 2.7 --report $work/report.html" \
+LABRUNNER_SCRIPT_CACHE=off script -qec \
+  "stty cols 110 rows 60; dotnet src/LabRunner.Cli/bin/Release/net10.0/labrunner.dll run scenarios/article/article.yaml --until 2.7 --report $work/report.html" \
   "$work/console.typescript" >/dev/null
 python3 - "$work/console.typescript" "$work/console.html" <<'PY'
 import html, re, sys
 text = open(sys.argv[1], encoding="utf-8", errors="replace").read().replace("\r", "")
+text = "\n".join(l for l in text.split("\n") if not l.startswith(("Script started", "Script done")))
+text = re.sub(r"\x1b[=>]", "", text)
+palette = ["#000", "#b00020", "#0a7a28", "#8a5a00", "#1d4ed8", "#8e24aa", "#00796b", "#555",
+           "#666", "#c62828", "#2e7d32", "#8a6d00", "#1565c0", "#8e24aa", "#00838f", "#222"]
 colours = {"30": "#000", "31": "#b00020", "32": "#0a7a28", "33": "#8a5a00", "34": "#1d4ed8", "35": "#8e24aa", "36": "#00796b",
            "37": "#555", "90": "#666", "91": "#c62828", "92": "#2e7d32", "93": "#8a6d00", "94": "#1565c0", "95": "#8e24aa", "96": "#00838f", "97": "#222"}
 out, open_spans = [], 0
@@ -29,9 +33,19 @@ for part in re.split(r"(\x1b\[[0-9;]*m)", text):
         out.append(html.escape(re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", part)))
         continue
     codes = [c for c in m.group(1).split(";") if c]
-    if not codes or "0" in codes:
+    if not codes or codes == ["0"] or codes[0] == "0":
         out.append("</span>" * open_spans); open_spans = 0
-    style = ";".join(f"color:{colours[c]}" for c in codes if c in colours) + (";font-weight:bold" if "1" in codes else "")
+    styles, i = [], 0
+    while i < len(codes):
+        c = codes[i]
+        if c == "38" and i + 2 < len(codes) and codes[i + 1] == "5":
+            n = int(codes[i + 2]); styles.append(f"color:{palette[n] if n < 16 else '#333'}"); i += 3; continue
+        if c == "38" and i + 4 < len(codes) and codes[i + 1] == "2":
+            styles.append(f"color:rgb({codes[i + 2]},{codes[i + 3]},{codes[i + 4]})"); i += 5; continue
+        if c in colours: styles.append(f"color:{colours[c]}")
+        if c == "1": styles.append("font-weight:bold")
+        i += 1
+    style = ";".join(styles)
     if style.strip(";"):
         out.append(f'<span style="{style.strip(";")}">'); open_spans += 1
 out.append("</span>" * open_spans)
