@@ -86,11 +86,7 @@ public sealed class ReportFileSpecs
     {
         Root.Require();
         using var dir = new TempDir();
-        var text = await File.ReadAllTextAsync(LabCli.Scenario("article/03-container-to-container.yaml"), Ct);
-        const string right = "- ping: { from: busybox-2, to: 172.16.100.101, succeeds: false }";
-        Assert.Contains(right, text);
-        var scenario = Path.Combine(dir.Path, "bug.yaml");
-        await File.WriteAllTextAsync(scenario, text.Replace(right, "- ping: { from: busybox-2, to: 172.16.100.101, within: 1s }"), Ct);
+        var scenario = await WriteArticle03ExpectingThePingToPassAsync(dir.Path);
         var report = Path.Combine(dir.Path, "bug.html");
         var before = HostSnapshot.Take();
 
@@ -139,11 +135,7 @@ public sealed class ReportFileSpecs
     {
         Root.Require();
         using var dir = new TempDir();
-        var text = await File.ReadAllTextAsync(LabCli.Scenario("article/03-container-to-container.yaml"), Ct);
-        const string right = "- ping: { from: busybox-2, to: 172.16.100.101, succeeds: false }";
-        Assert.Contains(right, text);
-        var scenario = Path.Combine(dir.Path, "bug.yaml");
-        await File.WriteAllTextAsync(scenario, text.Replace(right, "- ping: { from: busybox-2, to: 172.16.100.101, within: 1s }"), Ct);
+        var scenario = await WriteArticle03ExpectingThePingToPassAsync(dir.Path);
         var bundle = Path.Combine(dir.Path, "bug.tar.gz");
         var before = HostSnapshot.Take();
 
@@ -214,5 +206,19 @@ public sealed class ReportFileSpecs
         public string Path { get; } = Directory.CreateTempSubdirectory("lr-report-").FullName;
 
         public void Dispose() => Directory.Delete(Path, recursive: true);
+    }
+
+    /// <summary>
+    /// The article's section 3 with 3.2's ping made to succeed (the bug a user would report): it fails, and the run
+    /// goes on to its why-lines and teardown. Returns the lab's path in <paramref name="dir"/>.
+    /// </summary>
+    private static async Task<string> WriteArticle03ExpectingThePingToPassAsync(string dir)
+    {
+        var text = await File.ReadAllTextAsync(LabCli.Scenario("article/03-container-to-container.yaml"), Ct);
+        const string right = "- ping: { from: busybox-2, to: 172.16.100.101, succeeds: false }";
+        Assert.Contains(right, text);
+        var scenario = Path.Combine(dir, "bug.yaml");
+        await File.WriteAllTextAsync(scenario, text.Replace(right, "- ping: { from: busybox-2, to: 172.16.100.101, within: 1s }"), Ct);
+        return scenario;
     }
 }

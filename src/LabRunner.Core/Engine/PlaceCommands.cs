@@ -20,9 +20,13 @@ internal sealed class PlaceCommands(LabSession session, ICommandRunner runner, I
     /// <c>ping -c COUNT [OPTIONS] -W 1 TO</c> from <paramref name="from"/>: busybox's ping everywhere, since it is in
     /// every container and on every host this tool installs.
     /// </summary>
-    public Task<CommandOutcome> PingAsync(Place from, string to, int count, CommandPurpose purpose, CancellationToken ct, params string[] options)
-    {
-        string[] ping = ["ping", "-c", count.ToString(CultureInfo.InvariantCulture), .. options, "-W", "1", session.Expand(to)];
-        return RunAsync(from, from.Kind == PlaceKind.Container ? ping : ["busybox", .. ping], purpose, ct);
-    }
+    public Task<CommandOutcome> PingAsync(Place from, string to, int count, CommandPurpose purpose, CancellationToken ct, params string[] options) =>
+        BusyboxAsync(from, ["ping", "-c", count.ToString(CultureInfo.InvariantCulture), .. options, "-W", "1", session.Expand(to)], purpose, ct);
+
+    /// <summary>
+    /// A busybox applet in a place: as <c>busybox APPLET …</c> outside containers, as the applet inside one (the runtime's
+    /// exec runs busybox there); the same tools in every place, whatever the host has installed.
+    /// </summary>
+    public Task<CommandOutcome> BusyboxAsync(Place place, string[] applet, CommandPurpose purpose, CancellationToken ct) =>
+        RunAsync(place, place.Kind == PlaceKind.Container ? applet : ["busybox", .. applet], purpose, ct);
 }

@@ -45,6 +45,10 @@ public sealed class ObserveContext
         return outcome.Succeeded ? Json(outcome.Stdout).EnumerateArray().FirstOrDefault() : null;
     }
 
+    /// <summary>The MAC of a link (<c>mac-of: { link, in }</c>: MACs are random, so known only at run time), or null when it is not there.</summary>
+    public async Task<string?> MacOfAsync(Place place, string link, CancellationToken ct) =>
+        await LinkJsonAsync(Target(place), link, ct) is { } json ? Execution.IpJson.Str(json, "address") : null;
+
     /// <summary>iproute2's JSON; empty output is an empty list.</summary>
     public static JsonElement Json(string text) =>
         string.IsNullOrWhiteSpace(text) ? JsonDocument.Parse("[]").RootElement : JsonDocument.Parse(text).RootElement;

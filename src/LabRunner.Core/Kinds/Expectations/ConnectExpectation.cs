@@ -56,7 +56,7 @@ public sealed record ConnectExpectation(Place From, string To, int Port, string 
         // nc -w 2: connect timeout and last-read timeout; timeout -s KILL bounds a server that never closes.
         string[] connect = ["timeout", "-s", "KILL", "6", "sh", "-c", "printf %s \"$1\" | busybox nc -w 2 \"$2\" \"$3\"", "sh",
             session.Expand(Send ?? ""), session.Expand(To), Port.ToString(CultureInfo.InvariantCulture)];
-        var outcome = await context.Places.RunAsync(From, From.Kind == PlaceKind.Container ? connect : ["busybox", .. connect], CommandPurpose.Check, ct);
+        var outcome = await context.Places.BusyboxAsync(From, connect, CommandPurpose.Check, ct);
         var observed = Classify(outcome);
         var receive = Receive is null ? null : session.Expand(Receive);
         var got = outcome.Stdout.Trim().ReplaceLineEndings(" | ");

@@ -59,9 +59,8 @@ public sealed record FdbExpectation(Place In, string Bridge, string Port, string
         var seen = new List<string>();
         if (MacOfLink is not null)
         {
-            var link = await context.LinkJsonAsync(context.Target(MacOfIn!), MacOfLink, ct);
-            if (link is null) return (false, $"{MacOfLink} not found in {MacOfIn}");
-            mac = Str(link.Value, "address");
+            mac = await context.MacOfAsync(MacOfIn!, MacOfLink, ct);
+            if (mac is null) return (false, $"{MacOfLink} not found in {MacOfIn}");
             seen.Add($"{MacOfLink} in {MacOfIn!.Name} has {mac}");
         }
         var outcome = await context.CheckAsync(context.Target(In).Exec("bridge", "-j", "fdb", "show", "br", Bridge), ct);

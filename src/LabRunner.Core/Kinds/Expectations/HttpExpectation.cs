@@ -47,7 +47,7 @@ public sealed partial record HttpExpectation(Place From, string Url, int Status,
     {
         var url = context.Session.Expand(Url);
         string[] get = ["timeout", "-s", "KILL", "6", "busybox", "wget", "-S", "-O", "-", url];
-        var outcome = await context.Places.RunAsync(From, From.Kind == PlaceKind.Container ? get : ["busybox", .. get], CommandPurpose.Check, ct);
+        var outcome = await context.Places.BusyboxAsync(From, get, CommandPurpose.Check, ct);
         var statuses = StatusLine().Matches(outcome.Stderr);
         if (statuses.Count == 0) return (false, $"no answer: {outcome.Error}");
         var status = int.Parse(statuses[^1].Groups[1].Value, CultureInfo.InvariantCulture);

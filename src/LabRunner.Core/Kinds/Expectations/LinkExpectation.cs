@@ -102,8 +102,7 @@ public sealed record LinkExpectation(
         if (MacOfLink is not null)
         {
             var mac = Str(l, "address");
-            var other = await context.LinkJsonAsync(context.Target(MacOfIn!), MacOfLink, ct);
-            var otherMac = other is { } o ? Str(o, "address") : null;
+            var otherMac = await context.MacOfAsync(MacOfIn!, MacOfLink, ct);
             seen.Add($"MAC {mac}" + (otherMac is null ? $"; {MacOfLink} not found in {MacOfIn}" : $", {MacOfLink} in {MacOfIn!.Name} has {otherMac}"));
             held &= otherMac is not null && string.Equals(mac, otherMac, StringComparison.OrdinalIgnoreCase);
         }

@@ -52,9 +52,8 @@ public sealed record NeighborExpectation(Place In, string Ip, string? Mac, strin
         var expectedMac = Mac;
         if (MacOfLink is not null)
         {
-            var link = await context.LinkJsonAsync(context.Target(MacOfIn!), MacOfLink, ct);
-            if (link is null) return (false, $"{seen}; {MacOfLink} not found in {MacOfIn}");
-            expectedMac = Str(link.Value, "address");
+            expectedMac = await context.MacOfAsync(MacOfIn!, MacOfLink, ct);
+            if (expectedMac is null) return (false, $"{seen}; {MacOfLink} not found in {MacOfIn}");
             seen += $"; {MacOfLink} in {MacOfIn!.Name} has {expectedMac}";
         }
         return (expectedMac is null || string.Equals(mac, expectedMac, StringComparison.OrdinalIgnoreCase), seen);
