@@ -19,8 +19,8 @@ public sealed class KindSpecs
     public void The_registry_finds_every_kind_in_its_rank_order_with_unranked_kinds_last()
     {
         Assert.Equal(
-            ["netns-add", "netns-delete", "veth-add", "bridge-add", "vxlan-add", "macvlan-add", "link-up", "link-down", "link-move", "link-delete",
-             "bridge-attach", "bridge-detach", "address-add", "route-add", "sysctl", "iptables-policy", "iptables-rule", "masquerade", "publish", "container-run", "container-stop", "serve",
+            ["netns-add", "netns-delete", "veth-add", "bridge-add", "vxlan-add", "macvlan-add", "vlan-add", "ipvlan-add", "link-up", "link-down", "link-move", "link-delete",
+             "bridge-attach", "bridge-detach", "address-add", "route-add", "sysctl", "netem", "iptables-policy", "iptables-rule", "masquerade", "publish", "container-run", "container-stop", "serve",
              "netns-symlink", "cni-add", "command", "link-set"],
             KindRegistry.ActionKeywords);
         Assert.Equal(

@@ -1,11 +1,13 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
 using LabRunner.Model;
 using LabRunner.Platform;
 
 namespace LabRunner.Engine;
 
 /// <summary>
-/// Before anything runs: are we root, and is every tool the scenario needs on PATH? Problems become exit 3
-/// with the one command that fixes them.
+/// Before anything runs: are we root, is every tool the scenario needs on PATH, and does the kernel have every
+/// feature its kinds need (a VLAN link, netem)? Problems become exit 3 with the one command that fixes them.
 /// </summary>
 public static class EnvironmentCheck
 {
@@ -16,7 +18,12 @@ public static class EnvironmentCheck
     ];
 
     /// <param name="searchPath">Where to look for the tools (default: $PATH).</param>
-    public static IReadOnlyList<string> Problems(Scenario scenario, string runtime = "process", string? searchPath = null)
+    /// <param name="probeKernel">
+    /// Whether the kernel has a feature: null when it has, else what the probe said. Default (as root): the feature's
+    /// probe in a throwaway network namespace (<see cref="ProbeKernel"/>).
+    /// </param>
+    public static IReadOnlyList<string> Problems(Scenario scenario, string runtime = "process", string? searchPath = null,
+        Func<KernelFeature, string?>? probeKernel = null)
     {
         var problems = new List<string>();
         if (!Processes.IsRoot)
@@ -30,8 +37,49 @@ public static class EnvironmentCheck
         if (missing.Count > 0)
             problems.Add($"missing tools: {string.Join(", ", missing.Select(m => m.Tool))}; install them with: " +
                          $"apt-get install -y {string.Join(' ', missing.Select(m => m.Package).Distinct())} (or run ./run-lab.sh, which installs them)");
+        probeKernel ??= Processes.IsRoot && FindOnPath("unshare", searchPath) is not null ? ProbeKernel : null;
+        if (probeKernel is null) return problems;
+        foreach (var feature in scenario.AllActions.SelectMany(a => a.KernelFeatures).Distinct())
+            if (probeKernel(feature) is { } said)
+                problems.Add($"this kernel ({KernelRelease()}) cannot make {feature.Name}: {said.Trim()}; load the module with " +
+                             $"`modprobe {feature.Module}`, or run the lab on a kernel built with {feature.Config} (Debian's stock kernel has it)");
         return problems;
     }
+
+    private static string KernelRelease()
+    {
+        try
+        {
+            return File.ReadAllText("/proc/sys/kernel/osrelease").Trim();
+        }
+        catch (IOException)
+        {
+            return Environment.OSVersion.VersionString;
+        }
+    }
+
+    private static readonly ConcurrentDictionary<KernelFeature, string?> Probed = new();
+
+    /// <summary>
+    /// Runs a feature's probe in a fresh network namespace that vanishes with it (<c>unshare -n</c>: nothing of the
+    /// machine's is touched), once per process. Null when the kernel has the feature, else the probe's error.
+    /// </summary>
+    public static string? ProbeKernel(KernelFeature feature) => Probed.GetOrAdd(feature, static f =>
+    {
+        var start = new ProcessStartInfo("unshare", ["-n", "sh", "-c", $"ip link add probe0 type veth peer name probe1 && {f.Probe}"])
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true,
+        };
+        using var probe = Process.Start(start)!;
+        var error = probe.StandardError.ReadToEndAsync();
+        probe.StandardOutput.ReadToEnd();
+        if (!probe.WaitForExit(TimeSpan.FromSeconds(10)))
+        {
+            probe.Kill(entireProcessTree: true);
+            return "the probe did not finish in 10 s";
+        }
+        return probe.ExitCode == 0 ? null : error.Result.Trim() is { Length: > 0 } e ? e : $"the probe exited {probe.ExitCode}";
+    });
 
     public static string? FindOnPath(string tool, string? searchPath = null)
     {

@@ -44,6 +44,9 @@ public abstract record LabAction
     /// <summary>Tools the action runs besides iproute2 and util-linux (the environment check names their packages).</summary>
     public virtual IEnumerable<Tool> Tools => [];
 
+    /// <summary>Kernel features the action needs that some kernels lack (the environment check probes them before anything runs).</summary>
+    public virtual IEnumerable<KernelFeature> KernelFeatures => [];
+
     /// <summary>Whether the action needs the container runtime (its daemon and image are prepared before the lab starts).</summary>
     public virtual bool UsesContainerRuntime => false;
 
@@ -56,3 +59,25 @@ public abstract record LabAction
 
 /// <summary>A program a kind runs, and the Debian package that has it.</summary>
 public sealed record Tool(string Name, string Package);
+
+/// <summary>
+/// A kernel feature a kind needs that not every kernel has (a link type, a qdisc), with the probe that tells: shell
+/// commands run in a fresh, throwaway network namespace (<c>unshare -n</c>), which build a veth pair <c>probe0</c>/
+/// <c>probe1</c> first. When the probe fails, the environment check stops the lab before anything is built (exit 3)
+/// and says what the kernel lacks and how to get it.
+/// </summary>
+/// <param name="Name">What the lab needs, as a person says it: "802.1Q VLAN links".</param>
+/// <param name="Config">The kernel option that builds it, e.g. CONFIG_VLAN_8021Q.</param>
+/// <param name="Module">The module that has it, for <c>modprobe</c>.</param>
+/// <param name="Probe">Shell commands that succeed only on a kernel with the feature (run after the veth pair exists).</param>
+public sealed record KernelFeature(string Name, string Config, string Module, string Probe)
+{
+    public static readonly KernelFeature Vlan = new("802.1Q VLAN links (ip link add ... type vlan)", "CONFIG_VLAN_8021Q", "8021q",
+        "ip link add link probe0 name probe0.10 type vlan id 10");
+
+    public static readonly KernelFeature Ipvlan = new("ipvlan links (ip link add ... type ipvlan)", "CONFIG_IPVLAN", "ipvlan",
+        "ip link add link probe0 name probe2 type ipvlan mode l2");
+
+    public static readonly KernelFeature Netem = new("the netem qdisc (tc qdisc ... netem)", "CONFIG_NET_SCH_NETEM", "sch_netem",
+        "tc qdisc add dev probe0 root netem delay 1ms");
+}
