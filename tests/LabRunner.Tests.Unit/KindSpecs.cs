@@ -24,7 +24,7 @@ public sealed class KindSpecs
              "netns-symlink", "cni-add", "command", "link-set"],
             KindRegistry.ActionKeywords);
         Assert.Equal(
-            ["ping", "connect", "http", "neighbor", "link", "links", "address", "route", "sysctl", "iptables-policy", "conntrack", "bridge-ports", "fdb", "netns", "command", "capture", "cni-check"],
+            ["ping", "connect", "http", "neighbor", "link", "links", "address", "route", "sysctl", "iptables-policy", "conntrack", "bridge-ports", "fdb", "netns", "command", "capture", "cni-check", "counter"],
             KindRegistry.ExpectationKeywords);
     }
 

@@ -46,6 +46,13 @@ public sealed class ExpectationEvaluator(LabSession session, ICommandRunner runn
         set => _context.Capture.Keep = value;
     }
 
+    /// <summary>A step begins: each of its expectations reads what it compares with afterwards (<see cref="Expectation.BeginStepAsync"/>).</summary>
+    public async Task BeginStepAsync(IEnumerable<Expectation> expectations, CancellationToken ct)
+    {
+        _context.StepStart.Clear();
+        foreach (var expectation in expectations) await expectation.BeginStepAsync(_context, ct);
+    }
+
     public async Task<ExpectationResult> EvaluateAsync(Expectation expectation, CancellationToken ct)
     {
         var watch = Stopwatch.StartNew();

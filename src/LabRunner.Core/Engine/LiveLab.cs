@@ -102,6 +102,7 @@ public sealed class LiveLab : IAsyncDisposable
         var checks = new List<CheckOutcome>();
         try
         {
+            if (!_runner.IsDryRun) await _evaluator.BeginStepAsync(step.Expectations, ct);
             foreach (var action in step.Actions)
             {
                 var result = await _executor.ExecuteAsync(action, ct);

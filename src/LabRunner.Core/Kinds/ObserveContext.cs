@@ -28,6 +28,12 @@ public sealed class ObserveContext
     /// <summary>The run's state directory (where <c>cni-add</c> keeps its results), or null in a plan.</summary>
     public string? StateDirectory { get; init; }
 
+    /// <summary>
+    /// What expectations read when their step began (<see cref="Expectation.BeginStepAsync"/>), by expectation; emptied
+    /// at each step's start.
+    /// </summary>
+    public Dictionary<Expectation, object> StepStart { get; } = new(ReferenceEqualityComparer.Instance);
+
     internal PlaceCommands Places { get; }
 
     internal PacketCapture Capture { get; }

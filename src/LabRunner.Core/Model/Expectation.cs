@@ -30,6 +30,13 @@ public abstract record Expectation
     /// <summary>One observation of the live host: whether it holds now, and what was seen (for the report).</summary>
     public abstract Task<(bool Held, string Observed)> ObserveAsync(ObserveContext context, CancellationToken ct);
 
+    /// <summary>
+    /// Called when the step that holds it begins, before the step's actions run: an expectation about what happens
+    /// during the step (a rule's counter that grows) reads its starting point here and keeps it in
+    /// <see cref="ObserveContext.StepStart"/>. Not called in a plan.
+    /// </summary>
+    public virtual Task BeginStepAsync(ObserveContext context, CancellationToken ct) => Task.CompletedTask;
+
     /// <summary>For a failure people ask "why?" about: what was found along the way, one finding a line.</summary>
     public virtual Task<IReadOnlyList<string>> DiagnoseAsync(ObserveContext context, CancellationToken ct) => Task.FromResult<IReadOnlyList<string>>([]);
 

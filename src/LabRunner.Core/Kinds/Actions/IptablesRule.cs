@@ -44,14 +44,23 @@ public sealed record IptablesRule(string Table, string Chain, ImmutableArray<str
             var table = CommonFields.ReadTable(r);
             var chain = r.Chain("chain", required: true);
             var rule = r.Argv("rule", required: true);
-            foreach (var arg in rule ?? [])
-                if (Commands.Contains(arg) || Commands.Any(c => c.StartsWith("--", StringComparison.Ordinal) && arg.StartsWith(c + "=", StringComparison.Ordinal)))
-                    r.Error(r.SpanOf("rule"), $"'{arg}' is an iptables command, not part of a rule",
-                        "give only the rule (matches and target, e.g. [-p, tcp, --dport, 80, -j, ACCEPT]); the action adds it with -A (or -I with 'insert: true') and removes it at teardown");
+            RejectCommands(r, rule, "the action adds it with -A (or -I with 'insert: true') and removes it at teardown");
             var insert = r.Bool("insert") ?? false;
             return chain is null || rule is null ? null : new IptablesRule(table, chain, rule.Value, insert, r.PlaceOf());
         },
         rank: 155);
+
+    /// <summary>Whether <paramref name="chain"/> is one <paramref name="table"/> has built in (with a policy), not a user chain.</summary>
+    internal static bool IsBuiltIn(string table, string chain) => BuiltIn.TryGetValue(table, out var chains) && chains.Contains(chain);
+
+    /// <summary>A rule (the argv after the chain) that holds an iptables command (-A, -D, -F...) is refused where it is written.</summary>
+    internal static void RejectCommands(FieldReader r, IEnumerable<string>? rule, string why)
+    {
+        foreach (var arg in rule ?? [])
+            if (Commands.Contains(arg) || Commands.Any(c => c.StartsWith("--", StringComparison.Ordinal) && arg.StartsWith(c + "=", StringComparison.Ordinal)))
+                r.Error(r.SpanOf("rule"), $"'{arg}' is an iptables command, not part of a rule",
+                    $"give only the rule (matches and target, e.g. [-p, tcp, --dport, 80, -j, ACCEPT]); {why}");
+    }
 
     public override string Keyword => Kind.Keyword;
 

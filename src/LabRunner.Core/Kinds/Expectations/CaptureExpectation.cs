@@ -30,22 +30,7 @@ public sealed record CaptureExpectation(CaptureTraffic While, ImmutableArray<Cap
 
     public static readonly ExpectationKind Kind = new("capture", "tcpdump on links while a ping runs: pcap filters that match, or never do",
         [
-            new("while", FieldType.Map, "the traffic to capture")
-            {
-                Fields =
-                [
-                    new("ping", FieldType.Map, "pings from a place to an address", Required: true)
-                    {
-                        Fields =
-                        [
-                            new("from", FieldType.Place, "the host, netns or container that pings", Required: true),
-                            new("to", FieldType.PingTarget, "an IPv4 address, or ${uplink.ip}", Required: true),
-                            new("count", FieldType.Integer, "echo requests (default 2)") { Min = 1, Max = 20 },
-                        ],
-                    },
-                ],
-                Required = true,
-            },
+            TrafficField("the traffic to capture", required: true),
             new("on", FieldType.MapList, "the links to capture on, each with its filters", Required: true) { Fields = [.. PointFields] },
         ],
         r =>
@@ -54,6 +39,25 @@ public sealed record CaptureExpectation(CaptureTraffic While, ImmutableArray<Cap
             var points = ReadPoints(r);
             return traffic is null || points is null ? null : new CaptureExpectation(traffic, points.Value);
         }, rank: 120);
+
+    /// <summary>'while: { ping: {...} }': traffic sent while something is watched (a capture, a <c>counter</c>).</summary>
+    internal static FieldSpec TrafficField(string summary, bool required) =>
+        new("while", FieldType.Map, summary)
+        {
+            Fields =
+            [
+                new("ping", FieldType.Map, "pings from a place to an address", Required: true)
+                {
+                    Fields =
+                    [
+                        new("from", FieldType.Place, "the host, netns or container that pings", Required: true),
+                        new("to", FieldType.PingTarget, "an IPv4 address, or ${uplink.ip}", Required: true),
+                        new("count", FieldType.Integer, "echo requests (default 2)") { Min = 1, Max = 20 },
+                    ],
+                },
+            ],
+            Required = required,
+        };
 
     public override string Keyword => Kind.Keyword;
 
@@ -90,6 +94,12 @@ public sealed record CaptureExpectation(CaptureTraffic While, ImmutableArray<Cap
             r.Error(r.Span, "'while' is missing", "say what traffic to capture: 'while: { ping: { from: busybox-2, to: 172.16.100.101 } }'");
             return null;
         }
+        return ReadTraffic(r);
+    }
+
+    /// <summary>The traffic of a 'while' that is there: pings (also what a <c>counter</c> counts during).</summary>
+    internal static CaptureTraffic? ReadTraffic(FieldReader r)
+    {
         if (r.Map("while", "'while'") is not { } w) return null;
         CaptureTraffic? traffic = null;
         if (w.Has("ping") && w.Map("ping", "'ping'") is { } ping)
