@@ -163,6 +163,9 @@ public sealed class LabEngine(ICommandRunner runner, IContainerRuntime runtime, 
         // pcap filters are compiled by libpcap, so only here (not in the loader) can a bad one be found: still before any change.
         if (!runner.IsDryRun && await PreflightAsync(scenario, ct) is { Length: > 0 } refused)
             throw new Loading.ScenarioInvalidException(refused);
+        if (!options.Sandbox && Kinds.HostModel.Play(scenario).UsesWan)
+            throw new UsageException("the lab works in 'wan', the far side of the sandbox's uplink, and with --host there is none",
+                "run it without --host (in a sandbox), or give the lab a netns of its own for the outside (netns-add) instead of 'wan'");
         var session = new LabSession(options.LabId ?? NewLabId(), options.Sandbox, scenario.Uplink);
         // The runtime first: the --host preflight asks it whether the lab's container names are taken.
         if (!runner.IsDryRun && scenario.AllActions.Any(a => a.UsesContainerRuntime)) await runtime.PrepareAsync(ct);

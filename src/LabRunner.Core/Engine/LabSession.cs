@@ -49,7 +49,9 @@ public sealed class LabSession
     /// In a sandbox, lab namespaces get the lab id as prefix so that two labs never share a /var/run/netns name;
     /// with --host they keep the scenario's names, as in the article.
     /// </summary>
-    public string PhysicalNetns(string name) => PhysicalName(name);
+    public string PhysicalNetns(string name) =>
+        name != Place.WanName ? PhysicalName(name)
+        : WanNetns ?? throw new InvalidOperationException("'wan' is the sandbox's far side of the uplink; the --host preflight should have refused this lab");
 
     /// <summary>A machine-wide name (netns, runtime container id) for a scenario name: prefixed in a sandbox.</summary>
     public string PhysicalName(string name) => Sandbox ? $"lr-{LabId}-{name}" : name;

@@ -29,12 +29,16 @@ public sealed class LiveLab : IAsyncDisposable
     private bool _interrupted;
     private int _actionsDone;
 
+    /// <summary>Whether the lab works in the sandbox's far side of the uplink (then a place diagnoses and pictures look at).</summary>
+    private readonly bool _usesWan;
+
     internal LiveLab(Scenario scenario, LabSession session, LabJournal journal, ICommandRunner runner,
         Runtimes.IContainerRuntime runtime, LabObserver observer, Func<string, Runtimes.IContainerRuntime> runtimes,
         FaultInjection? fault = null)
     {
         Scenario = scenario;
         Session = session;
+        _usesWan = session.Sandbox && Kinds.HostModel.Play(scenario).UsesWan;
         _journal = journal;
         _fault = fault;
         _runner = runner;
@@ -59,7 +63,7 @@ public sealed class LiveLab : IAsyncDisposable
 
     /// <summary>The host, the lab's namespaces (made or not yet) and its running containers.</summary>
     private IReadOnlyList<Place> LabPlaces() =>
-        [Place.Host, .. Scenario.AllActions.Select(a => a.Declares).OfType<Place>().Where(p => p.Kind == PlaceKind.Netns).Distinct(),
+        [Place.Host, .. _usesWan ? [Place.Wan] : Array.Empty<Place>(), .. Scenario.AllActions.Select(a => a.Declares).OfType<Place>().Where(p => p.Kind == PlaceKind.Netns).Distinct(),
          .. Session.Containers.Keys.Order(StringComparer.Ordinal).Select(Place.Container)];
 
     /// <summary>The live names: lab id, physical namespaces, container PIDs.</summary>

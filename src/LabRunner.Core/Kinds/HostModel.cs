@@ -85,6 +85,12 @@ public sealed class HostModel
                 return HostKey;
             case PlaceKind.Netns when _netns.Contains(place.Name):
                 return NetnsKey(place.Name);
+            case PlaceKind.Netns when place == Place.Wan:
+                // There from the start in a sandbox; drawn from the first step that uses it.
+                UsesWan = true;
+                AddNetns(Place.WanName);
+                LinksOf(NetnsKey(Place.WanName))[Place.WanLink] = new ModelLink("uplink", createdByLab: false) { Up = true, Order = _linkOrder++ };
+                return NetnsKey(Place.WanName);
             case PlaceKind.Container when _containers.TryGetValue(place.Name, out var owner):
                 return ContainerKey(owner);
             default:
@@ -96,6 +102,21 @@ public sealed class HostModel
     }
 
     public bool NetnsExists(string name) => _netns.Contains(name);
+
+    /// <summary>Whether the lab works in the sandbox's <see cref="Place.Wan"/> (a lab that does cannot run with --host).</summary>
+    public bool UsesWan { get; private set; }
+
+    /// <summary>The model after the whole lab: every action applied and every expectation checked, in order (what validation does).</summary>
+    public static HostModel Play(Scenario scenario)
+    {
+        var host = new HostModel(scenario.Uplink);
+        foreach (var step in scenario.Steps)
+        {
+            foreach (var action in step.Actions) host.Apply(action);
+            foreach (var expectation in step.Expectations) host.Check(expectation);
+        }
+        return host;
+    }
 
     public bool WasNetns(string name) => _everNetns.Contains(name);
 

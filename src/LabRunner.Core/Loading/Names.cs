@@ -35,6 +35,7 @@ public static partial class Names
         if (!ObjectPattern().IsMatch(name))
             return $"{what} name '{name}' may only hold letters, digits, '-', '_' and '.', and must start with a letter or digit";
         if (name == "host") return $"'host' is reserved for the lab's host; choose another {what} name";
+        if (name == Model.Place.WanName) return $"'wan' is reserved for the far side of the sandbox's uplink; choose another {what} name";
         return null;
     }
 

@@ -11,14 +11,5 @@ namespace LabRunner.Loading;
 /// </summary>
 public static class ScenarioValidator
 {
-    public static ImmutableArray<ScenarioError> Validate(Scenario scenario)
-    {
-        var host = new HostModel(scenario.Uplink);
-        foreach (var step in scenario.Steps)
-        {
-            foreach (var action in step.Actions) host.Apply(action);
-            foreach (var expectation in step.Expectations) host.Check(expectation);
-        }
-        return [.. host.Findings];
-    }
+    public static ImmutableArray<ScenarioError> Validate(Scenario scenario) => [.. HostModel.Play(scenario).Findings];
 }

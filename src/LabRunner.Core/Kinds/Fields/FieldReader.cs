@@ -356,6 +356,7 @@ public sealed partial class FieldReader
     {
         var name = String(key);
         if (name is null || name == "host") return Place.Host;
+        if (name == Place.WanName) return Place.Wan;
         if (Names.Netns.Contains(name)) return Place.Netns(name);
         if (Names.Containers.Contains(name)) return Place.Container(name);
         UnknownName(SpanOf(key), name, "netns or container", Names.Netns.Concat(Names.Containers));
@@ -377,7 +378,7 @@ public sealed partial class FieldReader
         var all = known.ToList();
         var near = Suggest.Nearest(name, all);
         Error(span, $"unknown {what} '{name}': no action of this lab creates it",
-            near is not null ? $"did you mean '{near}'?" : all.Count == 0 ? "create it first (netns-add or container-run)" : $"known: host, {string.Join(", ", all.Order())}");
+            near is not null ? $"did you mean '{near}'?" : all.Count == 0 ? "create it first (netns-add or container-run)" : $"known: host, wan, {string.Join(", ", all.Order())}");
     }
 
     /// <summary>Reports every key that was never read: a typo must not be silently ignored.</summary>
