@@ -1,7 +1,6 @@
 using LabRunner.Engine;
 using LabRunner.Execution;
 using LabRunner.Model;
-using LabRunner.Reporting;
 using LabRunner.Tests.Unit.Infrastructure;
 
 namespace LabRunner.Tests.Unit;
@@ -54,14 +53,8 @@ public sealed class CounterSpecs
         });
     }
 
-    private static async Task<(CheckOutcome Check, RecordingRunner Runner)> RunAsync(string lab, RecordingRunner runner)
-    {
-        using var state = new TempDirectory();
-        var recorder = new RunRecorder();
-        var engine = new LabEngine(runner, new FakeRuntime("process"), new CompositeObserver(recorder), new LabOptions { StateRoot = state.Path, LabId = LabId });
-        await engine.RunAsync(Scenarios.Load(lab), Ct);
-        return (Assert.Single(recorder.Record.Steps[^1].Checks), runner);
-    }
+    private static async Task<(CheckOutcome Check, RecordingRunner Runner)> RunAsync(string lab, RecordingRunner runner) =>
+        (Assert.Single(await FakeRuns.LastStepChecksAsync(lab, runner, LabId, Ct)), runner);
 
     [Fact]
     public async Task A_rule_added_in_the_step_counts_from_zero_and_its_packets_during_the_step_hold()

@@ -135,4 +135,27 @@ public sealed class LinkSetSpecs
         public Task<IBackgroundCommand> StartAsync(IReadOnlyList<string> argv, CommandPurpose purpose, BackgroundStart start, CancellationToken ct = default) =>
             throw new NotSupportedException();
     }
+
+    [Theory]
+    [InlineData(1450, true, "state UNKNOWN, flags <BROADCAST,MULTICAST,UP,LOWER_UP>, no master, mtu 1450")]
+    [InlineData(1500, false, "state UNKNOWN, flags <BROADCAST,MULTICAST,UP,LOWER_UP>, no master, mtu 1450")]
+    public async Task The_link_expectation_checks_an_mtu_when_given(int mtu, bool held, string observed)
+    {
+        var runner = new RecordingRunner(argv => argv.Display() == "ip -n lr-1ab001 -j -d link show dev vx0"
+            ? RecordingRunner.Ok("""[{"ifindex":5,"ifname":"vx0","flags":["BROADCAST","MULTICAST","UP","LOWER_UP"],"mtu":1450,"operstate":"UNKNOWN","linkinfo":{"info_kind":"vxlan"}}]""")
+            : RecordingRunner.Ok());
+
+        var check = Assert.Single(await FakeRuns.LastStepChecksAsync($$"""
+            lab: mtu
+            steps:
+              - title: a vxlan
+                actions:
+                  - vxlan-add: { name: vx0, id: 42 }
+                expect:
+                  - link: { name: vx0, mtu: {{mtu}}, within: 200ms }
+            """, runner, "1ab001", TestContext.Current.CancellationToken));
+
+        Assert.Equal((held, observed), (check.Result.Held, check.Result.Observed));
+        Assert.Equal($"vx0 present in host: mtu {mtu}", check.Result.Expected);
+    }
 }

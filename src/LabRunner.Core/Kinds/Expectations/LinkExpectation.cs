@@ -23,7 +23,7 @@ public sealed record LinkExpectation(
     public bool Equals(LinkExpectation? other) =>
         other is not null && base.Equals(other) && Name == other.Name && In == other.In && Present == other.Present && State == other.State &&
         Sequences.Equal(Flags, other.Flags) && Master == other.Master && NoMaster == other.NoMaster && Peer == other.Peer && PeerIn == other.PeerIn &&
-        MacOfLink == other.MacOfLink && MacOfIn == other.MacOfIn;
+        MacOfLink == other.MacOfLink && MacOfIn == other.MacOfIn && Mtu == other.Mtu;
 
     public override int GetHashCode() => HashCode.Combine(base.GetHashCode(), HashCode.Combine(Name, In, Present, State, Sequences.Hash(Flags), Master, Peer, PeerIn), MacOfLink);
 
@@ -37,6 +37,7 @@ public sealed record LinkExpectation(
             new("master", FieldType.Text, "its bridge, or 'none'"),
             new("peer", FieldType.Interface, "a veth's other end"),
             new("peer-in", FieldType.Place, "where the other end is"),
+            new("mtu", FieldType.Integer, "its MTU, e.g. 1450 for a VXLAN over a 1500-byte underlay") { Min = 68, Max = 65535 },
             CommonFields.MacOf,
         ],
         r =>
@@ -51,15 +52,19 @@ public sealed record LinkExpectation(
             if (master is not null && !noMaster && Loading.Names.CheckInterface(master) is { } why) r.Error(r.SpanOf("master"), why);
             var peer = r.Interface("peer");
             var peerIn = r.OptionalPlace("peer-in");
+            var mtu = r.Int("mtu", 68, 65535);
             var (ofLink, ofIn) = CommonFields.ReadMacOf(r);
             return name is null ? null : new LinkExpectation(name, place, present, state, flags, noMaster ? null : master, noMaster, peer, peerIn)
-                { MacOfLink = ofLink, MacOfIn = ofIn };
+                { MacOfLink = ofLink, MacOfIn = ofIn, Mtu = mtu };
         }, rank: 30);
 
     /// <summary>When set, the link's MAC must equal the MAC of this link (in <see cref="MacOfIn"/>).</summary>
     public string? MacOfLink { get; init; }
 
     public Place? MacOfIn { get; init; }
+
+    /// <summary>When set, the link's MTU.</summary>
+    public int? Mtu { get; init; }
 
     public override string Keyword => Kind.Keyword;
 
@@ -71,6 +76,7 @@ public sealed record LinkExpectation(
         if (!Flags.IsDefaultOrEmpty) parts.Add($"flags {string.Join(",", Flags)}");
         if (Master is not null) parts.Add($"master {Master}");
         if (NoMaster) parts.Add("no master");
+        if (Mtu is not null) parts.Add($"mtu {Mtu}");
         if (Peer is not null) parts.Add($"peer {Peer}");
         if (PeerIn is not null) parts.Add($"peer in {PeerIn}");
         if (MacOfLink is not null) parts.Add($"MAC of {MacOfLink} in {MacOfIn!.Name}");
@@ -94,7 +100,9 @@ public sealed record LinkExpectation(
         var flags = l.TryGetProperty("flags", out var f) ? f.EnumerateArray().Select(x => x.GetString() ?? "").ToList() : [];
         var master = Str(l, "master");
         var seen = new List<string> { $"state {state}", $"flags <{string.Join(",", flags)}>", master is null ? "no master" : $"master {master}" };
-        var held = (State is null || State == state)
+        if (Mtu is not null) seen.Add($"mtu {(l.TryGetProperty("mtu", out var m) ? m.GetRawText() : "?")}");
+        var held = (Mtu is null || l.TryGetProperty("mtu", out var mtu) && mtu.TryGetInt32(out var value) && value == Mtu)
+                   && (State is null || State == state)
                    && Flags.All(flags.Contains)
                    && (Master is null || Master == master)
                    && (!NoMaster || master is null);
@@ -145,8 +153,8 @@ public static partial class ExpectationSteps
     /// "none" means the link has no master.
     /// </summary>
     public static ExpectClause Link(this ExpectationPicker expect, string name, bool present = true, string? state = null, string[]? flags = null, string? master = null,
-        string? peer = null, string? peerIn = null, string? macOf = null, string? macOfIn = null,
+        string? peer = null, string? peerIn = null, string? macOf = null, string? macOfIn = null, int? mtu = null,
         [CallerFilePath] string file = "", [CallerLineNumber] int line = 0) =>
         expect.Add(LinkExpectation.Kind, file, line, ("name", name), ("present", present), ("state", state), ("flags", flags), ("master", master),
-            ("peer", peer), ("peer-in", peerIn), ("mac-of", ExpectationPicker.MacOf(macOf, macOfIn, file, line)));
+            ("peer", peer), ("peer-in", peerIn), ("mac-of", ExpectationPicker.MacOf(macOf, macOfIn, file, line)), ("mtu", mtu));
 }
