@@ -54,6 +54,30 @@ public sealed class CSharpLabSpecs
         }
     }
 
+    /// <summary>Every .csx of the curriculum, by file name: each has a YAML twin beside it.</summary>
+    public static TheoryData<string> CurriculumScripts() =>
+        [.. Directory.GetFiles(Path.Combine(Repo.Root, "scenarios", "curriculum"), "*.csx").Select(f => Path.GetFileName(f)).Order(StringComparer.Ordinal)];
+
+    [Theory]
+    [MemberData(nameof(CurriculumScripts))]
+    public async Task A_curriculum_csx_builds_the_model_and_the_plan_of_its_yaml_twin(string script)
+    {
+        var folder = Path.Combine(Repo.Root, "scenarios", "curriculum");
+        var yaml = ScenarioLoader.LoadFile(Path.Combine(folder, Path.ChangeExtension(script, ".yaml")));
+        var csx = await LabScript.LoadFileAsync(Path.Combine(folder, script), Ct);
+
+        Assert.Equal((yaml.Name, yaml.Description?.Trim(), yaml.Uplink, yaml.Steps.Length), (csx.Name, csx.Description?.Trim(), csx.Uplink, csx.Steps.Length));
+        for (var i = 0; i < yaml.Steps.Length; i++)
+        {
+            Assert.Equal(yaml.Steps[i].Title, csx.Steps[i].Title);
+            Assert.Equal(yaml.Steps[i].Text?.Trim(), csx.Steps[i].Text?.Trim());
+            Assert.Equal(yaml.Steps[i].Actions.Select(Dump), csx.Steps[i].Actions.Select(Dump));
+            Assert.Equal(yaml.Steps[i].Expectations.Select(Dump), csx.Steps[i].Expectations.Select(Dump));
+        }
+        using var state = new TempDirectory();
+        Assert.Equal((await Plan.MakeAsync(yaml, state.Path, Ct)).ToText(), (await Plan.MakeAsync(csx, state.Path, Ct)).ToText());
+    }
+
     [Fact]
     public async Task Each_element_of_article_csx_points_at_its_line_in_the_script()
     {
