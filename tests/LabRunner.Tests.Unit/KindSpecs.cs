@@ -123,6 +123,10 @@ public sealed class KindSpecs
         var linkSet = actions.Single(a => a!["required"]![0]!.GetValue<string>() == "link-set")!["properties"]!["link-set"]!;
         Assert.Equal(["name", "mtu", "address", "txqueuelen", "alias", "in"], linkSet["properties"]!.AsObject().Select(p => p.Key));
         Assert.Equal(68, linkSet["properties"]!["mtu"]!["minimum"]!.GetValue<int>());
+        var addressAdd = actions.Single(a => a!["required"]![0]!.GetValue<string>() == "address-add")!["properties"]!["address-add"]!;
+        Assert.Equal(["dev", "address", "dad", "in"], addressAdd["properties"]!.AsObject().Select(p => p.Key));
+        Assert.Matches(addressAdd["properties"]!["address"]!["pattern"]!.GetValue<string>(), "fd00:100::1/64"); // IPv6 too
+        Assert.Matches(addressAdd["properties"]!["address"]!["pattern"]!.GetValue<string>(), "172.16.100.1/24");
         var netnsAdd = actions.Single(a => a!["required"]![0]!.GetValue<string>() == "netns-add")!["properties"]!["netns-add"]!;
         Assert.NotNull(netnsAdd["anyOf"]); // the short form 'netns-add: n1' or the mapping
     }

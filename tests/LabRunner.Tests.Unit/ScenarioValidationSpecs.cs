@@ -427,7 +427,8 @@ public sealed class ScenarioValidationSpecs
     [InlineData("0x0a.0.0.1/24", "not an IPv4 address")]
     [InlineData("10.0.1/24", "not an IPv4 address")]
     [InlineData("'10.0.0.1 /24'", "not an IPv4 address")]
-    [InlineData("fe80::1/64", "not an IPv4 address")]
+    [InlineData("fe80::1::/64", "not an IPv6 address")] // fe80::1/64 is valid: IPv6 (Ipv6Specs)
+    [InlineData("'fe80::1%eth0/64'", "has a zone")]
     public void A_CIDR_that_iproute2_would_read_otherwise_is_rejected(string address, string problem)
     {
         var error = Scenarios.ErrorIn(AddressAdd(address));

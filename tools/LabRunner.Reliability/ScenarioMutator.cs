@@ -27,6 +27,7 @@ public sealed class ScenarioMutator
     [
         "300.1.1.1/24", "1.2.3/24", "1.2.3.4/33", "1.2.3.4/-1", "::1/64", "172.16.100.1", "01.2.3.4/24", "0x0a.0.0.1/8",
         "1.2.3.4/24/24", "1.2.3.4 /24", "default", "localhost", "172.16.100.1/024",
+        "fd00::1::2/64", "fd00::1/129", "fd00::g/64", "[fd00::1]/64", "fe80::1%eth0/64", "fd00:300::1/64", "fd00::1", ":::", "::ffff:300.1.1.1/64",
     ];
 
     private readonly Faker _faker;
@@ -140,11 +141,12 @@ public sealed class ScenarioMutator
             {
                 var candidates = scalars.Where(s => ((YamlScalarNode)s.Node).Value is { } v && (v.Contains('.') && char.IsDigit(v[0]) || v == "default")).ToList();
                 var slot = _faker.PickRandom(candidates.Count > 0 ? candidates : scalars);
-                var value = _faker.Random.Int(0, 3) switch
+                var value = _faker.Random.Int(0, 4) switch
                 {
                     0 => _faker.Internet.Ip(),
                     1 => $"{_faker.Internet.Ip()}/{_faker.Random.Int(0, 32)}",
                     2 => $"172.16.100.{_faker.Random.Int(0, 255)}/24",
+                    3 => _faker.Random.Bool() ? _faker.Internet.Ipv6() : $"{_faker.Internet.Ipv6()}/{_faker.Random.Int(0, 128)}",
                     _ => _faker.PickRandom(BadAddresses),
                 };
                 Replace(slot, new YamlScalarNode(value));

@@ -33,6 +33,9 @@ internal sealed class PingDiagnosis(LabSession session, ICommandRunner runner, F
 
     private async Task DiagnoseAsync(Place from, string to, List<string> findings, CancellationToken ct)
     {
+        // IPv6 finds the next hop's MAC by neighbour discovery (ICMPv6), not ARP; ip route get and ip neigh take either family.
+        var v6 = to.Contains(':');
+        var resolution = v6 ? "neighbour discovery" : "ARP";
         var source = session.Target(from);
         var route = await JsonAsync(source.Ip("-j", "route", "get", to), ct);
         if (route is not { } r || r.GetArrayLength() == 0)
@@ -62,56 +65,58 @@ internal sealed class PingDiagnosis(LabSession session, ICommandRunner runner, F
             ? string.Join(",", s.EnumerateArray().Select(x => x.GetString())) : "none";
         if (mac is null)
         {
-            findings.Add($"ARP for {nextHop} on {dev} got no answer (neighbour entry: {states}): layer 2 does not reach it; " +
+            findings.Add($"{resolution} for {nextHop} on {dev} got no answer (neighbour entry: {states}): layer 2 does not reach it; " +
                          "check that it is up, has that address, and that both ends are ports of the same bridge");
             await OwnerOfAddressAsync(nextHop, findings, ct);
             return;
         }
         var macOwner = await OwnerOfMacAsync(mac, ct);
-        findings.Add($"ARP works: {nextHop} is at {mac}" + (macOwner is null ? "" : $" ({macOwner})") + ", so layer 2 reaches it");
+        findings.Add($"{resolution} works: {nextHop} is at {mac}" + (macOwner is null ? "" : $" ({macOwner})") + ", so layer 2 reaches it");
 
-        var filtered = await BridgeFiltersAsync(findings, ct);
+        var filtered = await BridgeFiltersAsync(v6, findings, ct);
         if (gateway is not null) await RouterForwardsAsync(gateway, findings, ct);
         if (!filtered && gateway is null) await OwnerOfAddressAsync(to, findings, ct);
     }
 
-    /// <summary>A bridge in a lab namespace whose IPv4 frames go through iptables into a FORWARD chain that drops them.</summary>
-    private async Task<bool> BridgeFiltersAsync(List<string> findings, CancellationToken ct)
+    /// <summary>A bridge in a lab namespace whose IPv4 frames go through iptables (IPv6: ip6tables) into a FORWARD chain that drops them.</summary>
+    private async Task<bool> BridgeFiltersAsync(bool v6, List<string> findings, CancellationToken ct)
     {
+        var (tables, family) = v6 ? ("ip6tables", "IPv6") : ("iptables", "IPv4");
         var found = false;
         foreach (var place in labPlaces().Where(p => p.Kind != PlaceKind.Container))
         {
             var target = session.Target(place);
             var bridges = await JsonAsync(target.Ip("-j", "link", "show", "type", "bridge"), ct);
             if (bridges is not { } b || b.GetArrayLength() == 0) continue;
-            var callIptables = await RunAsync(target.Exec("sysctl", "-n", "net.bridge.bridge-nf-call-iptables"), ct);
+            var callIptables = await RunAsync(target.Exec("sysctl", "-n", $"net.bridge.bridge-nf-call-{tables}"), ct);
             if (callIptables?.Trim() != "1") continue;
-            var forward = await RunAsync(target.Exec("iptables", "-t", "filter", "-S", "FORWARD"), ct);
+            var forward = await RunAsync(target.Exec(tables, "-t", "filter", "-S", "FORWARD"), ct);
             if (forward is null) continue;
             var policy = Kinds.CommonFields.ParsePolicy(forward, "FORWARD");
             var accepts = forward.Split('\n').Count(line => line.StartsWith("-A FORWARD", StringComparison.Ordinal) && line.Contains("-j ACCEPT", StringComparison.Ordinal));
             if (policy != "DROP") continue;
             var names = string.Join(", ", b.EnumerateArray().Select(x => Str(x, "ifname")));
-            findings.Add($"in {place}, bridged IPv4 frames of {names} go through iptables (net.bridge.bridge-nf-call-iptables = 1) " +
+            findings.Add($"in {place}, bridged {family} frames of {names} go through {tables} (net.bridge.bridge-nf-call-{tables} = 1) " +
                          $"and the filter FORWARD policy is DROP{(accepts > 0 ? $" ({accepts} ACCEPT rule(s) do not cover this traffic)" : "")}: " +
                          "the bridge drops the ping between its ports (br_netfilter, as on a Docker host)");
-            findings.Add($"try: sysctl -w net.bridge.bridge-nf-call-iptables=0 in {place} (the article's fix), or an ACCEPT rule for this traffic in its FORWARD chain");
+            findings.Add($"try: sysctl -w net.bridge.bridge-nf-call-{tables}=0 in {place} (the article's fix), or an ACCEPT rule for this traffic in its FORWARD chain");
             found = true;
         }
         return found;
     }
 
-    /// <summary>The gateway's namespace must forward IPv4.</summary>
+    /// <summary>The gateway's namespace must forward IPv4 (an IPv6 gateway's: IPv6, a switch of its own).</summary>
     private async Task RouterForwardsAsync(string gateway, List<string> findings, CancellationToken ct)
     {
+        var (key, family) = gateway.Contains(':') ? ("net.ipv6.conf.all.forwarding", "IPv6") : ("net.ipv4.ip_forward", "IPv4");
         foreach (var place in labPlaces())
         {
             if (!await HasAddressAsync(place, gateway, ct)) continue;
-            var forwarding = (await RunAsync(session.Target(place).Exec("sysctl", "-n", "net.ipv4.ip_forward"), ct))?.Trim();
+            var forwarding = (await RunAsync(session.Target(place).Exec("sysctl", "-n", key), ct))?.Trim();
             if (forwarding == "0")
             {
-                findings.Add($"the gateway {gateway} is {place}, which does not forward IPv4 (net.ipv4.ip_forward = 0)");
-                findings.Add($"try: sysctl -w net.ipv4.ip_forward=1 in {place}");
+                findings.Add($"the gateway {gateway} is {place}, which does not forward {family} ({key} = 0)");
+                findings.Add($"try: sysctl -w {key}=1 in {place}");
             }
             return;
         }

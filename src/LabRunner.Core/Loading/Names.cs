@@ -63,6 +63,69 @@ public static partial class Names
         return null;
     }
 
+    /// <summary>
+    /// IPv6 as iproute2 reads it (inet_pton): hex groups and colons, an IPv4 tail allowed (::ffff:10.0.0.1). No brackets,
+    /// no port and no zone (%eth0), which IPAddress.TryParse alone would take.
+    /// </summary>
+    public static bool IsIPv6(string text) => CheckIPv6(text) is null;
+
+    /// <summary>Null when <paramref name="text"/> is an IPv6 address such as fd00:100::101, else why not.</summary>
+    public static string? CheckIPv6(string text)
+    {
+        if (text.Contains('%')) return $"'{text}' has a zone ({text[text.IndexOf('%')..]}); give the link with 'dev' instead";
+        return IPv6Pattern().IsMatch(text) && IPAddress.TryParse(text, out var ip) && ip.AddressFamily == AddressFamily.InterNetworkV6
+            ? null
+            : $"'{text}' is not an IPv6 address";
+    }
+
+    /// <summary>An address of either family: one with a ':' is read as IPv6, any other as IPv4.</summary>
+    public static bool IsIp(string text) => text.Contains(':') ? IsIPv6(text) : IsIPv4(text);
+
+    /// <summary>
+    /// Null when <paramref name="text"/> is a CIDR of either family: an IPv4 one as <see cref="CheckCidr"/> says (its
+    /// messages unchanged), an IPv6 one (it has a ':') such as fd00:100::1/64, prefix 0-128.
+    /// </summary>
+    public static string? CheckIpCidr(string text)
+    {
+        if (!text.Contains(':')) return CheckCidr(text);
+        var slash = text.IndexOf('/');
+        if (slash < 0) return $"'{text}' needs a prefix length, e.g. {text}/64";
+        if (CheckIPv6(text[..slash]) is { } why) return why;
+        var prefixText = text[(slash + 1)..];
+        if (!Prefix6Pattern().IsMatch(prefixText) || !int.TryParse(prefixText, out var prefix) || prefix > 128)
+            return $"prefix length in '{text}' must be a number from 0 to 128";
+        return null;
+    }
+
+    /// <summary>
+    /// Null when the IPv6 CIDR <paramref name="text"/> (valid by <see cref="CheckIpCidr"/>) names a network, else why
+    /// not: a route's destination is a network, and ip would quietly drop the host bits (fd00:300::1/64 becomes
+    /// fd00:300::/64), so a route expectation written that way could never match.
+    /// </summary>
+    public static string? CheckIPv6Network(string text)
+    {
+        var slash = text.IndexOf('/');
+        var address = IPAddress.Parse(text[..slash]);
+        var network = new IPNetwork(address, int.Parse(text[(slash + 1)..], System.Globalization.CultureInfo.InvariantCulture));
+        return network.BaseAddress.Equals(address) ? null : $"'{text}' has host bits set: the network is {network}";
+    }
+
+    /// <summary>
+    /// An IPv6 address (or CIDR) in the one form ip prints (RFC 5952: lower case, the longest run of zeros as ::), so
+    /// that what a lab wrote compares as text with what the kernel shows; anything else as it is.
+    /// </summary>
+    public static string Canonical(string text)
+    {
+        if (!text.Contains(':')) return text;
+        var slash = text.IndexOf('/');
+        var address = slash < 0 ? text : text[..slash];
+        if (!IsIPv6(address)) return text;
+        return IPAddress.Parse(address).ToString() + (slash < 0 ? "" : text[slash..]);
+    }
+
+    /// <summary>Whether a valid address or CIDR is IPv6 (it has a ':').</summary>
+    public static bool IsV6(string text) => text.Contains(':');
+
     public static string? CheckChain(string chain) =>
         ChainPattern().IsMatch(chain) ? null : $"chain name '{chain}' must be letters, digits, '-' or '_' (e.g. FORWARD)";
 
@@ -84,4 +147,11 @@ public static partial class Names
 
     [GeneratedRegex("^(0|[1-9][0-9]?)$")]
     private static partial Regex PrefixPattern();
+
+    // Hex digits, colons and (for an IPv4 tail) dots, with at least one colon: no brackets, port, zone or spaces.
+    [GeneratedRegex("^[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*$")]
+    private static partial Regex IPv6Pattern();
+
+    [GeneratedRegex("^(0|[1-9][0-9]{0,2})$")]
+    private static partial Regex Prefix6Pattern();
 }

@@ -21,7 +21,12 @@ public sealed record LinkSetState(string Name, Place In, bool Up) : LabAction
 
     public override void Apply(HostModel host)
     {
-        if (host.Namespace(In) is { } key && host.OwnLink(key, In, Name, Up ? "set up" : "set down") is { } link && !host.Fails) link.Up = Up;
+        if (host.Namespace(In) is { } key && host.OwnLink(key, In, Name, Up ? "set up" : "set down") is { } link && !host.Fails)
+        {
+            link.Up = Up;
+            // The kernel drops a link's IPv6 addresses when it is set down (net.ipv6.conf.*.keep_addr_on_down = 0); IPv4 ones stay.
+            if (!Up) link.Addresses.RemoveAll(Loading.Names.IsV6);
+        }
     }
 
     public override Task<CommandOutcome> RunAsync(ActionContext context, CancellationToken ct) =>

@@ -51,7 +51,7 @@ public sealed record CaptureExpectation(CaptureTraffic While, ImmutableArray<Cap
                     Fields =
                     [
                         new("from", FieldType.Place, "the host, netns or container that pings", Required: true),
-                        new("to", FieldType.PingTarget, "an IPv4 address, or ${uplink.ip}", Required: true),
+                        new("to", FieldType.PingTarget, "an IPv4 or IPv6 address, or ${uplink.ip}", Required: true),
                         new("count", FieldType.Integer, "echo requests (default 2)") { Min = 1, Max = 20 },
                     ],
                 },
@@ -106,7 +106,7 @@ public sealed record CaptureExpectation(CaptureTraffic While, ImmutableArray<Cap
         {
             var from = ping.OptionalPlace("from");
             if (from is null) ping.Error(ping.Span, "'from' is missing", "name the host, netns or container that pings");
-            var to = ping.Target("to");
+            var to = ping.Target("to", ipv6: true);
             var count = ping.Int("count", 1, 20) ?? 2;
             ping.RejectUnknownKeys("'ping'");
             traffic = from is null || to is null ? null : new CaptureTraffic(from, to, count);

@@ -19,7 +19,7 @@ public sealed record ConnectExpectation(Place From, string To, int Port, string 
     public static readonly ExpectationKind Kind = new("connect", "a TCP connection from a place to ADDRESS:PORT: connected, refused, timed-out or unreachable",
         [
             new("from", FieldType.Place, "the host, netns or container that connects", Required: true),
-            new("to", FieldType.PingTarget, "an IPv4 address, or ${uplink.ip}", Required: true),
+            new("to", FieldType.Ipv4Target, "an IPv4 address, or ${uplink.ip}", Required: true),
             new("port", FieldType.Integer, "the port", Required: true),
             new("result", FieldType.Choice, "how it must end (default connected)") { Choices = [.. Results] },
             new("send", FieldType.Text, "text sent once connected"),

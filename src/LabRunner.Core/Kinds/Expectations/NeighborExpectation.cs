@@ -7,22 +7,23 @@ using static LabRunner.Execution.IpJson;
 namespace LabRunner.Model;
 
 /// <summary>
-/// The neighbor (ARP) entry for <see cref="Ip"/> in <see cref="In"/> exists, and when <see cref="MacOfLink"/>
-/// is set its MAC is that interface's MAC (resolved at run time: MACs are random).
+/// The neighbor entry for <see cref="Ip"/> in <see cref="In"/> exists (learned by ARP for IPv4, by neighbour discovery
+/// for IPv6: the same table, read the same way), and when <see cref="MacOfLink"/> is set its MAC is that interface's
+/// MAC (resolved at run time: MACs are random).
 /// </summary>
 public sealed record NeighborExpectation(Place In, string Ip, string? Mac, string? MacOfLink, Place? MacOfIn) : Expectation
 {
     public static readonly ExpectationKind Kind = new("neighbor", "ip neigh show to IP: resolved, to a given MAC",
         [
             FieldSpec.In,
-            new("ip", FieldType.Ipv4, "the neighbor's address", Required: true),
+            new("ip", FieldType.IpAddress, "the neighbor's address, IPv4 (ARP) or IPv6 (neighbour discovery)", Required: true),
             new("mac", FieldType.Mac, "the MAC it must resolve to"),
             CommonFields.MacOf,
         ],
         r =>
         {
             var place = r.PlaceOf();
-            var ip = r.Ip("ip", required: true);
+            var ip = r.IpAddress("ip", required: true);
             var mac = r.Mac("mac");
             var (ofLink, ofIn) = CommonFields.ReadMacOf(r);
             if (mac is not null && ofLink is not null) r.Error(r.SpanOf("mac"), "give either 'mac' or 'mac-of', not both");
@@ -42,7 +43,8 @@ public sealed record NeighborExpectation(Place In, string Ip, string? Mac, strin
 
     public override async Task<(bool Held, string Observed)> ObserveAsync(ObserveContext context, CancellationToken ct)
     {
-        var outcome = await context.CheckAsync(context.Target(In).Ip("-j", "neigh", "show", "to", Ip), ct);
+        var t = context.Target(In);
+        var outcome = await context.CheckAsync(Loading.Names.IsV6(Ip) ? t.Ip("-6", "-j", "neigh", "show", "to", Ip) : t.Ip("-j", "neigh", "show", "to", Ip), ct);
         if (!outcome.Succeeded) return (false, outcome.Error);
         var entry = ObserveContext.Json(outcome.Stdout).EnumerateArray()
             .FirstOrDefault(n => Str(n, "dst") == Ip && Str(n, "lladdr") is not null && !States(n).Any(s => s is "FAILED" or "INCOMPLETE"));
@@ -67,7 +69,7 @@ public sealed record NeighborExpectation(Place In, string Ip, string? Mac, strin
 public static partial class ExpectationSteps
 {
     /// <summary>
-    /// The ARP entry for <paramref name="ip"/> exists (in <c>.In(x)</c>, default host), with MAC <paramref name="mac"/>,
+    /// The neighbour entry (ARP; for an IPv6 address, neighbour discovery) for <paramref name="ip"/> exists (in <c>.In(x)</c>, default host), with MAC <paramref name="mac"/>,
     /// or the MAC of link <paramref name="macOf"/> in <paramref name="macOfIn"/> (MACs are random: known only at run time).
     /// </summary>
     public static ExpectClause Neighbor(this ExpectationPicker expect, string ip, string? mac = null, string? macOf = null, string? macOfIn = null,

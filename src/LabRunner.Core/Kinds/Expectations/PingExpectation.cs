@@ -13,7 +13,7 @@ public sealed partial record PingExpectation(Place From, string To, bool Succeed
     public static readonly ExpectationKind Kind = new("ping", "ping -c COUNT TO from a place: answered, or not",
         [
             new("from", FieldType.Place, "the host, netns or container that pings", Required: true),
-            new("to", FieldType.PingTarget, "an IPv4 address, or ${uplink.ip}", Required: true),
+            new("to", FieldType.PingTarget, "an IPv4 or IPv6 address, or ${uplink.ip}", Required: true),
             new("succeeds", FieldType.Boolean, "whether it must be answered (default true)"),
             new("count", FieldType.Integer, "echo requests (default 1, or 2 when it must fail)") { Min = 1, Max = 20 },
             new("size", FieldType.Integer, "data bytes in each echo request (ping -s; default 56)") { Min = 0, Max = 65507 },
@@ -23,7 +23,7 @@ public sealed partial record PingExpectation(Place From, string To, bool Succeed
         {
             var from = r.OptionalPlace("from");
             if (from is null) r.Error(r.Span, "'from' is missing", "name the host, netns or container that pings");
-            var to = r.Target("to");
+            var to = r.Target("to", ipv6: true);
             var succeeds = r.Bool("succeeds") ?? true;
             var count = r.Int("count", 1, 20) ?? (succeeds ? 1 : 2);
             var size = r.Int("size", 0, 65507);

@@ -278,21 +278,74 @@ public sealed partial class FieldReader
         return text;
     }
 
-    /// <summary>An address to ping: an IPv4 address or ${uplink.ip}.</summary>
-    public string? Target(string key)
+    /// <summary>
+    /// An address of either family (<see cref="FieldType.IpAddress"/>): one with a ':' is IPv6, returned in the form ip
+    /// prints it (fd00:100:0::1 is fd00:100::1); any other is IPv4, with <see cref="Ip"/>'s rule and message.
+    /// </summary>
+    public string? IpAddress(string key, bool required = false)
+    {
+        var text = String(key, required);
+        if (text is null || !Loading.Names.IsV6(text)) return text is null ? null : Ip4(text, key);
+        if (Loading.Names.CheckIPv6(text) is { } why) Error(SpanOf(key), why, "e.g. fd00:100::101");
+        return Loading.Names.Canonical(text);
+    }
+
+    private string Ip4(string text, string key)
+    {
+        if (!Loading.Names.IsIPv4(text)) Error(SpanOf(key), $"'{text}' is not an IPv4 address", "e.g. 172.16.100.101");
+        return text;
+    }
+
+    /// <summary>
+    /// A CIDR of either family (<see cref="FieldType.IpCidr"/>): an IPv4 one with <see cref="Cidr"/>'s rule and message,
+    /// an IPv6 one (it has a ':') such as fd00:100::1/64, returned in the form ip prints it.
+    /// </summary>
+    public string? IpCidr(string key, bool required = false)
+    {
+        var text = String(key, required);
+        if (text is null) return null;
+        if (!Loading.Names.IsV6(text))
+        {
+            if (Loading.Names.CheckCidr(text) is { } why4) Error(SpanOf(key), why4, "write it as address/prefix, e.g. 172.16.100.1/24");
+            return text;
+        }
+        if (Loading.Names.CheckIpCidr(text) is { } why) Error(SpanOf(key), why, "write it as address/prefix, e.g. fd00:100::1/64");
+        return Loading.Names.Canonical(text);
+    }
+
+    /// <summary>
+    /// An address to ping: an IPv4 address or ${uplink.ip}; with <paramref name="ipv6"/> also an IPv6 address (returned
+    /// in the form ip prints it).
+    /// </summary>
+    public string? Target(string key, bool ipv6 = false)
     {
         var text = String(key, required: true);
         if (text is null) return null;
         if (text.Contains("${")) CheckTemplate(text, SpanOf(key));
+        else if (ipv6 && Loading.Names.IsV6(text))
+        {
+            if (Loading.Names.CheckIPv6(text) is { } why) Error(SpanOf(key), why, "e.g. fd00:100::101");
+            return Loading.Names.Canonical(text);
+        }
         else if (!Loading.Names.IsIPv4(text)) Error(SpanOf(key), $"'{text}' is not an IPv4 address", "e.g. 172.16.100.1, or ${uplink.ip} for the host's uplink");
         return text;
     }
 
-    /// <summary>'default' or a CIDR.</summary>
-    public string? RouteDestination(string key, bool required)
+    /// <summary>
+    /// 'default' or a CIDR; with <paramref name="ipv6"/> also an IPv6 network (fd00:200::/64, ::/0 for IPv6's default),
+    /// returned in the form ip prints it, and refused with host bits set.
+    /// </summary>
+    public string? RouteDestination(string key, bool required, bool ipv6 = false)
     {
         var to = String(key, required);
-        if (to is not null && to != "default" && Loading.Names.CheckCidr(to) is { } why) Error(SpanOf(key), why, "use 'default' or a CIDR such as 10.0.0.0/24");
+        if (to is null || to == "default") return to;
+        if (ipv6 && Loading.Names.IsV6(to))
+        {
+            if ((Loading.Names.CheckIpCidr(to) ?? Loading.Names.CheckIPv6Network(to)) is { } why)
+                Error(SpanOf(key), why, "use 'default' or a network such as fd00:200::/64 (::/0 is IPv6's default)");
+            return Loading.Names.Canonical(to);
+        }
+        if (Loading.Names.CheckCidr(to) is { } why4) Error(SpanOf(key), why4, "use 'default' or a CIDR such as 10.0.0.0/24");
         return to;
     }
 

@@ -23,10 +23,16 @@ public enum FieldType
     Cidr,
     /// <summary>An IPv4 address.</summary>
     Ipv4,
-    /// <summary>An IPv4 address or ${uplink.ip}.</summary>
+    /// <summary>An IPv4 or IPv6 address or ${uplink.ip}: what a ping is sent to.</summary>
     PingTarget,
-    /// <summary>"default" or a CIDR.</summary>
+    /// <summary>"default", an IPv4 CIDR, or an IPv6 network (::/0 is IPv6's default).</summary>
     RouteDestination,
+    /// <summary>An IPv4 or IPv6 address, e.g. 172.16.100.1 or fd00:100::1.</summary>
+    IpAddress,
+    /// <summary>An IPv4 or IPv6 address with prefix, e.g. 172.16.100.1/24 or fd00:100::1/64.</summary>
+    IpCidr,
+    /// <summary>An IPv4 address or ${uplink.ip}.</summary>
+    Ipv4Target,
     SysctlKey,
     /// <summary>An iptables chain name.</summary>
     Chain,
