@@ -397,6 +397,23 @@ public sealed class DiagnosisClassSpecs
     }
 
     [Fact]
+    public async Task A_loopback_port_is_looked_up_in_the_senders_own_namespace_not_wherever_127_0_0_1_is()
+    {
+        var runner = new ScriptedRunner()
+            .Answer($"{Bb1} ip -j route get 127.0.0.1", """[{"type":"local","dst":"127.0.0.1","dev":"lo","prefsrc":"127.0.0.1","flags":[],"uid":0,"cache":["local"]}]""")
+            .Answer($"{Bb1} ip -j link show dev lo", """[{"ifname":"lo","mtu":65536,"operstate":"UNKNOWN"}]""")
+            .Answer($"{Host} -j addr show", """[{"ifname":"lo","addr_info":[{"family":"inet","local":"127.0.0.1","prefixlen":8}]}]""")
+            .Answer($"{HostExec} ss -Hltn", "LISTEN 0      1      *:8 *:*\n")
+            .Answer($"{Bb1} ss -Hltn", "LISTEN 0      1      *:7 *:*\n");
+
+        var findings = await DiagnoseAsync(runner, new DiagnosisProbe(Place.Container("busybox-1"), "127.0.0.1", "tcp", 8));
+
+        Assert.Contains(findings, f => f.Text == "127.0.0.1 is an address of busybox-1 itself: delivered through lo, no ARP on the way");
+        Assert.Equal("nobody listens on TCP port 8 in container busybox-1 (ss -ltn: listening on 7)", Of(findings, "not-listening").First());
+        Assert.Empty(Of(findings, "no-return-route"));
+    }
+
+    [Fact]
     public async Task A_ping_is_never_put_down_to_a_port()
     {
         Assert.Empty(Of(await DiagnoseAsync(ClientToHost(""), new DiagnosisProbe(Place.Netns("outside"), "10.0.2.1")), "not-listening"));

@@ -37,6 +37,12 @@ public abstract record Expectation
     /// </summary>
     public ImmutableArray<string> Why { get; init; } = [];
 
+    // Written out to compare Why by value (Sequences): two loads of one lab are equal.
+    public virtual bool Equals(Expectation? other) =>
+        other is not null && EqualityContract == other.EqualityContract && Span == other.Span && Within == other.Within && Sequences.Equal(Why, other.Why);
+
+    public override int GetHashCode() => HashCode.Combine(EqualityContract, Span, Within, Sequences.Hash(Why));
+
     /// <summary>
     /// For a failure people ask "why?" about: what was found along the way, one finding a line, each with the id of the
     /// class it belongs to. <paramref name="held"/>: whether the observation held (a kind diagnoses only the failure it

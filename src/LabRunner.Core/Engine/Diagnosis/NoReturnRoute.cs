@@ -18,7 +18,7 @@ internal sealed class NoReturnRoute : IDiagnosisClass
 
     public async Task<bool> ExamineAsync(DiagnosisContext cx, CancellationToken ct)
     {
-        if (cx.Layer2Reached != true || cx.Source is not { } source) return false;
+        if (cx.Layer2Reached != true || cx.Route!.Local || cx.Source is not { } source) return false;
         if (await cx.OwnerOfAsync(cx.To, ct) is not { } target || target == cx.From) return false;
         var (back, error) = await cx.RouteAsync(target, source, ct);
         if (back is not null || !error.Contains("unreachable", StringComparison.OrdinalIgnoreCase)) return false;

@@ -14,7 +14,9 @@ internal sealed class NoRoute : IDiagnosisClass
         var (hop, _) = await cx.RouteAsync(cx.From, cx.To, ct);
         if (hop is null)
         {
-            cx.Add(Class.Id, $"{cx.From.Name} has no route to {cx.To}: give it an address in {cx.To}'s subnet, or a default route");
+            cx.Add(Class.Id, cx.To.StartsWith("127.", StringComparison.Ordinal)
+                ? $"{cx.From.Name} has no route to {cx.To}: its lo is down (a new namespace's is): ip link set lo up there"
+                : $"{cx.From.Name} has no route to {cx.To}: give it an address in {cx.To}'s subnet, or a default route");
             return true;
         }
         cx.Route = hop;

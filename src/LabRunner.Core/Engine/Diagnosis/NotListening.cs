@@ -21,7 +21,8 @@ internal sealed class NotListening : IDiagnosisClass
     {
         if (cx.Probe.Protocol is not ("tcp" or "udp") || cx.Probe.Port is not { } port) return false;
         var address = cx.To;
-        var owner = await cx.OwnerOfAsync(address, ct) ?? (address.StartsWith("127.", StringComparison.Ordinal) ? cx.From : null);
+        // A loopback address is the sender's own (every namespace has 127.0.0.1 on its lo).
+        var owner = address.StartsWith("127.", StringComparison.Ordinal) ? cx.From : await cx.OwnerOfAsync(address, ct);
         if (owner is null) return false;
         var via = "";
         if (await DnatAsync(cx, owner, address, port, ct) is { } dnat && await cx.OwnerOfAsync(dnat.Address, ct) is { } inner)
