@@ -3,7 +3,9 @@ using LabRunner.Engine;
 using LabRunner.Engine.Diagnosis;
 using LabRunner.Execution;
 using LabRunner.Model;
+using LabRunner.Reporting;
 using LabRunner.Tests.Unit.Infrastructure;
+using Spectre.Console;
 
 namespace LabRunner.Tests.Unit;
 
@@ -156,6 +158,17 @@ public sealed class WhySpecs
     }
 
     [Fact]
+    public void An_expected_failure_that_did_not_happen_fails_as_observed_without_a_why_verdict()
+    {
+        var answered = Held with { Held = false, Observed = "2 sent, 2 received" };
+
+        var result = ExpectationEvaluator.Explained(answered, Ping("bridge-netfilter"), []);
+
+        Assert.False(result.Held);
+        Assert.Equal("2 sent, 2 received", result.Observed);
+    }
+
+    [Fact]
     public void A_failure_without_why_keeps_its_observation_and_gets_its_why_lines()
     {
         var failed = Held with { Held = false };
@@ -165,6 +178,60 @@ public sealed class WhySpecs
         Assert.False(result.Held);
         Assert.Equal(failed.Observed, result.Observed);
         Assert.Equal(3, result.Diagnosis.Count);
+    }
+
+    // ---------- the why-lines of an expected failure, shown under its tick ----------
+
+    private static readonly Scenario Shown = Scenarios.Load("""
+        lab: shown
+        steps:
+          - title: "3 The reply cannot come back"
+            actions: [ { container-run: busybox-1 } ]
+            expect:
+              - ping: { from: busybox-1, to: 10.0.2.2, succeeds: false, why: no-return-route }
+        """);
+
+    private static readonly ExpectationResult Explained = new(true, "ping from busybox-1 to 10.0.2.2 fails, explained by no-return-route",
+        "2 sent, 0 received (100% packet loss); why: no-return-route", 1, TimeSpan.FromSeconds(2.1))
+    {
+        Diagnosis = ["the reply cannot come back: netns outside has no route to 172.16.100.101", "try: masquerade: { source: 172.16.100.0/24, out: to-outside } in host"],
+        DiagnosisClasses = ["no-return-route"],
+    };
+
+    [Fact]
+    public void The_console_shows_an_explained_expected_failure_with_its_why_lines_under_the_tick()
+    {
+        var output = new StringWriter();
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Ansi = AnsiSupport.No, Out = new AnsiConsoleOutput(output) });
+        console.Profile.Width = 1000;
+        var reporter = new LabRunner.Cli.Output.ConsoleReporter(console, verbose: false);
+        reporter.LabStarting(Shown, new LabSession("abc123", true, Shown.Uplink));
+        reporter.StepStarting(Shown.Steps[0], 0, 1);
+
+        reporter.ExpectationFinished(Shown.Steps[0].Expectations[0], Explained);
+
+        Assert.Contains("✓ ping from busybox-1 to 10.0.2.2 fails, explained by no-return-route (2 sent, 0 received (100% packet loss); why: no-return-route)\n" +
+                        "      why: the reply cannot come back: netns outside has no route to 172.16.100.101\n" +
+                        "      why: try: masquerade: { source: 172.16.100.0/24, out: to-outside } in host\n", output.ToString().ReplaceLineEndings("\n"));
+    }
+
+    [Fact]
+    public void The_transcript_and_the_HTML_report_show_an_explained_expected_failure_with_its_why_lines()
+    {
+        var recorder = new RunRecorder();
+        recorder.LabStarting(Shown, new LabSession("feed01", sandbox: true, Shown.Uplink));
+        recorder.StepStarting(Shown.Steps[0], 0, 1);
+        recorder.ExpectationFinished(Shown.Steps[0].Expectations[0], Explained);
+        recorder.StepFinished(Shown.Steps[0], passed: true);
+        recorder.TeardownStarting(0);
+        recorder.LabFinished(new LabResult("feed01", LabOutcome.Passed, null, [], new TeardownReport(0, [], []), TimeSpan.FromSeconds(3)));
+
+        var md = MarkdownTranscript.Create(recorder.Record);
+        var html = HtmlReport.Create(recorder.Record);
+
+        Assert.Contains("why: no-return-route\n  - why: the reply cannot come back: netns outside has no route to 172.16.100.101\n", md.ReplaceLineEndings("\n"));
+        Assert.Contains("<li class=\"held\">", html);
+        Assert.Contains("<span class=\"why-label\">why:</span> the reply cannot come back: netns outside has no route to 172.16.100.101", html);
     }
 
     // ---------- iptables-save -c ----------

@@ -82,7 +82,7 @@ public sealed class ExpectationEvaluator(LabSession session, ICommandRunner runn
     {
         var found = findings.Select(f => f.Class).OfType<string>().Distinct().ToList();
         result = result with { Diagnosis = [.. findings.Select(f => f.Text)], DiagnosisClasses = found };
-        if (expectation.Why.IsEmpty) return result;
+        if (expectation.Why.IsEmpty || !result.Held) return result; // the failure expected did not happen: nothing to explain
         var missing = expectation.Why.Where(id => !found.Contains(id)).ToList();
         var foundText = found.Count == 0 ? "no class" : string.Join(", ", found);
         return result with
