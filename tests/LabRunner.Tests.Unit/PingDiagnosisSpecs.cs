@@ -132,4 +132,26 @@ public sealed class PingDiagnosisSpecs
         Assert.Equal("h1 sends to 10.0.2.10 via eth0, through the gateway 10.0.1.1, from 10.0.1.10", findings[0]);
         Assert.Contains("the gateway 10.0.1.1 is netns router, which does not forward IPv4 (net.ipv4.ip_forward = 0)", findings);
     }
+
+    /// <summary>The classes the article's findings belong to, as a lab's why: names them.</summary>
+    [Fact]
+    public async Task The_articles_findings_carry_their_class_ids()
+    {
+        async Task<string[]> ClassesAsync(Dictionary<string, string> answers) =>
+            [.. (await new DiagnosisWalk(Session(), new CannedRunner(answers), () => Places).DiagnoseAsync(Ping.From, Ping.To, Ct))
+                .Select(f => f.Class).OfType<string>().Distinct()];
+
+        Assert.Equal(["no-route"], await ClassesAsync([]));
+        var down = Article32();
+        down["nsenter -t 102 -n ip -j link show dev veth-4"] = """[{"ifname":"veth-4","operstate":"DOWN"}]""";
+        Assert.Equal(["link-down"], await ClassesAsync(down));
+        var failed = Article32();
+        failed["nsenter -t 102 -n ip -j neigh show to 172.16.100.101 dev veth-4"] = """[{"dst":"172.16.100.101","dev":"veth-4","state":["FAILED"]}]""";
+        Assert.Equal(["arp-unanswered", "address-not-in-lab"], await ClassesAsync(failed));
+        var off = Article32();
+        off["ip netns exec lr-test01 sysctl -n net.bridge.bridge-nf-call-iptables"] = "0\n";
+        Assert.Equal(["address-not-in-lab"], await ClassesAsync(off)); // ARP answered, yet no place of the lab has the address
+        off["nsenter -t 101 -n ip -j addr show"] = """[{"ifname":"veth-2","addr_info":[{"family":"inet","local":"172.16.100.101"}]}]""";
+        Assert.Empty(await ClassesAsync(off)); // nothing found: the target is named with what to check there
+    }
 }
