@@ -318,7 +318,7 @@ public sealed class CniSpecs
         var session = new LabSession("ab12cd", true, Uplink.Default);
         var places = new PlaceCommands(session, runner, new FakeRuntime("process"));
         var context = new Kinds.ObserveContext(session, runner, places, new PacketCapture(session, runner, places, LabJournal.InMemory(
-            new JournalHeader("ab12cd", 1, 1, "lab.yaml", Sandbox: true, DateTimeOffset.UnixEpoch))), new PingDiagnosis(session, runner, () => [])) { StateDirectory = dir.Path };
+            new JournalHeader("ab12cd", 1, 1, "lab.yaml", Sandbox: true, DateTimeOffset.UnixEpoch))), new Engine.Diagnosis.DiagnosisWalk(session, runner, () => [])) { StateDirectory = dir.Path };
         var check = new CniCheckExpectation("""{"cniVersion":"1.0.0","name":"lab-net","plugins":[{"type":"bridge","ipam":{"type":"host-local"}},{"type":"portmap"}]}""", null, "eth0",
             Place.Netns("n1"), error);
 

@@ -194,7 +194,7 @@ public sealed class Ipv6Specs
         session.AddContainer(new ContainerHandle("busybox-2", "y", "102"));
         var places = new PlaceCommands(session, runner, new FakeRuntime("process"));
         var context = new Kinds.ObserveContext(session, runner, places, new PacketCapture(session, runner, places, LabJournal.InMemory(
-            new JournalHeader("ab12cd", 1, 1, "lab.yaml", Sandbox: true, DateTimeOffset.UnixEpoch))), new PingDiagnosis(session, runner, () => []));
+            new JournalHeader("ab12cd", 1, 1, "lab.yaml", Sandbox: true, DateTimeOffset.UnixEpoch))), new LabRunner.Engine.Diagnosis.DiagnosisWalk(session, runner, () => []));
         return (new ObserveContextParts(context), runner);
     }
 
@@ -376,7 +376,7 @@ public sealed class Ipv6Specs
     public async Task An_IPv6_ping_through_a_host_that_does_not_forward_IPv6_is_put_down_to_its_forwarding_switch()
     {
         var runner = new CannedRunner(NotForwarding());
-        var findings = await new PingDiagnosis(DiagnosisSession(), runner, () => DiagnosisPlaces).DiagnoseAsync(Place.Container("busybox-1"), "fd00:200::2", Ct);
+        var findings = (await new LabRunner.Engine.Diagnosis.DiagnosisWalk(DiagnosisSession(), runner, () => DiagnosisPlaces).DiagnoseAsync(Place.Container("busybox-1"), "fd00:200::2", Ct)).Select(f => f.Text).ToList();
 
         Assert.Equal(
             [
@@ -395,7 +395,7 @@ public sealed class Ipv6Specs
         var answers = NotForwarding();
         answers["nsenter -t 101 -n ip -j neigh show to fd00:100::1 dev veth-2"] = """[{"dst":"fd00:100::1","dev":"veth-2","state":["FAILED"]}]""";
 
-        var findings = await new PingDiagnosis(DiagnosisSession(), new CannedRunner(answers), () => DiagnosisPlaces).DiagnoseAsync(Place.Container("busybox-1"), "fd00:200::2", Ct);
+        var findings = (await new LabRunner.Engine.Diagnosis.DiagnosisWalk(DiagnosisSession(), new CannedRunner(answers), () => DiagnosisPlaces).DiagnoseAsync(Place.Container("busybox-1"), "fd00:200::2", Ct)).Select(f => f.Text).ToList();
 
         Assert.StartsWith("neighbour discovery for fd00:100::1 on veth-2 got no answer (neighbour entry: FAILED)", findings[1]);
         Assert.Equal("fd00:100::1 is on host: check its route back to the sender, and its INPUT chain", findings[2]);
@@ -411,7 +411,7 @@ public sealed class Ipv6Specs
         answers["ip netns exec lr-test01 sysctl -n net.bridge.bridge-nf-call-ip6tables"] = "1\n";
         answers["ip netns exec lr-test01 ip6tables -t filter -S FORWARD"] = "-P FORWARD DROP\n";
 
-        var findings = await new PingDiagnosis(DiagnosisSession(), new CannedRunner(answers), () => DiagnosisPlaces).DiagnoseAsync(Place.Container("busybox-1"), "fd00:100::102", Ct);
+        var findings = (await new LabRunner.Engine.Diagnosis.DiagnosisWalk(DiagnosisSession(), new CannedRunner(answers), () => DiagnosisPlaces).DiagnoseAsync(Place.Container("busybox-1"), "fd00:100::102", Ct)).Select(f => f.Text).ToList();
 
         Assert.StartsWith("in host, bridged IPv6 frames of br-0 go through ip6tables (net.bridge.bridge-nf-call-ip6tables = 1) and the filter FORWARD policy is DROP", findings[2]);
         Assert.Equal("try: sysctl -w net.bridge.bridge-nf-call-ip6tables=0 in host (the article's fix), or an ACCEPT rule for this traffic in its FORWARD chain", findings[3]);

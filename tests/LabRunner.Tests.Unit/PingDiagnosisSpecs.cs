@@ -1,4 +1,5 @@
 using LabRunner.Engine;
+using LabRunner.Engine.Diagnosis;
 using LabRunner.Execution;
 using LabRunner.Model;
 using LabRunner.Runtimes;
@@ -33,6 +34,8 @@ public sealed class PingDiagnosisSpecs
             throw new NotSupportedException("a diagnosis only reads");
     }
 
+    private static List<string> Lines(IReadOnlyList<Finding> findings) => [.. findings.Select(f => f.Text)];
+
     private static LabSession Session()
     {
         var session = new LabSession("test01", sandbox: true, new Uplink("ens3", "192.168.64.6/24"));
@@ -60,9 +63,11 @@ public sealed class PingDiagnosisSpecs
     [Fact]
     public async Task The_articles_failing_ping_is_put_down_to_br_netfilter_and_the_FORWARD_drop_policy()
     {
-        var diagnosis = new PingDiagnosis(Session(), new CannedRunner(Article32()), () => Places);
+        var diagnosis = new DiagnosisWalk(Session(), new CannedRunner(Article32()), () => Places);
 
-        var findings = await diagnosis.DiagnoseAsync(Ping.From, Ping.To, Ct);
+        var found = await diagnosis.DiagnoseAsync(Ping.From, Ping.To, Ct);
+        var findings = found.Select(f => f.Text).ToList();
+        Assert.Equal([null, null, "bridge-netfilter", "bridge-netfilter"], found.Select(f => f.Class));
 
         Assert.Equal("busybox-2 sends to 172.16.100.101 via veth-4 (on-link), from 172.16.100.102", findings[0]);
         Assert.Equal("ARP works: 172.16.100.101 is at aa:aa:aa:aa:aa:02 (veth-2 in busybox-1), so layer 2 reaches it", findings[1]);
@@ -78,7 +83,7 @@ public sealed class PingDiagnosisSpecs
         answers["ip netns exec lr-test01 sysctl -n net.bridge.bridge-nf-call-iptables"] = "0\n";
         answers["nsenter -t 101 -n ip -j addr show"] = """[{"ifname":"veth-2","addr_info":[{"family":"inet","local":"172.16.100.101"}]}]""";
 
-        var findings = await new PingDiagnosis(Session(), new CannedRunner(answers), () => Places).DiagnoseAsync(Ping.From, Ping.To, Ct);
+        var findings = Lines(await new DiagnosisWalk(Session(), new CannedRunner(answers), () => Places).DiagnoseAsync(Ping.From, Ping.To, Ct));
 
         Assert.DoesNotContain(findings, f => f.Contains("bridge-nf-call", StringComparison.Ordinal));
         Assert.Equal("172.16.100.101 is on container busybox-1: check its route back to the sender, and its INPUT chain", findings[^1]);
@@ -90,7 +95,7 @@ public sealed class PingDiagnosisSpecs
         var answers = Article32();
         answers["nsenter -t 102 -n ip -j neigh show to 172.16.100.101 dev veth-4"] = """[{"dst":"172.16.100.101","dev":"veth-4","state":["FAILED"]}]""";
 
-        var findings = await new PingDiagnosis(Session(), new CannedRunner(answers), () => Places).DiagnoseAsync(Ping.From, Ping.To, Ct);
+        var findings = Lines(await new DiagnosisWalk(Session(), new CannedRunner(answers), () => Places).DiagnoseAsync(Ping.From, Ping.To, Ct));
 
         Assert.StartsWith("ARP for 172.16.100.101 on veth-4 got no answer (neighbour entry: FAILED): layer 2 does not reach it", findings[1]);
         Assert.Equal("no namespace or container of the lab has the address 172.16.100.101", findings[^1]);
@@ -100,12 +105,12 @@ public sealed class PingDiagnosisSpecs
     public async Task No_route_and_a_link_whose_peer_is_down_are_said_first()
     {
         var noRoute = new Dictionary<string, string>();
-        var findings = await new PingDiagnosis(Session(), new CannedRunner(noRoute), () => Places).DiagnoseAsync(Ping.From, Ping.To, Ct);
+        var findings = Lines(await new DiagnosisWalk(Session(), new CannedRunner(noRoute), () => Places).DiagnoseAsync(Ping.From, Ping.To, Ct));
         Assert.Equal(["busybox-2 has no route to 172.16.100.101: give it an address in 172.16.100.101's subnet, or a default route"], findings);
 
         var answers = Article32();
         answers["nsenter -t 102 -n ip -j link show dev veth-4"] = """[{"ifname":"veth-4","operstate":"LOWERLAYERDOWN"}]""";
-        findings = await new PingDiagnosis(Session(), new CannedRunner(answers), () => Places).DiagnoseAsync(Ping.From, Ping.To, Ct);
+        findings = Lines(await new DiagnosisWalk(Session(), new CannedRunner(answers), () => Places).DiagnoseAsync(Ping.From, Ping.To, Ct));
         Assert.Equal("veth-4 in busybox-2 is LOWERLAYERDOWN: its peer is down or not up yet (ip link set PEER up)", findings[^1]);
     }
 
@@ -122,10 +127,31 @@ public sealed class PingDiagnosisSpecs
             ["ip netns exec lr-test01-router sysctl -n net.ipv4.ip_forward"] = "0\n",
         };
 
-        var findings = await new PingDiagnosis(Session(), new CannedRunner(answers), () => places)
-            .DiagnoseAsync(Place.Netns("h1"), "10.0.2.10", Ct);
+        var findings = Lines(await new DiagnosisWalk(Session(), new CannedRunner(answers), () => places).DiagnoseAsync(Place.Netns("h1"), "10.0.2.10", Ct));
 
         Assert.Equal("h1 sends to 10.0.2.10 via eth0, through the gateway 10.0.1.1, from 10.0.1.10", findings[0]);
         Assert.Contains("the gateway 10.0.1.1 is netns router, which does not forward IPv4 (net.ipv4.ip_forward = 0)", findings);
+    }
+
+    /// <summary>The classes the article's findings belong to, as a lab's why: names them.</summary>
+    [Fact]
+    public async Task The_articles_findings_carry_their_class_ids()
+    {
+        async Task<string[]> ClassesAsync(Dictionary<string, string> answers) =>
+            [.. (await new DiagnosisWalk(Session(), new CannedRunner(answers), () => Places).DiagnoseAsync(Ping.From, Ping.To, Ct))
+                .Select(f => f.Class).OfType<string>().Distinct()];
+
+        Assert.Equal(["no-route"], await ClassesAsync([]));
+        var down = Article32();
+        down["nsenter -t 102 -n ip -j link show dev veth-4"] = """[{"ifname":"veth-4","operstate":"DOWN"}]""";
+        Assert.Equal(["link-down"], await ClassesAsync(down));
+        var failed = Article32();
+        failed["nsenter -t 102 -n ip -j neigh show to 172.16.100.101 dev veth-4"] = """[{"dst":"172.16.100.101","dev":"veth-4","state":["FAILED"]}]""";
+        Assert.Equal(["arp-unanswered", "address-not-in-lab"], await ClassesAsync(failed));
+        var off = Article32();
+        off["ip netns exec lr-test01 sysctl -n net.bridge.bridge-nf-call-iptables"] = "0\n";
+        Assert.Equal(["address-not-in-lab"], await ClassesAsync(off)); // ARP answered, yet no place of the lab has the address
+        off["nsenter -t 101 -n ip -j addr show"] = """[{"ifname":"veth-2","addr_info":[{"family":"inet","local":"172.16.100.101"}]}]""";
+        Assert.Empty(await ClassesAsync(off)); // nothing found: the target is named with what to check there
     }
 }

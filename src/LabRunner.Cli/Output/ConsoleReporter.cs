@@ -144,6 +144,8 @@ public sealed class ConsoleReporter(IAnsiConsole console, bool verbose, bool pla
         if (result.Held)
         {
             console.MarkupLine($"  [green]✓[/] {E(result.Expected)} [grey]({E(result.Observed)})[/]");
+            // An expected failure explained (a why: asked for): its why-lines, as a failure's.
+            foreach (var finding in result.Diagnosis) console.MarkupLine($"      [yellow]why:[/] {E(finding)}");
             return;
         }
         _failedExpectations++;

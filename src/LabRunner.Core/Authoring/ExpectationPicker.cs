@@ -78,6 +78,18 @@ public sealed class PingClause : StepBuilder
     public PingClause RttBelow(TimeSpan below, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0) =>
         new(State.WithLastExpectation(e => e.With("rtt-below", At(file, line), below)));
 
+    /// <summary>Send with DF set (iputils ping -M do): a link on the path with a smaller MTU drops it.</summary>
+    public PingClause DontFragment([CallerFilePath] string file = "", [CallerLineNumber] int line = 0) =>
+        new(State.WithLastExpectation(e => e.With("dont-fragment", At(file, line), true)));
+
+    /// <summary>The diagnosis class that must explain this expected failure (YAML <c>why</c>), e.g. "no-return-route".</summary>
+    public PingClause Why(string diagnosisClass, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0) =>
+        new(State.WithLastExpectation(e => e.With("why", At(file, line), diagnosisClass)));
+
+    /// <summary>The diagnosis classes that must each explain this expected failure (YAML <c>why: [a, b]</c>).</summary>
+    public PingClause Why(IEnumerable<string> diagnosisClasses, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0) =>
+        new(State.WithLastExpectation(e => e.With("why", At(file, line), diagnosisClasses.ToList())));
+
     /// <summary>How long the ping may take to give the expected result (default 5 s).</summary>
     public PingClause Within(TimeSpan within, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0) =>
         new(State.WithLastExpectation(e => e with { Within = within, WithinSpan = At(file, line) }));

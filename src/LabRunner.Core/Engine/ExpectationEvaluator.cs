@@ -8,8 +8,14 @@ namespace LabRunner.Engine;
 
 public sealed record ExpectationResult(bool Held, string Expected, string Observed, int Attempts, TimeSpan Elapsed)
 {
-    /// <summary>For a failed expectation that can be explained (a ping that got no answer): what was found, one finding a line.</summary>
+    /// <summary>
+    /// For a failed expectation that can be explained (a ping that got no answer), or an expected failure whose
+    /// <c>why</c> was asked: what was found, one finding a line.
+    /// </summary>
     public IReadOnlyList<string> Diagnosis { get; init; } = [];
+
+    /// <summary>The ids of the diagnosis classes found (<see cref="Diagnosis"/>'s lines belong to them), in the order found.</summary>
+    public IReadOnlyList<string> DiagnosisClasses { get; init; } = [];
 
     /// <summary>
     /// A capture's packets, one entry per capture point, of the attempt that decided it: only when the run keeps them
@@ -35,7 +41,7 @@ public sealed class ExpectationEvaluator(LabSession session, ICommandRunner runn
         Func<IReadOnlyList<Place>> labPlaces)
     {
         var places = new PlaceCommands(session, runner, runtime);
-        return new ObserveContext(session, runner, places, new PacketCapture(session, runner, places, journal), new PingDiagnosis(session, runner, labPlaces))
+        return new ObserveContext(session, runner, places, new PacketCapture(session, runner, places, journal), new Diagnosis.DiagnosisWalk(session, runner, labPlaces))
             { StateDirectory = journal.Directory };
     }
 
@@ -68,10 +74,30 @@ public sealed class ExpectationEvaluator(LabSession session, ICommandRunner runn
                 {
                     Captures = _context.Capture.TakeKept(), // the last attempt's: the one that decided
                 };
-                if (!held && !runner.IsDryRun) result = result with { Diagnosis = await expectation.DiagnoseAsync(_context, ct) };
-                return result;
+                if (runner.IsDryRun || held && expectation.Why.IsEmpty) return result;
+                return Explained(result, expectation, await expectation.DiagnoseAsync(_context, held, ct));
             }
             await Task.Delay(RetryInterval, ct);
         }
+    }
+
+    /// <summary>
+    /// The result with its diagnosis; with a <c>why</c>, an expectation that held holds only if the diagnosis found each
+    /// class named, and its observed says which were found.
+    /// </summary>
+    internal static ExpectationResult Explained(ExpectationResult result, Expectation expectation, IReadOnlyList<Diagnosis.Finding> findings)
+    {
+        var found = findings.Select(f => f.Class).OfType<string>().Distinct().ToList();
+        result = result with { Diagnosis = [.. findings.Select(f => f.Text)], DiagnosisClasses = found };
+        if (expectation.Why.IsEmpty || !result.Held) return result; // the failure expected did not happen: nothing to explain
+        var missing = expectation.Why.Where(id => !found.Contains(id)).ToList();
+        var foundText = found.Count == 0 ? "no class" : string.Join(", ", found);
+        return result with
+        {
+            Held = result.Held && missing.Count == 0,
+            Observed = result.Observed + (missing.Count == 0
+                ? $"; why: {foundText}"
+                : $"; why: the diagnosis found {foundText}, not {string.Join(", ", missing)}"),
+        };
     }
 }

@@ -16,31 +16,31 @@ namespace LabRunner.Execution;
 /// decided); a rule line, with -c, its [packets:bytes] before the rule's text. Comments and blank lines are skipped;
 /// a line that is none of these is kept in <see cref="Unread"/> rather than failing: a diagnosis reads what it can.
 /// </summary>
-public sealed record IptablesSave(ImmutableArray<IptablesTable> Tables, ImmutableArray<string> Unread)
+public sealed record IptablesSave(ImmutableArray<SavedTable> Tables, ImmutableArray<string> Unread)
 {
     public static readonly IptablesSave Empty = new([], []);
 
     /// <summary>The table of that name, or null when the output has none (iptables never used it there).</summary>
-    public IptablesTable? Table(string name) => Tables.FirstOrDefault(t => t.Name == name);
+    public SavedTable? Table(string name) => Tables.FirstOrDefault(t => t.Name == name);
 
     /// <summary>Every rule of every table, in the output's order.</summary>
-    public IEnumerable<IptablesRule> Rules => Tables.SelectMany(t => t.Rules);
+    public IEnumerable<SavedRule> Rules => Tables.SelectMany(t => t.Rules);
 
     /// <summary>Every chain of every table.</summary>
-    public IEnumerable<IptablesChain> Chains => Tables.SelectMany(t => t.Chains);
+    public IEnumerable<SavedChain> Chains => Tables.SelectMany(t => t.Chains);
 
     public static IptablesSave Parse(string text)
     {
-        var tables = ImmutableArray.CreateBuilder<IptablesTable>();
+        var tables = ImmutableArray.CreateBuilder<SavedTable>();
         var unread = ImmutableArray.CreateBuilder<string>();
         string? table = null;
-        var chains = ImmutableArray.CreateBuilder<IptablesChain>();
-        var rules = ImmutableArray.CreateBuilder<IptablesRule>();
+        var chains = ImmutableArray.CreateBuilder<SavedChain>();
+        var rules = ImmutableArray.CreateBuilder<SavedRule>();
         var positions = new Dictionary<string, int>(StringComparer.Ordinal);
 
         void Finish()
         {
-            if (table is not null) tables.Add(new IptablesTable(table, chains.ToImmutable(), rules.ToImmutable()));
+            if (table is not null) tables.Add(new SavedTable(table, chains.ToImmutable(), rules.ToImmutable()));
             table = null;
             chains.Clear();
             rules.Clear();
@@ -77,7 +77,7 @@ public sealed record IptablesSave(ImmutableArray<IptablesTable> Tables, Immutabl
                     continue;
                 }
                 var (packets, bytes) = parts.Length > 2 && TryCounters(parts[2], out var p, out var b) ? (p, b) : (0L, 0L);
-                chains.Add(new IptablesChain(table, parts[0], parts[1] == "-" ? null : parts[1], packets, bytes));
+                chains.Add(new SavedChain(table, parts[0], parts[1] == "-" ? null : parts[1], packets, bytes));
                 continue;
             }
             long? rulePackets = null, ruleBytes = null;
@@ -101,7 +101,7 @@ public sealed record IptablesSave(ImmutableArray<IptablesTable> Tables, Immutabl
             }
             var chain = words[1];
             positions[chain] = positions.GetValueOrDefault(chain) + 1;
-            rules.Add(new IptablesRule(table, chain, ruleText, [.. words], rulePackets, ruleBytes, positions[chain]));
+            rules.Add(new SavedRule(table, chain, ruleText, [.. words], rulePackets, ruleBytes, positions[chain]));
         }
         Finish();
         return new IptablesSave(tables.ToImmutable(), unread.ToImmutable());
@@ -152,19 +152,19 @@ public sealed record IptablesSave(ImmutableArray<IptablesTable> Tables, Immutabl
     }
 }
 
-public sealed record IptablesTable(string Name, ImmutableArray<IptablesChain> Chains, ImmutableArray<IptablesRule> Rules)
+public sealed record SavedTable(string Name, ImmutableArray<SavedChain> Chains, ImmutableArray<SavedRule> Rules)
 {
-    public IptablesChain? Chain(string name) => Chains.FirstOrDefault(c => c.Name == name);
+    public SavedChain? Chain(string name) => Chains.FirstOrDefault(c => c.Name == name);
 }
 
 /// <summary>A chain: its policy (null for a user chain) and the packets and bytes the policy decided.</summary>
-public sealed record IptablesChain(string Table, string Name, string? Policy, long Packets, long Bytes);
+public sealed record SavedChain(string Table, string Name, string? Policy, long Packets, long Bytes);
 
 /// <summary>
 /// A rule as iptables-save writes it (<see cref="Text"/>: "-A FORWARD -s 172.16.100.103/32 -j DROP"), its words, its
 /// counters (null without -c) and its position in its chain (1 is the first).
 /// </summary>
-public sealed record IptablesRule(string Table, string Chain, string Text, ImmutableArray<string> Words, long? Packets, long? Bytes, int Position)
+public sealed record SavedRule(string Table, string Chain, string Text, ImmutableArray<string> Words, long? Packets, long? Bytes, int Position)
 {
     /// <summary>The target after -j (DROP, REJECT, ACCEPT, MASQUERADE, a user chain), or null.</summary>
     public string? Target => Option("-j");
@@ -189,5 +189,5 @@ public sealed record IptablesRule(string Table, string Chain, string Text, Immut
     public string DeleteCommand => $"iptables -t {Table} -D {Text[3..]}";
 
     /// <summary>The same rule in another snapshot: same table, chain and text (the n-th of identical ones by position order).</summary>
-    public bool SameRuleAs(IptablesRule other) => Table == other.Table && Chain == other.Chain && Text == other.Text;
+    public bool SameRuleAs(SavedRule other) => Table == other.Table && Chain == other.Chain && Text == other.Text;
 }

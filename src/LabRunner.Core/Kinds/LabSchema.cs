@@ -93,7 +93,10 @@ public static class LabSchema
         var schema = Of(field.Type, field.Doc);
         if (field.Min is { } min) schema["minimum"] = min;
         if (field.Max is { } max) schema["maximum"] = max;
-        if (!field.Choices.IsDefaultOrEmpty) schema["enum"] = Array([.. field.Choices]);
+        if (field.Type is FieldType.Choices)
+            schema["anyOf"] = Array(new JsonObject { ["type"] = "string", ["enum"] = Array([.. field.Choices]) },
+                new JsonObject { ["type"] = "array", ["minItems"] = 1, ["items"] = new JsonObject { ["type"] = "string", ["enum"] = Array([.. field.Choices]) } });
+        else if (!field.Choices.IsDefaultOrEmpty) schema["enum"] = Array([.. field.Choices]);
         if (field.Type is FieldType.Map) schema.Merge(Map(field.Fields));
         if (field.Type is FieldType.MapList) schema["items"] = Map(field.Fields);
         return schema;
@@ -124,6 +127,7 @@ public static class LabSchema
             FieldType.Map => new JsonObject(),
             FieldType.MapList => new JsonObject { ["type"] = "array", ["minItems"] = 1 },
             FieldType.Json => new JsonObject { ["type"] = Array("object", "string") },
+            FieldType.Choices => new JsonObject(),
             _ => Text(), // Text, Place, Container, Choice: words the loader checks against the lab itself
         };
         schema["description"] = doc;

@@ -7,12 +7,12 @@ namespace LabRunner.Kinds;
 
 /// <summary>
 /// What an expectation's <see cref="Expectation.ObserveAsync"/> works with: the run's live names, the command runner,
-/// commands in a place (a container's through its runtime), packet captures and the ping diagnosis.
+/// commands in a place (a container's through its runtime), packet captures and the diagnosis of a failure (Engine/Diagnosis).
 /// Inspection uses iproute2's JSON output from outside the namespace.
 /// </summary>
 public sealed class ObserveContext
 {
-    internal ObserveContext(LabSession session, ICommandRunner runner, PlaceCommands places, PacketCapture capture, PingDiagnosis diagnosis)
+    internal ObserveContext(LabSession session, ICommandRunner runner, PlaceCommands places, PacketCapture capture, Engine.Diagnosis.DiagnosisWalk diagnosis)
     {
         Session = session;
         Runner = runner;
@@ -38,7 +38,7 @@ public sealed class ObserveContext
 
     internal PacketCapture Capture { get; }
 
-    internal PingDiagnosis Diagnosis { get; }
+    internal Engine.Diagnosis.DiagnosisWalk Diagnosis { get; }
 
     public NetTarget Target(Place place) => Session.Target(place);
 

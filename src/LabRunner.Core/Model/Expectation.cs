@@ -37,8 +37,26 @@ public abstract record Expectation
     /// </summary>
     public virtual Task BeginStepAsync(ObserveContext context, CancellationToken ct) => Task.CompletedTask;
 
-    /// <summary>For a failure people ask "why?" about: what was found along the way, one finding a line.</summary>
-    public virtual Task<IReadOnlyList<string>> DiagnoseAsync(ObserveContext context, CancellationToken ct) => Task.FromResult<IReadOnlyList<string>>([]);
+    /// <summary>
+    /// The diagnosis classes (<see cref="Engine.Diagnosis.DiagnosisClasses"/>) that must explain the failure this
+    /// expectation expects (a lab's <c>why:</c>); empty: none asked for. When given, the diagnosis runs although the
+    /// expectation held, and it holds only if each class was found.
+    /// </summary>
+    public ImmutableArray<string> Why { get; init; } = [];
+
+    // Written out to compare Why by value (Sequences): two loads of one lab are equal.
+    public virtual bool Equals(Expectation? other) =>
+        other is not null && EqualityContract == other.EqualityContract && Span == other.Span && Within == other.Within && Sequences.Equal(Why, other.Why);
+
+    public override int GetHashCode() => HashCode.Combine(EqualityContract, Span, Within, Sequences.Hash(Why));
+
+    /// <summary>
+    /// For a failure people ask "why?" about: what was found along the way, one finding a line, each with the id of the
+    /// class it belongs to. <paramref name="held"/>: whether the observation held (a kind diagnoses only the failure it
+    /// can explain: a ping with no answer, a connection that did not connect, whether expected or not).
+    /// </summary>
+    public virtual Task<IReadOnlyList<Engine.Diagnosis.Finding>> DiagnoseAsync(ObserveContext context, bool held, CancellationToken ct) =>
+        Task.FromResult<IReadOnlyList<Engine.Diagnosis.Finding>>([]);
 
     /// <summary>Texts that may hold ${NAME.pid}: checked against when each container runs.</summary>
     public virtual IEnumerable<string?> Templated => [];

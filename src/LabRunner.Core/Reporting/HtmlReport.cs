@@ -188,6 +188,14 @@ public static class HtmlReport
         html.Append("</section>\n");
     }
 
+    private static void Why(StringBuilder html, ExpectationResult r)
+    {
+        if (r.Diagnosis.Count == 0) return;
+        html.Append("<ul class=\"why\">\n");
+        foreach (var why in r.Diagnosis) html.Append("<li><span class=\"why-label\">why:</span> ").Append(E(why)).Append("</li>\n");
+        html.Append("</ul>\n");
+    }
+
     private static void Check(StringBuilder html, CheckOutcome check)
     {
         var r = check.Result;
@@ -198,6 +206,7 @@ public static class HtmlReport
             html.Append("<li class=\"held\"><span class=\"mark\">✓</span> ").Append(E(r.Expected));
             if (capture) Counts(html, r.Observed);
             else html.Append(" <span class=\"observed\">— ").Append(E(r.Observed)).Append("</span>");
+            Why(html, r); // an expected failure explained (a why: asked for)
             html.Append("</li>\n");
             return;
         }
@@ -207,12 +216,7 @@ public static class HtmlReport
         else html.Append(E(r.Observed));
         html.Append(" <span class=\"tries\">(after ").Append(r.Attempts.ToString(CultureInfo.InvariantCulture)).Append(r.Attempts == 1 ? " try" : " tries")
             .Append(" in ").Append(Seconds(r.Elapsed)).Append(")</span></div>\n");
-        if (r.Diagnosis.Count > 0)
-        {
-            html.Append("<ul class=\"why\">\n");
-            foreach (var why in r.Diagnosis) html.Append("<li><span class=\"why-label\">why:</span> ").Append(E(why)).Append("</li>\n");
-            html.Append("</ul>\n");
-        }
+        Why(html, r);
         html.Append("</li>\n");
     }
 

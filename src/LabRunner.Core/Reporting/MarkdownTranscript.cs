@@ -54,6 +54,7 @@ public static class MarkdownTranscript
                 if (r.Held)
                 {
                     md.Append(CultureInfo.InvariantCulture, $"- ✓ {Text(r.Expected)} — {Text(r.Observed)}\n");
+                    foreach (var why in r.Diagnosis) md.Append("  - why: ").Append(Text(why)).Append('\n');
                     continue;
                 }
                 md.Append(CultureInfo.InvariantCulture, $"- ✗ **{Text(r.Expected)}** ({Text(check.Expectation.Span.ToString())})\n");

@@ -24,6 +24,7 @@ public sealed record ConnectExpectation(Place From, string To, int Port, string 
             new("result", FieldType.Choice, "how it must end (default connected)") { Choices = [.. Results] },
             new("send", FieldType.Text, "text sent once connected"),
             new("receive", FieldType.Text, "text what comes back must contain (e.g. an echo server's answer)"),
+            CommonFields.Why,
         ],
         r =>
         {
@@ -36,7 +37,10 @@ public sealed record ConnectExpectation(Place From, string To, int Port, string 
             var receive = r.Text("receive");
             if (receive is not null && result != "connected")
                 r.Error(r.SpanOf("receive"), "'receive' needs a connection", "remove 'receive', or expect 'result: connected'");
-            return from is null || to is null || port is null ? null : new ConnectExpectation(from, to, port.Value, result, send, receive);
+            var why = CommonFields.ReadWhy(r);
+            if (!why.IsEmpty && result == "connected")
+                r.Error(r.SpanOf("why"), "'why' explains an expected failure", "expect 'result: refused', 'timed-out' or 'unreachable', or remove 'why'");
+            return from is null || to is null || port is null ? null : new ConnectExpectation(from, to, port.Value, result, send, receive) { Why = why };
         }, rank: 15);
 
     public override string Keyword => Kind.Keyword;
@@ -44,7 +48,8 @@ public sealed record ConnectExpectation(Place From, string To, int Port, string 
     public override IEnumerable<Tool> Tools => [new("busybox", "busybox-static")];
 
     public override string Describe() =>
-        $"TCP from {From.Name} to {To}:{Port} {(Result == "connected" ? "connects" : "is " + Result)}" + (Receive is null ? "" : $" and gets back \"{Receive}\"");
+        $"TCP from {From.Name} to {To}:{Port} {(Result == "connected" ? "connects" : "is " + Result)}" + (Receive is null ? "" : $" and gets back \"{Receive}\"") +
+        (Why.IsEmpty ? "" : $", explained by {string.Join(", ", Why)}");
 
     public override IEnumerable<string?> Templated => [To, Send, Receive];
 
@@ -53,10 +58,7 @@ public sealed record ConnectExpectation(Place From, string To, int Port, string 
     public override async Task<(bool Held, string Observed)> ObserveAsync(ObserveContext context, CancellationToken ct)
     {
         var session = context.Session;
-        // nc -w 2: connect timeout and last-read timeout; timeout -s KILL bounds a server that never closes.
-        string[] connect = ["timeout", "-s", "KILL", "6", "sh", "-c", "printf %s \"$1\" | busybox nc -w 2 \"$2\" \"$3\"", "sh",
-            session.Expand(Send ?? ""), session.Expand(To), Port.ToString(CultureInfo.InvariantCulture)];
-        var outcome = await context.Places.BusyboxAsync(From, connect, CommandPurpose.Check, ct);
+        var outcome = await ConnectAsync(context, Send, ct);
         var observed = Classify(outcome);
         var receive = Receive is null ? null : session.Expand(Receive);
         var got = outcome.Stdout.Trim().ReplaceLineEndings(" | ");
@@ -64,6 +66,25 @@ public sealed record ConnectExpectation(Place From, string To, int Port, string 
         return (held, observed + (got.Length > 0 ? $", got back \"{(got.Length > 200 ? got[..200] + "..." : got)}\"" : "") +
             (observed is "connected" ? "" : $" ({outcome.Error})"));
     }
+
+    /// <summary>One attempt: busybox nc in the place, <paramref name="send"/> on its standard input.</summary>
+    private Task<CommandOutcome> ConnectAsync(ObserveContext context, string? send, CancellationToken ct)
+    {
+        var session = context.Session;
+        // nc -w 2: connect timeout and last-read timeout; timeout -s KILL bounds a server that never closes.
+        string[] connect = ["timeout", "-s", "KILL", "6", "sh", "-c", "printf %s \"$1\" | busybox nc -w 2 \"$2\" \"$3\"", "sh",
+            session.Expand(send ?? ""), session.Expand(To), Port.ToString(CultureInfo.InvariantCulture)];
+        return context.Places.BusyboxAsync(From, connect, CommandPurpose.Check, ct);
+    }
+
+    /// <summary>
+    /// A connection that did not connect (expected to, or expected not to with a <c>why</c>) is looked at along its path
+    /// and at its port; the probe tries once more (sending nothing) while counters are read.
+    /// </summary>
+    public override async Task<IReadOnlyList<Engine.Diagnosis.Finding>> DiagnoseAsync(ObserveContext context, bool held, CancellationToken ct) =>
+        held != (Result == "connected")
+            ? await context.Diagnosis.DiagnoseAsync(new Engine.Diagnosis.DiagnosisProbe(From, To, "tcp", Port, ResendAsync: c => ConnectAsync(context, null, c)), ct)
+            : [];
 
     /// <summary>How busybox nc's attempt ended, from its message (exit 137: killed while connected, by the bound above).</summary>
     public static string Classify(CommandOutcome outcome) =>
@@ -81,7 +102,9 @@ public sealed record ConnectExpectation(Place From, string To, int Port, string 
 public static partial class ExpectationSteps
 {
     /// <summary>A TCP connection from a place to <paramref name="to"/>:<paramref name="port"/> (YAML <c>connect</c>) ends as <paramref name="result"/>.</summary>
+    /// <param name="why">diagnosis classes that must explain a failing <paramref name="result"/> (YAML <c>why</c>), e.g. ["not-listening"].</param>
     public static ExpectClause Connect(this ExpectationPicker expect, string from, string to, int port, string result = "connected", string? send = null,
-        string? receive = null, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0) =>
-        expect.Add(ConnectExpectation.Kind, file, line, ("from", from), ("to", to), ("port", port), ("result", result), ("send", send), ("receive", receive));
+        string? receive = null, IEnumerable<string>? why = null, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0) =>
+        expect.Add(ConnectExpectation.Kind, file, line, ("from", from), ("to", to), ("port", port), ("result", result), ("send", send), ("receive", receive),
+            ("why", why?.ToList()));
 }

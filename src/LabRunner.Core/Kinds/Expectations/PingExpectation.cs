@@ -18,6 +18,8 @@ public sealed partial record PingExpectation(Place From, string To, bool Succeed
             new("count", FieldType.Integer, "echo requests (default 1, or 2 when it must fail)") { Min = 1, Max = 20 },
             new("size", FieldType.Integer, "data bytes in each echo request (ping -s; default 56)") { Min = 0, Max = 65507 },
             new("rtt-below", FieldType.Duration, "the average round trip must be shorter, e.g. 50ms (a netem delay, a slow path)"),
+            new("dont-fragment", FieldType.Boolean, "send with DF set, never fragmented (iputils ping -M do; default false): an MTU too small on the path drops it"),
+            CommonFields.Why,
         ],
         r =>
         {
@@ -29,7 +31,11 @@ public sealed partial record PingExpectation(Place From, string To, bool Succeed
             var size = r.Int("size", 0, 65507);
             var rttBelow = r.Duration("rtt-below");
             if (rttBelow is not null && !succeeds) r.Error(r.SpanOf("rtt-below"), "'rtt-below' needs answers", "remove it, or expect the ping to succeed");
-            return from is null || to is null ? null : new PingExpectation(from, to, succeeds, count) { Size = size, RttBelow = rttBelow };
+            var dontFragment = r.Bool("dont-fragment") ?? false;
+            var why = CommonFields.ReadWhy(r);
+            if (!why.IsEmpty && succeeds)
+                r.Error(r.SpanOf("why"), "'why' explains an expected failure", "add 'succeeds: false', or remove 'why' (a failed ping is explained anyway)");
+            return from is null || to is null ? null : new PingExpectation(from, to, succeeds, count) { Size = size, RttBelow = rttBelow, DontFragment = dontFragment, Why = why };
         }, rank: 10);
 
     /// <summary>Data bytes in each echo request (<c>ping -s</c>); null: ping's default, 56.</summary>
@@ -38,11 +44,20 @@ public sealed partial record PingExpectation(Place From, string To, bool Succeed
     /// <summary>The average round trip must be shorter than this; null: any.</summary>
     public TimeSpan? RttBelow { get; init; }
 
+    /// <summary>Sent with DF (iputils <c>ping -M do</c>, run in the place's namespace from outside: busybox ping cannot set it).</summary>
+    public bool DontFragment { get; init; }
+
     public override string Keyword => Kind.Keyword;
 
+    public override IEnumerable<Tool> Tools => DontFragment ? [new(IputilsPing, "iputils-ping")] : [];
+
+    /// <summary>Debian's iputils ping, which sets DF (-M do); busybox's cannot.</summary>
+    public const string IputilsPing = "/usr/bin/ping";
+
     public override string Describe() =>
-        $"ping from {From.Name} to {To}{(Size is { } size ? $" with {size} data bytes" : "")} {(Succeeds ? "succeeds" : "fails")}" +
-        (RttBelow is { } rtt ? $" in under {rtt.TotalMilliseconds.ToString(CultureInfo.InvariantCulture)} ms" : "");
+        $"ping from {From.Name} to {To}{(Size is { } size ? $" with {size} data bytes" : "")}{(DontFragment ? " with DF set" : "")} {(Succeeds ? "succeeds" : "fails")}" +
+        (RttBelow is { } rtt ? $" in under {rtt.TotalMilliseconds.ToString(CultureInfo.InvariantCulture)} ms" : "") +
+        (Why.IsEmpty ? "" : $", explained by {string.Join(", ", Why)}");
 
     public override IEnumerable<string?> Templated => [To];
 
@@ -50,8 +65,7 @@ public sealed partial record PingExpectation(Place From, string To, bool Succeed
 
     public override async Task<(bool Held, string Observed)> ObserveAsync(ObserveContext context, CancellationToken ct)
     {
-        string[] options = Size is { } size ? ["-s", size.ToString(CultureInfo.InvariantCulture)] : [];
-        var outcome = await context.Places.PingAsync(From, To, Count, CommandPurpose.Check, ct, options);
+        var outcome = await PingAsync(context, Count, ct);
         var match = PingSummary().Match(outcome.Stdout);
         var received = match.Success ? int.Parse(match.Groups[2].Value, CultureInfo.InvariantCulture) : 0;
         var observed = match.Success
@@ -66,9 +80,24 @@ public sealed partial record PingExpectation(Place From, string To, bool Succeed
         return (Succeeds ? received > 0 : match.Success && received == 0 || !match.Success && outcome.ExitCode is > 0 and < 124, observed);
     }
 
-    /// <summary>A ping that should have been answered is the failure people ask "why?" about: look along its path.</summary>
-    public override async Task<IReadOnlyList<string>> DiagnoseAsync(ObserveContext context, CancellationToken ct) =>
-        Succeeds ? await context.Diagnosis.DiagnoseAsync(From, To, ct) : [];
+    /// <summary>busybox ping in the place, or with DF iputils ping in its namespace (a container's too, entered from outside).</summary>
+    private Task<CommandOutcome> PingAsync(ObserveContext context, int count, CancellationToken ct)
+    {
+        string[] size = Size is { } s ? ["-s", s.ToString(CultureInfo.InvariantCulture)] : [];
+        if (!DontFragment) return context.Places.PingAsync(From, To, count, CommandPurpose.Check, ct, size);
+        return context.Runner.RunAsync(context.Target(From).Exec([IputilsPing, "-M", "do", .. size, "-c", count.ToString(CultureInfo.InvariantCulture),
+            "-W", "1", context.Session.Expand(To)]), CommandPurpose.Check, ct);
+    }
+
+    /// <summary>
+    /// A ping that got no answer (expected to succeed, or expected to fail with a <c>why</c>) is the failure people ask
+    /// "why?" about: look along its path; the probe pings again (2 echo requests) while counters are read.
+    /// </summary>
+    public override async Task<IReadOnlyList<Engine.Diagnosis.Finding>> DiagnoseAsync(ObserveContext context, bool held, CancellationToken ct) =>
+        held != Succeeds
+            ? await context.Diagnosis.DiagnoseAsync(new Engine.Diagnosis.DiagnosisProbe(From, To, Size: Size, DontFragment: DontFragment,
+                ResendAsync: c => PingAsync(context, 2, c)), ct)
+            : [];
 
     [GeneratedRegex(@"(\d+) packets transmitted, (\d+) (?:packets )?received")]
     private static partial Regex PingSummary();

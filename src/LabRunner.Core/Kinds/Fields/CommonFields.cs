@@ -29,6 +29,43 @@ public static class CommonFields
     /// <summary>An action that must fail, and the text its error must contain.</summary>
     public static readonly FieldSpec FailsWith = new("fails-with", FieldType.Text, "the action must fail, and its error must contain this text");
 
+    /// <summary>
+    /// 'why: no-return-route' or 'why: [iptables-drop, rp-filter]': the diagnosis classes that must explain an expected
+    /// failure (ping with succeeds false, connect with a failing result, http with succeeds false).
+    /// </summary>
+    public static readonly FieldSpec Why = new("why", FieldType.Choices,
+        "diagnosis classes the expected failure must be explained by (one id or a list), e.g. no-return-route: the diagnosis runs and must find each")
+    {
+        Choices = [.. Engine.Diagnosis.DiagnosisClasses.Ids],
+    };
+
+    /// <summary>The ids of 'why' (empty when absent); an unknown id is reported at its position with the known ones.</summary>
+    public static System.Collections.Immutable.ImmutableArray<string> ReadWhy(FieldReader r)
+    {
+        if (r.Node("why") is not { } node) return [];
+        var known = Engine.Diagnosis.DiagnosisClasses.Ids;
+        var ids = System.Collections.Immutable.ImmutableArray.CreateBuilder<string>();
+        IReadOnlyList<FieldValue> items = node is ListValue list ? list.Items : [node];
+        if (items.Count == 0) r.Error(node.Span, "'why' is empty", "name at least one diagnosis class, e.g. why: no-return-route");
+        foreach (var item in items)
+        {
+            if (item is not ScalarValue s)
+            {
+                r.Error(item.Span, "'why' must be a diagnosis class id or a list of them", "e.g. why: no-return-route, or why: [iptables-drop, rp-filter]");
+                continue;
+            }
+            if (!known.Contains(s.Text))
+            {
+                var near = Loading.Suggest.Nearest(s.Text, known);
+                r.Error(s.Span, $"unknown diagnosis class '{s.Text}'",
+                    (near is null ? "" : $"did you mean '{near}'? ") + $"known: {string.Join(", ", known)} (docs/SCENARIO-LANGUAGE.md, Diagnosis classes)");
+                continue;
+            }
+            if (!ids.Contains(s.Text)) ids.Add(s.Text);
+        }
+        return ids.ToImmutable();
+    }
+
     /// <summary>The iptables table ('filter' when not given).</summary>
     public static string ReadTable(FieldReader r) =>
         r.Choice("table", IptablesTables, "unknown iptables table '{0}'", "use filter, nat, mangle or raw", fallback: "filter")!;

@@ -42,6 +42,8 @@ public enum FieldType
     Duration,
     /// <summary>One of <see cref="FieldSpec.Choices"/>.</summary>
     Choice,
+    /// <summary>One of <see cref="FieldSpec.Choices"/>, or a list of them (a <c>why:</c>'s diagnosis classes).</summary>
+    Choices,
     /// <summary>A MAC address, lower case.</summary>
     Mac,
     /// <summary>A command as a list of arguments.</summary>
