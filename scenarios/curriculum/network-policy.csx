@@ -54,7 +54,7 @@ var lab = Lab.Named("curriculum-network-policy")
         c3's SYN reaches the bridge, goes through FORWARD into POLICY-C2 and is dropped without an answer: nc waits
         and gives up (timed out, not refused). The DROP rule's counter grew; the ACCEPT rule's did not.
         """, s => s
-        .Expect.Connect("c3", "172.16.0.2", 80, result: "timed-out")
+        .Expect.Connect("c3", "172.16.0.2", 80, result: "timed-out", why: ["iptables-drop"])
         .Expect.Counter("POLICY-C2", dropC3)
         .Expect.Counter("POLICY-C2", acceptC1, grew: false))
 
