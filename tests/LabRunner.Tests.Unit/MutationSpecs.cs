@@ -17,7 +17,7 @@ public sealed class MutationSpecs
         int.TryParse(Environment.GetEnvironmentVariable(name), NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v : fallback;
 
     [Fact]
-    public void Every_mutant_of_the_article_scenarios_is_valid_or_rejected_with_a_position_never_a_crash()
+    public void Every_mutant_of_the_article_and_curriculum_scenarios_is_valid_or_rejected_with_a_position_never_a_crash()
     {
         var seed = Env("LABRUNNER_MUTATION_SEED", DefaultSeed);
         var count = Env("LABRUNNER_MUTATIONS", DefaultCount);

@@ -23,7 +23,7 @@ public static class Mutation
 
     public static MutationReport LoadAll(int seed, int count)
     {
-        var mutator = new ScenarioMutator(seed, ScenarioMutator.ArticleSources());
+        var mutator = new ScenarioMutator(seed, ScenarioMutator.Sources());
         var watch = Stopwatch.StartNew();
         var crashes = new List<string>();
         var valid = new List<Mutant>();
@@ -95,7 +95,7 @@ public static class Mutation
 
     public static async Task<int> MainAsync(int count, int seed, int runs, TextWriter output, CancellationToken ct)
     {
-        output.WriteLine($"mutation: seed {seed} (reproduce with --seed {seed}), {count} mutants of scenarios/article/*.yaml");
+        output.WriteLine($"mutation: seed {seed} (reproduce with --seed {seed}), {count} mutants of scenarios/article/*.yaml and scenarios/curriculum/*.yaml");
         var report = LoadAll(seed, count);
         foreach (var crash in report.Crashes) output.WriteLine("CRASH " + crash);
         output.WriteLine($"loader: {report.Tried} mutants, {report.Valid} valid, {report.Rejected} rejected with a position, {report.Crashes.Count} crashes; " +

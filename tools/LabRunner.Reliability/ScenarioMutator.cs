@@ -42,11 +42,19 @@ public sealed class ScenarioMutator
 
     public int Seed { get; }
 
-    /// <summary>The article scenarios of this repository: the sources mutants are made from.</summary>
-    public static IReadOnlyList<(string Name, string Text)> ArticleSources() =>
+    /// <summary>The article scenarios of this repository.</summary>
+    public static IReadOnlyList<(string Name, string Text)> ArticleSources() => SourcesIn("article");
+
+    /// <summary>
+    /// The sources mutants are made from: the article's scenarios and the curriculum's, so that every kind a lab uses
+    /// (masquerade, publish, serve, counter, netem, vlan-add, IPv6 addresses, why: ...) gets mutated.
+    /// </summary>
+    public static IReadOnlyList<(string Name, string Text)> Sources() => [.. ArticleSources(), .. SourcesIn("curriculum")];
+
+    private static IReadOnlyList<(string Name, string Text)> SourcesIn(string folder) =>
     [
-        .. Directory.GetFiles(Path.Combine(LabProcess.RepoRoot, "scenarios", "article"), "*.yaml").Order(StringComparer.Ordinal)
-            .Select(p => (Path.GetFileName(p), File.ReadAllText(p))),
+        .. Directory.GetFiles(Path.Combine(LabProcess.RepoRoot, "scenarios", folder), "*.yaml").Order(StringComparer.Ordinal)
+            .Select(p => ($"{folder}/{Path.GetFileName(p)}", File.ReadAllText(p))),
     ];
 
     public IEnumerable<Mutant> Mutants(int count)
