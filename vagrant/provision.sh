@@ -4,7 +4,7 @@
 #
 #   vagrant/provision.sh [GROUP...]
 #
-#   (always)          what labs run with: iproute2 iptables busybox-static util-linux iputils-ping
+#   (always)          what labs run with: iproute2 iptables busybox-static util-linux iputils-ping socat
 #                     procps tcpdump bridge-utils containernetworking-plugins (cni-add's
 #                     plugins, in /usr/lib/cni, not on PATH)       <- run-lab.sh, every run
 #   --dotnet          the .NET SDK that global.json names, with Microsoft's dotnet-install
@@ -63,7 +63,7 @@ done
 # "package:command": the package counts as present when dpkg says it is
 # installed and the command is on PATH (or, given as a path, executable there).
 BASE_PKGS=(iproute2:ip iptables:iptables busybox-static:busybox util-linux:unshare iputils-ping:/usr/bin/ping
-           procps:sysctl tcpdump:tcpdump bridge-utils:brctl conntrack:conntrack
+           procps:sysctl tcpdump:tcpdump bridge-utils:brctl conntrack:conntrack socat:socat
            containernetworking-plugins:/usr/lib/cni/bridge)
 RUNTIME_PKGS=(containerd:containerd runc:runc docker.io:dockerd curl:curl)
 TOOL_PKGS=(graphviz:dot chromium:chromium)

@@ -56,10 +56,47 @@ public sealed class L4KindSpecs
     public void A_connections_end_is_told_from_what_nc_says(int exit, string stdout, string stderr, string result) =>
         Assert.Equal(result, ConnectExpectation.Classify(new CommandOutcome(exit, stdout, stderr, TimeSpan.Zero)));
 
+    [Fact]
+    public async Task A_udp_echo_server_is_socat_answering_each_datagram_and_is_listening_once_ss_lists_its_udp_port()
+    {
+        using var state = new TempDirectory();
+        var plan = await Plan.MakeAsync(Scenarios.Load(Lab("      - serve: { app: udp-echo, port: 5353, in: n1 }")), state.Path, Ct);
+
+        Assert.Contains("ip netns exec lr-test01-n1 socat UDP-LISTEN:5353,fork,reuseaddr EXEC:cat", plan.CommandsFor(CommandPurpose.Action));
+        Assert.Contains("kill -KILL <serve-n1-5353.pid>", plan.CommandsFor(CommandPurpose.Teardown));
+    }
+
+    [Theory]
+    [InlineData(0, "labrunner\n", "", "connected")]
+    [InlineData(0, "", "", "timed-out")] // nothing came back within -T: dropped, or nobody answers
+    [InlineData(1, "", "2026/11/30 15:03:00 socat[10884] E read(5, 0x558bd132c000, 8192): Connection refused", "refused")] // an ICMP port unreachable
+    [InlineData(1, "", "socat[1] E sendto(5, ...): Network is unreachable", "unreachable")]
+    [InlineData(1, "", "socat[1] E sendto(5, ...): No route to host", "unreachable")]
+    [InlineData(137, "", "", "failed (exit 137)")]
+    public void A_udp_exchanges_end_is_told_from_what_socat_says(int exit, string stdout, string stderr, string result) =>
+        Assert.Equal(result, ConnectExpectation.ClassifyUdp(new CommandOutcome(exit, stdout, stderr, TimeSpan.Zero)));
+
+    [Fact]
+    public async Task A_udp_connect_sends_one_datagram_with_the_hosts_socat_in_the_places_namespace()
+    {
+        var runner = new RecordingRunner(argv => argv.Any(a => a.Contains("socat -T 2", StringComparison.Ordinal))
+            ? RecordingRunner.Ok("ping-me") : RecordingRunner.Ok());
+
+        var check = Assert.Single(await FakeRuns.LastStepChecksAsync(Lab("      - netns-add: n2",
+            "    expect:\n      - connect: { from: n1, to: 10.0.0.2, port: 5353, protocol: udp, send: ping-me, receive: ping-me }"), runner, "ab0d01", Ct));
+
+        Assert.True(check.Result.Held, check.Result.Observed);
+        Assert.Equal("UDP from n1 to 10.0.0.2:5353 connects and gets back \"ping-me\"", check.Result.Expected);
+        var exchange = runner.Commands.Single(c => c.Argv.Any(a => a.Contains("socat -T 2", StringComparison.Ordinal))).Argv;
+        Assert.Equal(["ip", "netns", "exec", "lr-ab0d01-n1", "timeout", "-s", "KILL", "6", "sh", "-c"], exchange.Take(10));
+        Assert.Equal(["sh", "ping-me", "10.0.0.2", "5353"], exchange.Skip(11));
+    }
+
     [Theory]
     [InlineData("serve: { app: ftp, port: 21 }", "unknown app 'ftp'")]
     [InlineData("serve: { app: http, port: 70000 }", "'port' must be a whole number from 1 to 65535, not '70000'")]
     [InlineData("serve: { app: echo, port: 7, page: hi }", "'page' is for app: http")]
+    [InlineData("serve: { app: udp-echo, port: 7, page: hi }", "'page' is for app: http")]
     [InlineData("serve: { port: 80 }", "'app' is missing")]
     public void A_mistake_in_serve_is_refused_where_it_is_written(string action, string message) =>
         Assert.Equal(message, Scenarios.ErrorIn(Lab("      - " + action)).Message);
@@ -68,6 +105,7 @@ public sealed class L4KindSpecs
     [InlineData("connect: { from: n1, to: 10.0.0.2, port: 80, result: dropped }", "unknown result 'dropped'")]
     [InlineData("connect: { from: n1, to: 10.0.0.2, port: 80, result: refused, receive: x }", "'receive' needs a connection")]
     [InlineData("connect: { from: n1, to: 10.0.0.2 }", "'port' is missing")]
+    [InlineData("connect: { from: n1, to: 10.0.0.2, port: 53, protocol: sctp }", "unknown protocol 'sctp'")]
     [InlineData("http: { from: n1, url: https://10.0.0.2/ }", "'https://10.0.0.2/' is not an http:// URL")]
     [InlineData("http: { from: n1, url: http://10.0.0.2/, status: 99 }", "'status' must be a whole number from 100 to 599, not '99'")]
     public void A_mistake_in_connect_or_http_is_refused_where_it_is_written(string expectation, string message) =>

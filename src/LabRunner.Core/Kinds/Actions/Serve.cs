@@ -10,39 +10,40 @@ using LabRunner.Runtimes;
 namespace LabRunner.Model;
 
 /// <summary>
-/// A server in a place, for the curriculum's L4 labs: busybox httpd with a page of the lab's (<c>http</c>), or a TCP echo
-/// (<c>echo</c>: busybox nc, every connection gets its bytes back). It runs in the place's network namespace, started
+/// A server in a place, for the curriculum's L4 labs: busybox httpd with a page of the lab's (<c>http</c>), a TCP echo
+/// (<c>echo</c>: busybox nc, every connection gets its bytes back), or a UDP echo (<c>udp-echo</c>: socat, every
+/// datagram answered with its bytes; busybox nc has no UDP in Debian's build). It runs in the place's network namespace, started
 /// from the host (so a container's own filesystem is not needed), and is a process the lab started: labelled
 /// (LABRUNNER_CONTAINER=ID/serve-PLACE-PORT) and journalled before it starts, like a container, so teardown and
 /// <c>labrunner clean</c> stop it even after a crash. The action holds once the port is listening.
 /// </summary>
 public sealed record Serve(string App, int Port, string? Page, Place In) : LabAction
 {
-    public static readonly IReadOnlyList<string> Apps = ["http", "echo"];
+    public static readonly IReadOnlyList<string> Apps = ["http", "echo", "udp-echo"];
 
     /// <summary>How long a server may take to listen on its port.</summary>
     private static readonly TimeSpan ListenTimeout = TimeSpan.FromSeconds(5);
 
-    public static readonly ActionKind Kind = new("serve", "a server in a place: busybox httpd with a page, or a TCP echo (busybox nc)",
+    public static readonly ActionKind Kind = new("serve", "a server in a place: busybox httpd with a page, a TCP echo (busybox nc) or a UDP echo (socat)",
         [
-            new("app", FieldType.Choice, "http (busybox httpd serving 'page' as /index.html) or echo (TCP: sends back what it gets)", Required: true) { Choices = [.. Apps] },
+            new("app", FieldType.Choice, "http (busybox httpd serving 'page' as /index.html), echo (TCP: sends back what it gets) or udp-echo (UDP: answers each datagram with it)", Required: true) { Choices = [.. Apps] },
             new("port", FieldType.Integer, "the port it listens on, e.g. 80", Required: true),
             new("page", FieldType.Text, "http: the text of /index.html (default: 'served by PLACE')"),
             FieldSpec.In,
         ],
         r =>
         {
-            var app = r.Choice("app", Apps, "unknown app '{0}'", "use http or echo", required: true);
+            var app = r.Choice("app", Apps, "unknown app '{0}'", "use http, echo or udp-echo", required: true);
             var port = r.Int("port", 1, 65535, required: true);
             var page = r.Text("page");
-            if (page is not null && app == "echo") r.Error(r.SpanOf("page"), "'page' is for app: http", "an echo server sends back what it gets; remove 'page'");
+            if (page is not null && app is "echo" or "udp-echo") r.Error(r.SpanOf("page"), "'page' is for app: http", "an echo server sends back what it gets; remove 'page'");
             return app is null || port is null ? null : new Serve(app, port.Value, page, r.PlaceOf());
         },
         rank: 175);
 
     public override string Keyword => Kind.Keyword;
 
-    public override IEnumerable<Tool> Tools => [new("busybox", "busybox-static"), new("ss", "iproute2")];
+    public override IEnumerable<Tool> Tools => [App == "udp-echo" ? new("socat", "socat") : new("busybox", "busybox-static"), new("ss", "iproute2")];
 
     public override IEnumerable<string?> Templated => [Page];
 
@@ -65,7 +66,8 @@ public sealed record Serve(string App, int Port, string? Page, Place In) : LabAc
             }
             server = ["busybox", "httpd", "-f", "-p", port, "-h", root];
         }
-        else server = ["busybox", "nc", "-ll", "-p", port, "-e", "cat"];
+        else if (App == "echo") server = ["busybox", "nc", "-ll", "-p", port, "-e", "cat"];
+        else server = ["socat", $"UDP-LISTEN:{port},fork,reuseaddr", "EXEC:cat"]; // a child per peer, labelled like its parent
 
         // Write-ahead, as for a container: the undo finds the server (and what it forked) by its label.
         context.Journal.Append(new UndoRemoveContainer($"stop the {App} server on port {port} in {In}", "process", label) { Resource = ResourceRef.ForServer(label) });
@@ -76,7 +78,7 @@ public sealed record Serve(string App, int Port, string? Page, Place In) : LabAc
         var watch = Stopwatch.StartNew();
         while (watch.Elapsed < ListenTimeout)
         {
-            var listening = await context.CheckAsync(t.Exec("ss", "-Hltn", "sport", "=", $":{port}"), ct);
+            var listening = await context.CheckAsync(t.Exec("ss", App == "udp-echo" ? "-Hlun" : "-Hltn", "sport", "=", $":{port}"), ct);
             if (listening.Succeeded && listening.Stdout.Trim().Length > 0)
                 return new CommandOutcome(0, $"listening on port {port}", "", watch.Elapsed);
             await Task.Delay(TimeSpan.FromMilliseconds(100), ct);
