@@ -352,6 +352,58 @@ public sealed class CniSpecs
     }
 
     [Fact]
+    public async Task With_host_a_bridge_networks_bridge_that_the_host_has_already_is_a_clash_and_nothing_runs()
+    {
+        using var state = new TempDirectory();
+        var runner = new RecordingRunner(argv => argv.Display() switch
+        {
+            "ip link show dev cni0" => RecordingRunner.Ok("7: cni0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP"),
+            var d when d.StartsWith("ip link show dev ", StringComparison.Ordinal) => RecordingRunner.Failed(1, $"Device \"{argv[^1]}\" does not exist."),
+            _ => RecordingRunner.Ok(),
+        });
+        var engine = new LabEngine(runner, new FakeRuntime("process"), new CompositeObserver(), new LabOptions { StateRoot = state.Path, LabId = "c1a5h0", Sandbox = false });
+        var lab = Scenarios.Load(Lab($$"""
+                  - cni-add: { in: busybox-1, network: {{Bridge}} }
+                  - cni-add: { in: n1, network: { cniVersion: 1.0.0, name: p2p, type: ptp } }
+                  - cni-add: { in: n1, ifname: net1, network: { cniVersion: 1.0.0, name: other, type: bridge, bridge: br-other } }
+            """));
+
+        var clash = await Assert.ThrowsAsync<HostConflictException>(() => engine.RunAsync(lab, Ct));
+
+        Assert.Equal("--host: these already exist on this host and the lab would create them: link cni0, the bridge of CNI network lab-net (lab.yaml:9:9)", clash.Message);
+        Assert.Contains("ip link show dev br-other", runner.Displays); // asked, not there: the lab makes it (and deletes it after DEL)
+        Assert.DoesNotContain(runner.Commands, c => c.Argv.Any(a => a.StartsWith("CNI_COMMAND=", StringComparison.Ordinal)));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(state.Path)); // refused before the journal: nothing was touched
+    }
+
+    [Theory]
+    [InlineData("{ cniVersion: 1.0.0, name: lab-net, type: bridge }", "cni0")] // the plugin's default bridge
+    [InlineData("{ cniVersion: 1.0.0, name: lab-net, type: bridge, bridge: cni7 }", "cni7")]
+    [InlineData("{ cniVersion: 1.0.0, name: lab-net, type: ptp }", null)] // host ends with random names: nothing to clash with
+    [InlineData("{ cniVersion: 1.0.0, name: lab-net, type: macvlan, master: cni0 }", null)] // the master is the host's, used, not made
+    public async Task The_clash_a_cni_add_reports_is_the_bridge_plugins_bridge_only(string network, string? clash)
+    {
+        var add = Assert.IsType<CniAdd>(Scenarios.Load(Lab($"      - cni-add: {{ in: n1, network: {network} }}")).Steps[1].Actions[0]);
+
+        var clashes = await add.HostClashesAsync(new Probe("cni0", "cni7", "ens3"), Ct);
+
+        Assert.Equal(clash is null ? [] : [$"link {clash}, the bridge of CNI network lab-net (lab.yaml:9:9)"], clashes);
+        Assert.Empty(await add.HostClashesAsync(new Probe("ens3"), Ct));
+    }
+
+    /// <summary>The --host preflight's view of a machine that has these links.</summary>
+    private sealed class Probe(params string[] links) : Kinds.IHostProbe
+    {
+        public string RuntimeName => "process";
+
+        public Task<bool> LinkExistsAsync(string name, CancellationToken ct) => Task.FromResult(links.Contains(name));
+
+        public bool NetnsExists(string name) => false;
+
+        public Task<bool?> ContainerExistsAsync(string name, CancellationToken ct) => Task.FromResult<bool?>(false);
+    }
+
+    [Fact]
     public async Task A_command_runner_gives_a_command_its_standard_input()
     {
         var events = new List<CommandEvent>();

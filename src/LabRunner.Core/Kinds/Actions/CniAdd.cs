@@ -101,6 +101,18 @@ public sealed record CniAdd(string Network, string? NetworkFile, string Ifname, 
         var summary = Cni.Define(context.Session, In, Ifname, context.IsDryRun ? null : previous as JsonObject);
         return new CommandOutcome(0, summary, "", watch.Elapsed);
     }
+
+    /// <summary>
+    /// --host: the bridge a bridge-plugin network makes on the host (cni0 unless it names another), if the host has a link
+    /// of that name already. The plugin would take it over as its own (even a link that is no bridge, or the machine's
+    /// real cni0 of another runtime) and the lab could not tell its own bridge from it, so the run is refused. Reported
+    /// even for a <c>fails-with</c> ADD: a plugin may make its bridge before it fails.
+    /// </summary>
+    public override async Task<IReadOnlyList<string>> HostClashesAsync(IHostProbe host, CancellationToken ct) =>
+        Cni.Plugins(JsonNode.Parse(Network)!.AsObject()).FirstOrDefault() is { } main && (string?)main["type"] == "bridge" &&
+        ((string?)main["bridge"] ?? "cni0") is var bridge && await host.LinkExistsAsync(bridge, ct)
+            ? [$"link {bridge}, the bridge of CNI network {Cni.NetworkName(Network)} ({Span})"]
+            : [];
 }
 
 /// <summary>
@@ -141,6 +153,9 @@ public static partial class Cni
     internal static IEnumerable<Tool> ToolsOf(string network) =>
         Plugins(JsonNode.Parse(network)!.AsObject()).SelectMany(p => new[] { (string?)p["type"], (string?)p["ipam"]?["type"] }).OfType<string>()
             .Distinct().Select(type => new Tool($"{PluginDir}/{type}", Package));
+
+    /// <summary>A network's name (its conflist's <c>name</c>).</summary>
+    public static string NetworkName(string network) => (string)JsonNode.Parse(network)!["name"]!;
 
     public static IEnumerable<JsonObject> Plugins(JsonObject conflist) => conflist["plugins"]!.AsArray().Select(p => p!.AsObject());
 
