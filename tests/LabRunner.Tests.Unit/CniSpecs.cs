@@ -290,6 +290,45 @@ public sealed class CniSpecs
             Cni.Leftover(undo));
     }
 
+    [Theory]
+    [InlineData("""-A CNI-HOSTPORT-DNAT -p tcp -m comment --comment "dnat name: \"web-net\" id: \"labrunner-ab12cd-web\"" -m multiport --dports 8080 -j CNI-DN-4b83""",
+        """-A CNI-HOSTPORT-DNAT -p tcp -m comment --comment "dnat name: \"web-net\" id: \"labrunner-ab12cd-web\"" -m multiport --dports 8080 -j CNI-DN-4b83""")]
+    [InlineData("-A CNI-FORWARD -s 10.88.0.2/32 -j ACCEPT", "-A CNI-FORWARD -s 10.88.0.2/32 -j ACCEPT")]
+    [InlineData("-A CNI-FORWARD -s 10.88.0.21/32 -j ACCEPT\n-A CNI-HOSTPORT-DNAT -m comment --comment \"dnat name: \\\"web-net\\\" id: \\\"labrunner-ab12cd-web2\\\"\" -j CNI-DN-1", null)] // another container's
+    [InlineData(":CNI-FORWARD - [0:0]\n:CNI-HOSTPORT-DNAT - [0:0]\n-A FORWARD -m comment --comment \"CNI firewall plugin rules\" -j CNI-FORWARD", null)] // the plugins' shared chains stay
+    public async Task After_DEL_no_iptables_rule_of_the_attachment_may_be_left_in_the_labs_host(string saved, string? left)
+    {
+        using var dir = new TempDirectory();
+        var result = Path.Combine(dir.Path, "result");
+        File.WriteAllText(result, BridgeResult.Replace("172.16.100.101/24", "10.88.0.2/24"));
+        string[] del = ["ip", "netns", "exec", "lr-ab12cd", "env", "CNI_COMMAND=DEL", "CNI_CONTAINERID=labrunner-ab12cd-web", "CNI_NETNS=/proc/1/ns/net"];
+        var undo = new UndoCni("CNI DEL of network web-net for eth0 in container web",
+            [new CniCall([.. del, "/usr/lib/cni/portmap"], """{"type":"portmap","runtimeConfig":{"portMappings":[{"hostPort":8080,"containerPort":80}]}}"""),
+             new CniCall([.. del, "/usr/lib/cni/firewall"], """{"type":"firewall"}"""), new CniCall([.. del, "/usr/lib/cni/bridge"], """{"type":"bridge"}""")],
+            result, null, null, null);
+        var runner = new RecordingRunner(argv => argv[^1] == "iptables-save" ? RecordingRunner.Ok($"*nat\n{saved}\nCOMMIT\n") : RecordingRunner.Ok());
+
+        var problem = await Cni.DeleteAsync(undo, runner, Ct);
+
+        var save = runner.Commands[^1];
+        Assert.Equal(["ip", "netns", "exec", "lr-ab12cd", "iptables-save"], save.Argv); // read where DEL ran, after it
+        Assert.Equal(CommandPurpose.Verify, save.Purpose);
+        Assert.Equal(left is null ? null : $"DEL left iptables rules of the attachment in the lab's host: {left}", problem);
+        Assert.Equal(left is not null, File.Exists(result)); // kept for clean, whose DEL will try again; exit 4 meanwhile
+    }
+
+    [Fact]
+    public async Task A_network_that_writes_no_iptables_rule_is_not_looked_for_after_DEL()
+    {
+        using var dir = new TempDirectory();
+        var undo = new UndoCni("CNI DEL", [new CniCall(["ip", "netns", "exec", "lr-ab12cd", "env", "CNI_CONTAINERID=labrunner-ab12cd-c1", "/usr/lib/cni/ptp"], """{"type":"ptp"}""")],
+            Path.Combine(dir.Path, "result"), null, null, null);
+        var runner = new RecordingRunner();
+
+        Assert.Null(await Cni.DeleteAsync(undo, runner, Ct));
+        Assert.Equal(["/usr/lib/cni/ptp"], runner.Commands.Select(c => c.Argv[^1]));
+    }
+
     [Fact]
     public async Task A_DEL_that_fails_is_reported_with_the_plugins_error_and_the_result_is_kept_for_clean()
     {

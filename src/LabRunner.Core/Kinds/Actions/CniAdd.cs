@@ -385,8 +385,40 @@ public static partial class Cni
             if (GoneErrors.Namespace.Any(g => outcome.Output.Contains(g, StringComparison.Ordinal))) continue; // the lab's host is gone, and all in it
             problems.Add(Failure(Path.GetFileName(argv[^1]), outcome).Stderr);
         }
-        if (problems.Count == 0 && !runner.IsDryRun) File.Delete(undo.ResultPath);
-        return problems.Count == 0 ? null : $"DEL failed: {string.Join("; ", problems)}";
+        if (problems.Count > 0) return $"DEL failed: {string.Join("; ", problems)}";
+        if (!runner.IsDryRun && await RulesLeftAsync(undo, cached as JsonObject, runner, ct) is { } left) return left;
+        if (!runner.IsDryRun) File.Delete(undo.ResultPath);
+        return null;
+    }
+
+    /// <summary>The plugins whose ADD writes iptables rules for the attachment: portmap, firewall, and bridge or ptp with ipMasq.</summary>
+    private static bool WritesIptables(JsonObject config) =>
+        (string?)config["type"] is "portmap" or "firewall" || (config["ipMasq"] is JsonValue m && m.GetValueKind() == JsonValueKind.True);
+
+    /// <summary>
+    /// After a DEL that every plugin agreed to, the lab's host must hold no iptables rule of the attachment any more: none
+    /// naming the container's id (portmap's DNAT jump and bridge's or ptp's ipMasq rule carry it in their comment), and
+    /// none of the firewall plugin's CNI-FORWARD rules for its addresses. A sandbox's rules would go with its namespace
+    /// anyway, so this is what tells a DEL that did nothing (portmap without its runtimeConfig returns at once) from one
+    /// that worked. Read with iptables-save in the lab's host, as DEL ran; a host that is gone holds nothing.
+    /// </summary>
+    private static async Task<string?> RulesLeftAsync(UndoCni undo, JsonObject? cached, ICommandRunner runner, CancellationToken ct)
+    {
+        var configs = undo.Calls.Select(c => JsonNode.Parse(c.Config) as JsonObject).OfType<JsonObject>().ToList();
+        if (!configs.Any(WritesIptables) || undo.Calls.Length == 0) return null;
+        var argv = undo.Calls[0].Argv;
+        var env = Array.IndexOf(argv, "env");
+        var id = argv.FirstOrDefault(a => a.StartsWith("CNI_CONTAINERID=", StringComparison.Ordinal))?["CNI_CONTAINERID=".Length..];
+        if (env < 0 || id is null) return null;
+        var save = await runner.RunAsync([.. argv[..env], "iptables-save"], CommandPurpose.Verify, ct);
+        if (!save.Succeeded) return null; // the lab's host is gone, or has no iptables: nothing of the attachment there
+        var addresses = (cached?["ips"] as JsonArray ?? []).OfType<JsonObject>().Select(i => ((string?)i["address"])?.Split('/')[0]).OfType<string>()
+            .Where(a => !a.Contains(':')).ToList();
+        var left = save.Stdout.Split('\n').Where(line => line.StartsWith("-A ", StringComparison.Ordinal) &&
+                (line.Contains($"id: \\\"{id}\\\"", StringComparison.Ordinal) ||
+                 line.StartsWith("-A CNI-FORWARD ", StringComparison.Ordinal) && addresses.Any(a => line.Contains($" {a}/32 ", StringComparison.Ordinal))))
+            .ToList();
+        return left.Count == 0 ? null : $"DEL left iptables rules of the attachment in the lab's host: {string.Join(" | ", left)}";
     }
 
     /// <summary>After teardown: a host-local reservation (a file named as an address) or the cached result still there.</summary>
