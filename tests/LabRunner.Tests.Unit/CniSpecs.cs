@@ -149,6 +149,33 @@ public sealed class CniSpecs
     }
 
     [Fact]
+    public async Task The_forwarding_a_gateway_bridge_turns_on_is_read_first_once_and_put_back_last()
+    {
+        using var state = new TempDirectory();
+        var plan = await Plan.MakeAsync(Scenarios.Load(Lab($"      - cni-add: {{ in: n1, network: {Bridge} }}\n      - cni-add: {{ in: busybox-1, network: {Bridge} }}")), state.Path, Ct);
+
+        var commands = plan.Commands.Select(c => c.Display).ToList();
+        Assert.Single(commands, c => c == "ip netns exec lr-test01 sysctl -n net.ipv4.ip_forward"); // the lab's first cni-add only
+        Assert.True(commands.IndexOf("ip netns exec lr-test01 sysctl -n net.ipv4.ip_forward") < commands.FindIndex(c => c.Contains("CNI_COMMAND=ADD", StringComparison.Ordinal)));
+        var teardown = plan.CommandsFor(CommandPurpose.Teardown).ToList();
+        Assert.Equal("ip netns exec lr-test01 sysctl -w 'net.ipv4.ip_forward=<old net.ipv4.ip_forward>'", Assert.Single(teardown, t => t.Contains("ip_forward", StringComparison.Ordinal)));
+        Assert.True(teardown.FindIndex(t => t.Contains("ip_forward", StringComparison.Ordinal)) > teardown.FindLastIndex(t => t.Contains("CNI_COMMAND=DEL", StringComparison.Ordinal)));
+    }
+
+    [Theory]
+    [InlineData("{ type: bridge, isGateway: true, ipam: { type: host-local, subnet: 10.0.0.0/24 } }", "net.ipv4.ip_forward")]
+    [InlineData("{ type: bridge, isGateway: true, ipam: { type: host-local, ranges: [[{ subnet: 10.0.0.0/24 }], [{ subnet: 'fd00::/64' }]] } }", "net.ipv4.ip_forward net.ipv6.conf.all.forwarding")]
+    [InlineData("{ type: bridge, isGateway: true, ipam: { type: host-local, ranges: [[{ subnet: 'fd00::/64' }]] } }", "net.ipv6.conf.all.forwarding")]
+    [InlineData("{ type: bridge, ipam: { type: host-local, subnet: 10.0.0.0/24 } }", "")] // no gateway: no forwarding
+    [InlineData("{ type: ptp, ipam: { type: host-local, subnet: 10.0.0.0/24 } }", "net.ipv4.ip_forward")]
+    [InlineData("{ type: macvlan, master: ens3, ipam: { type: host-local, subnet: 10.0.0.0/24 } }", "")]
+    public void The_forwarding_sysctls_of_a_network_are_its_main_plugins(string plugin, string keys)
+    {
+        var add = Assert.IsType<CniAdd>(Scenarios.Load(Lab($"      - cni-add: {{ in: n1, network: {{ cniVersion: 1.0.0, name: n, plugins: [ {plugin} ] }} }}")).Steps[1].Actions[0]);
+        Assert.Equal(keys, string.Join(' ', Cni.ForwardingSysctls(JsonNode.Parse(add.Network)!.AsObject())));
+    }
+
+    [Fact]
     public async Task A_container_is_reached_by_its_PIDs_namespace_and_the_results_placeholders_show_by_name_in_a_plan()
     {
         using var state = new TempDirectory();
@@ -215,7 +242,7 @@ public sealed class CniSpecs
     {
         using var root = new TempDirectory();
         var error = """{"code":999,"msg":"container veth name provided (eth0) already exists"}""";
-        var runner = new RecordingRunner(argv => argv[^1] == "/usr/lib/cni/bridge" ? new CommandOutcome(1, error, "", TimeSpan.Zero) : RecordingRunner.Ok());
+        var runner = new RecordingRunner(argv => argv[^1] == "/usr/lib/cni/bridge" ? new CommandOutcome(1, error, "", TimeSpan.Zero) : RecordingRunner.Ok("0"));
         using var journal = LabJournal.Create(root.Path, new JournalHeader("ab12cd", 1, 1, "lab.yaml", Sandbox: true, DateTimeOffset.UnixEpoch));
         var session = new LabSession("ab12cd", true, Uplink.Default);
         var add = Assert.IsType<CniAdd>(Scenarios.Load(Lab($"      - cni-add: {{ in: n1, network: {Bridge} }}")).Steps[1].Actions[0])
@@ -225,15 +252,21 @@ public sealed class CniSpecs
 
         Assert.Equal(new ActionOutcome(ActionStatus.FailedAsExpected, "bridge: container veth name provided (eth0) already exists (CNI error 999)"), outcome);
         Assert.DoesNotContain(runner.Commands, c => c.Argv[^1] == "/usr/lib/cni/portmap"); // the chain stops at the first failure
-        var undo = Assert.IsType<UndoCni>(Assert.Single(journal.PendingNewestFirst()));
+        var undo = Assert.IsType<UndoCni>(journal.PendingNewestFirst()[0]);
         Assert.Equal("CNI DEL of network lab-net for eth0 in netns n1", undo.Summary);
+        Assert.Equal("restore net.ipv4.ip_forward=0 in host (CNI bridge turns it on)", Assert.IsType<UndoCommand>(journal.PendingNewestFirst()[1]).Summary);
     }
 
     [Fact]
     public async Task ADD_caches_each_result_defines_the_placeholders_and_its_undo_reads_back_from_the_journal_with_all_DEL_needs()
     {
         using var root = new TempDirectory();
-        var runner = new RecordingRunner(argv => argv[^1] == "/usr/lib/cni/bridge" ? RecordingRunner.Ok(BridgeResult) : RecordingRunner.Ok(BridgeResult.Replace("\"dns\":{}", "\"dns\":{\"domain\":\"x\"}")));
+        var runner = new RecordingRunner(argv => argv[^1] switch
+        {
+            "/usr/lib/cni/bridge" => RecordingRunner.Ok(BridgeResult),
+            "/usr/lib/cni/portmap" => RecordingRunner.Ok(BridgeResult.Replace("\"dns\":{}", "\"dns\":{\"domain\":\"x\"}")),
+            _ => RecordingRunner.Ok("0"),
+        });
         var session = new LabSession("ab12cd", true, Uplink.Default);
         string resultPath;
         using (var journal = LabJournal.Create(root.Path, new JournalHeader("ab12cd", 1, 1, "lab.yaml", Sandbox: true, DateTimeOffset.UnixEpoch)))
@@ -242,7 +275,7 @@ public sealed class CniSpecs
             var outcome = await new ActionExecutor(session, journal, runner, new FakeRuntime("process")).ExecuteAsync(add, Ct);
             Assert.Equal(ActionStatus.Done, outcome.Status);
 
-            // The undo was journalled before the first plugin ran: it is the journal's only record, and it was on disk first.
+            // The undo was journalled before the first plugin ran: the journal's newest record (the forwarding's restore before it).
             Assert.Equal(Path.Combine(journal.Directory!, "cni", "results", "lab-net-labrunner-ab12cd-n1-eth0"), resultPath = ((UndoCni)journal.PendingNewestFirst()[0]).ResultPath);
             Assert.Contains("\"domain\":\"x\"", File.ReadAllText(resultPath)); // the last plugin's result
         }
@@ -251,7 +284,7 @@ public sealed class CniSpecs
         Assert.Equal("vethc552bbd4", (string?)portmap["prevResult"]!["interfaces"]![1]!["name"]);
 
         using var read = LabJournal.Read(Path.Combine(root.Path, "ab12cd"));
-        var undo = Assert.IsType<UndoCni>(Assert.Single(read.PendingNewestFirst()));
+        var undo = Assert.Single(read.PendingNewestFirst().OfType<UndoCni>());
         Assert.False(read.Damaged);
         Assert.Equal(resultPath, undo.ResultPath);
         Assert.Equal(Path.Combine(root.Path, "ab12cd", "cni", "networks", "lab-net"), undo.HostLocalDir);

@@ -72,6 +72,18 @@ public sealed record CniAdd(string Network, string? NetworkFile, string Ifname, 
             var there = context.IsDryRun ? null : await context.CheckAsync(a.Host.Ip("link", "show", "dev", bridge), ct);
             if (there is not { Succeeded: true }) context.Journal.Append(ActionExecutor.DeleteLink(a.Host, bridge));
         }
+        // bridge (isGateway) and ptp turn on the host's forwarding and never turn it off: the lab puts the old value back
+        // (the sandbox's goes with it anyway; with --host it is the machine's).
+        foreach (var key in Cni.ForwardingSysctls(net))
+        {
+            if (!context.Session.FirstTime($"cni sysctl {key}")) continue;
+            var read = a.Host.Exec("sysctl", "-n", key);
+            var old = await context.CheckAsync(read, ct);
+            if (!old.Succeeded) return old;
+            var value = context.IsDryRun ? $"<old {key}>" : ObserveContext.Words(old.Stdout);
+            context.Journal.Append(new UndoCommand($"restore {key}={value} in {a.Host.Label} (CNI {(string)Cni.Plugins(net).First()["type"]!} turns it on)",
+                [.. a.Host.Exec("sysctl", "-w", $"{key}={value}")], GoneErrors.Namespace, new Verification(VerificationKind.FirstLineEquals, [.. read], value)));
+        }
         // Write-ahead: DEL is owed from the moment the first plugin may have done something, whatever happens next.
         context.Journal.Append(a.Undo());
 
@@ -153,6 +165,26 @@ public static partial class Cni
     internal static IEnumerable<Tool> ToolsOf(string network) =>
         Plugins(JsonNode.Parse(network)!.AsObject()).SelectMany(p => new[] { (string?)p["type"], (string?)p["ipam"]?["type"] }).OfType<string>()
             .Distinct().Select(type => new Tool($"{PluginDir}/{type}", Package));
+
+    /// <summary>
+    /// The forwarding sysctls a network's main plugin turns on in the host and leaves on: bridge with <c>isGateway</c> and
+    /// ptp set <c>net.ipv4.ip_forward</c> (and <c>net.ipv6.conf.all.forwarding</c> for an IPv6 range).
+    /// </summary>
+    public static IEnumerable<string> ForwardingSysctls(JsonObject net)
+    {
+        if (Plugins(net).FirstOrDefault() is not { } main) yield break;
+        var gateway = (string?)main["type"] switch
+        {
+            "ptp" => true,
+            "bridge" => main["isGateway"] is JsonValue g && g.GetValueKind() == JsonValueKind.True,
+            _ => false,
+        };
+        if (!gateway) yield break;
+        var ipam = main["ipam"]?.ToJsonString() ?? "";
+        var subnets = System.Text.RegularExpressions.Regex.Matches(ipam, "\"subnet\":\"([^\"]*)\"").Select(m => m.Groups[1].Value).ToList();
+        if (subnets.Count == 0 || subnets.Any(n => !n.Contains(':'))) yield return "net.ipv4.ip_forward";
+        if (subnets.Any(n => n.Contains(':'))) yield return "net.ipv6.conf.all.forwarding";
+    }
 
     /// <summary>A network's name (its conflist's <c>name</c>).</summary>
     public static string NetworkName(string network) => (string)JsonNode.Parse(network)!["name"]!;
