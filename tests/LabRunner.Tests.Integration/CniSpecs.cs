@@ -1,26 +1,53 @@
 using LabRunner.Journal;
+using LabRunner.Loading;
+using LabRunner.Model;
 using LabRunner.Reliability;
+using LabRunner.Runtimes;
 using LabRunner.Testing;
 
 namespace LabRunner.Tests.Integration;
 
 /// <summary>
-/// Real CNI plugins (issue 13): scenarios/cni run whole in their sandbox with containernetworking-plugins, and leave
-/// nothing (no link, no iptables chain, no host-local reservation, no state); a run killed right after a
-/// <c>cni-add</c> leaves a reservation that <c>labrunner clean</c> frees by replaying CNI DEL from the journal.
+/// Real CNI plugins (issue 13): every lab of scenarios/cni runs whole in its sandbox with containernetworking-plugins,
+/// on every runtime, and leaves nothing (no link, no iptables chain, no host-local reservation, no state); a run killed
+/// right after any of its <c>cni-add</c>s leaves a reservation that <c>labrunner clean ID</c> frees by replaying CNI DEL
+/// from the journal; four runs at once never share a reservation.
 /// </summary>
 public sealed class CniSpecs
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private static string Lab => LabCli.Scenario("cni/bridge-host-local.yaml");
+    private static string Folder => Path.Combine(LabCli.RepoRoot, "scenarios", "cni");
+
+    private static IEnumerable<string> Labs => Directory.EnumerateFiles(Folder, "*.yaml").Select(f => Path.GetFileName(f)!).Order();
+
+    /// <summary>Every lab of scenarios/cni on every runtime.</summary>
+    public static TheoryData<string, string> LabsOnRuntimes()
+    {
+        var data = new TheoryData<string, string>();
+        foreach (var lab in Labs)
+            foreach (var runtime in ContainerRuntimes.Names)
+                data.Add(lab, runtime);
+        return data;
+    }
+
+    /// <summary>Every cni-add of every lab, as the number of the action after which the run kills itself (1-based, the lab's order).</summary>
+    public static TheoryData<string, int> CniActions()
+    {
+        var data = new TheoryData<string, int>();
+        foreach (var lab in Labs)
+            foreach (var (action, number) in ScenarioLoader.LoadFile(Path.Combine(Folder, lab)).AllActions.Select((a, i) => (a, i + 1)))
+                if (action is CniAdd)
+                    data.Add(lab, number);
+        return data;
+    }
 
     /// <summary>Every file and directory under the state root (journals, CNI results, host-local reservations).</summary>
     private static IReadOnlyList<string> Left(string state) => [.. Directory.EnumerateFileSystemEntries(state, "*", SearchOption.AllDirectories)];
 
     [Theory]
-    [MemberData(nameof(Root.Runtimes), MemberType = typeof(Root))]
-    public async Task The_bridge_and_host_local_lab_passes_and_leaves_nothing_not_even_a_reservation(string runtime)
+    [MemberData(nameof(LabsOnRuntimes))]
+    public async Task A_CNI_lab_passes_on_each_runtime_and_leaves_nothing_not_even_a_reservation(string lab, string runtime)
     {
         Root.Require(runtime);
         var state = Directory.CreateTempSubdirectory("lr-cni-state-").FullName;
@@ -28,7 +55,7 @@ public sealed class CniSpecs
         {
             var before = HostSnapshot.Take();
 
-            var run = await LabCli.RunAsync(["run", Lab, "--runtime", runtime, "--state-dir", state, "--verbose"], ct: Ct);
+            var run = await LabCli.RunAsync(["run", Path.Combine(Folder, lab), "--runtime", runtime, "--state-dir", state, "--verbose"], ct: Ct);
 
             Assert.True(run.ExitCode == 0, run.ToString());
             Assert.Contains("CNI_COMMAND=ADD", run.Stdout);
@@ -42,8 +69,9 @@ public sealed class CniSpecs
         }
     }
 
-    [Fact]
-    public async Task After_kill_9_right_after_a_cni_add_clean_frees_the_reservation_with_DEL_and_leaves_nothing()
+    [Theory]
+    [MemberData(nameof(CniActions))]
+    public async Task After_kill_9_right_after_a_cni_add_clean_ID_frees_the_reservation_with_DEL_and_leaves_nothing(string lab, int action)
     {
         Root.Require();
         var state = Directory.CreateTempSubdirectory("lr-cni-state-").FullName;
@@ -51,22 +79,24 @@ public sealed class CniSpecs
         {
             var before = HostSnapshot.Take();
 
-            // Action 1 starts busybox-1, action 2 is its cni-add.
-            var run = await LabCli.RunAsync(["run", Lab, "--state-dir", state],
-                new Dictionary<string, string?> { ["LABRUNNER_FAULT_AFTER_ACTION"] = "2", ["LABRUNNER_FAULT_SIGNAL"] = "KILL" }, ct: Ct);
+            var run = await LabCli.RunAsync(["run", Path.Combine(Folder, lab), "--state-dir", state],
+                new Dictionary<string, string?> { ["LABRUNNER_FAULT_AFTER_ACTION"] = $"{action}", ["LABRUNNER_FAULT_SIGNAL"] = "KILL" }, ct: Ct);
 
             Assert.True(run.ExitCode == 137, run.ToString());
             var journal = Assert.Single(LabJournal.Directories(state));
-            var reservation = Path.Combine(journal, "cni", "networks", "lab-net", "172.16.100.101");
-            Assert.True(File.Exists(reservation), $"host-local reserved nothing: {string.Join(", ", Left(state))}");
-            Assert.True(File.Exists(Path.Combine(journal, "cni", "results", $"lab-net-labrunner-{Path.GetFileName(journal)}-busybox-1-eth0")));
+            var id = Path.GetFileName(journal);
+            // host-local reserved an address (a file named as it) in the lab's dataDir, and the ADD's result is cached.
+            var reservations = Directory.EnumerateFiles(Path.Combine(journal, "cni", "networks"), "*", SearchOption.AllDirectories)
+                .Where(f => System.Net.IPAddress.TryParse(Path.GetFileName(f), out _)).ToList();
+            Assert.True(reservations.Count > 0, $"host-local reserved nothing: {string.Join(", ", Left(state))}");
+            Assert.NotEmpty(Directory.EnumerateFiles(Path.Combine(journal, "cni", "results")));
             Assert.NotEmpty(before.Diff(HostSnapshot.Take())); // the crash really left things
 
-            var clean = await LabCli.RunAsync(["clean", "--state-dir", state, "--verbose"], ct: Ct);
+            var clean = await LabCli.RunAsync(["clean", id, "--state-dir", state, "--verbose"], ct: Ct);
 
             Assert.True(clean.ExitCode == 0, clean.ToString());
             Assert.Contains("CNI_COMMAND=DEL", clean.Stdout); // replayed from the journal in a new process, with the cached result
-            Assert.Contains("nothing of lab", clean.Stdout);
+            Assert.Contains($"nothing of lab {id}", clean.Stdout);
             Assert.Empty(before.Diff(HostSnapshot.Take()));
             Assert.Empty(Left(state));
         }
@@ -82,7 +112,7 @@ public sealed class CniSpecs
         Root.Require();
 
         // Each run's host-local hands out 172.16.100.101 in its own dataDir: the same address in four sandboxes, no collision.
-        var result = await Concurrency.ParallelAsync(4, "process", Lab, Ct);
+        var result = await Concurrency.ParallelAsync(4, "process", LabCli.Scenario("cni/bridge-host-local.yaml"), Ct);
 
         Assert.True(result.Clean, string.Join("\n", result.Problems));
         Assert.Equal(4, result.Runs.Select(r => r.LabId).Distinct().Count());

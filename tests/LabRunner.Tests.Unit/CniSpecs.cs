@@ -149,6 +149,33 @@ public sealed class CniSpecs
     }
 
     [Fact]
+    public async Task The_forwarding_a_gateway_bridge_turns_on_is_read_first_once_and_put_back_last()
+    {
+        using var state = new TempDirectory();
+        var plan = await Plan.MakeAsync(Scenarios.Load(Lab($"      - cni-add: {{ in: n1, network: {Bridge} }}\n      - cni-add: {{ in: busybox-1, network: {Bridge} }}")), state.Path, Ct);
+
+        var commands = plan.Commands.Select(c => c.Display).ToList();
+        Assert.Single(commands, c => c == "ip netns exec lr-test01 sysctl -n net.ipv4.ip_forward"); // the lab's first cni-add only
+        Assert.True(commands.IndexOf("ip netns exec lr-test01 sysctl -n net.ipv4.ip_forward") < commands.FindIndex(c => c.Contains("CNI_COMMAND=ADD", StringComparison.Ordinal)));
+        var teardown = plan.CommandsFor(CommandPurpose.Teardown).ToList();
+        Assert.Equal("ip netns exec lr-test01 sysctl -w 'net.ipv4.ip_forward=<old net.ipv4.ip_forward>'", Assert.Single(teardown, t => t.Contains("ip_forward", StringComparison.Ordinal)));
+        Assert.True(teardown.FindIndex(t => t.Contains("ip_forward", StringComparison.Ordinal)) > teardown.FindLastIndex(t => t.Contains("CNI_COMMAND=DEL", StringComparison.Ordinal)));
+    }
+
+    [Theory]
+    [InlineData("{ type: bridge, isGateway: true, ipam: { type: host-local, subnet: 10.0.0.0/24 } }", "net.ipv4.ip_forward")]
+    [InlineData("{ type: bridge, isGateway: true, ipam: { type: host-local, ranges: [[{ subnet: 10.0.0.0/24 }], [{ subnet: 'fd00::/64' }]] } }", "net.ipv4.ip_forward net.ipv6.conf.all.forwarding")]
+    [InlineData("{ type: bridge, isGateway: true, ipam: { type: host-local, ranges: [[{ subnet: 'fd00::/64' }]] } }", "net.ipv6.conf.all.forwarding")]
+    [InlineData("{ type: bridge, ipam: { type: host-local, subnet: 10.0.0.0/24 } }", "")] // no gateway: no forwarding
+    [InlineData("{ type: ptp, ipam: { type: host-local, subnet: 10.0.0.0/24 } }", "net.ipv4.ip_forward")]
+    [InlineData("{ type: macvlan, master: ens3, ipam: { type: host-local, subnet: 10.0.0.0/24 } }", "")]
+    public void The_forwarding_sysctls_of_a_network_are_its_main_plugins(string plugin, string keys)
+    {
+        var add = Assert.IsType<CniAdd>(Scenarios.Load(Lab($"      - cni-add: {{ in: n1, network: {{ cniVersion: 1.0.0, name: n, plugins: [ {plugin} ] }} }}")).Steps[1].Actions[0]);
+        Assert.Equal(keys, string.Join(' ', Cni.ForwardingSysctls(JsonNode.Parse(add.Network)!.AsObject())));
+    }
+
+    [Fact]
     public async Task A_container_is_reached_by_its_PIDs_namespace_and_the_results_placeholders_show_by_name_in_a_plan()
     {
         using var state = new TempDirectory();
@@ -215,7 +242,7 @@ public sealed class CniSpecs
     {
         using var root = new TempDirectory();
         var error = """{"code":999,"msg":"container veth name provided (eth0) already exists"}""";
-        var runner = new RecordingRunner(argv => argv[^1] == "/usr/lib/cni/bridge" ? new CommandOutcome(1, error, "", TimeSpan.Zero) : RecordingRunner.Ok());
+        var runner = new RecordingRunner(argv => argv[^1] == "/usr/lib/cni/bridge" ? new CommandOutcome(1, error, "", TimeSpan.Zero) : RecordingRunner.Ok("0"));
         using var journal = LabJournal.Create(root.Path, new JournalHeader("ab12cd", 1, 1, "lab.yaml", Sandbox: true, DateTimeOffset.UnixEpoch));
         var session = new LabSession("ab12cd", true, Uplink.Default);
         var add = Assert.IsType<CniAdd>(Scenarios.Load(Lab($"      - cni-add: {{ in: n1, network: {Bridge} }}")).Steps[1].Actions[0])
@@ -225,15 +252,21 @@ public sealed class CniSpecs
 
         Assert.Equal(new ActionOutcome(ActionStatus.FailedAsExpected, "bridge: container veth name provided (eth0) already exists (CNI error 999)"), outcome);
         Assert.DoesNotContain(runner.Commands, c => c.Argv[^1] == "/usr/lib/cni/portmap"); // the chain stops at the first failure
-        var undo = Assert.IsType<UndoCni>(Assert.Single(journal.PendingNewestFirst()));
+        var undo = Assert.IsType<UndoCni>(journal.PendingNewestFirst()[0]);
         Assert.Equal("CNI DEL of network lab-net for eth0 in netns n1", undo.Summary);
+        Assert.Equal("restore net.ipv4.ip_forward=0 in host (CNI bridge turns it on)", Assert.IsType<UndoCommand>(journal.PendingNewestFirst()[1]).Summary);
     }
 
     [Fact]
     public async Task ADD_caches_each_result_defines_the_placeholders_and_its_undo_reads_back_from_the_journal_with_all_DEL_needs()
     {
         using var root = new TempDirectory();
-        var runner = new RecordingRunner(argv => argv[^1] == "/usr/lib/cni/bridge" ? RecordingRunner.Ok(BridgeResult) : RecordingRunner.Ok(BridgeResult.Replace("\"dns\":{}", "\"dns\":{\"domain\":\"x\"}")));
+        var runner = new RecordingRunner(argv => argv[^1] switch
+        {
+            "/usr/lib/cni/bridge" => RecordingRunner.Ok(BridgeResult),
+            "/usr/lib/cni/portmap" => RecordingRunner.Ok(BridgeResult.Replace("\"dns\":{}", "\"dns\":{\"domain\":\"x\"}")),
+            _ => RecordingRunner.Ok("0"),
+        });
         var session = new LabSession("ab12cd", true, Uplink.Default);
         string resultPath;
         using (var journal = LabJournal.Create(root.Path, new JournalHeader("ab12cd", 1, 1, "lab.yaml", Sandbox: true, DateTimeOffset.UnixEpoch)))
@@ -242,7 +275,7 @@ public sealed class CniSpecs
             var outcome = await new ActionExecutor(session, journal, runner, new FakeRuntime("process")).ExecuteAsync(add, Ct);
             Assert.Equal(ActionStatus.Done, outcome.Status);
 
-            // The undo was journalled before the first plugin ran: it is the journal's only record, and it was on disk first.
+            // The undo was journalled before the first plugin ran: the journal's newest record (the forwarding's restore before it).
             Assert.Equal(Path.Combine(journal.Directory!, "cni", "results", "lab-net-labrunner-ab12cd-n1-eth0"), resultPath = ((UndoCni)journal.PendingNewestFirst()[0]).ResultPath);
             Assert.Contains("\"domain\":\"x\"", File.ReadAllText(resultPath)); // the last plugin's result
         }
@@ -251,7 +284,7 @@ public sealed class CniSpecs
         Assert.Equal("vethc552bbd4", (string?)portmap["prevResult"]!["interfaces"]![1]!["name"]);
 
         using var read = LabJournal.Read(Path.Combine(root.Path, "ab12cd"));
-        var undo = Assert.IsType<UndoCni>(Assert.Single(read.PendingNewestFirst()));
+        var undo = Assert.Single(read.PendingNewestFirst().OfType<UndoCni>());
         Assert.False(read.Damaged);
         Assert.Equal(resultPath, undo.ResultPath);
         Assert.Equal(Path.Combine(root.Path, "ab12cd", "cni", "networks", "lab-net"), undo.HostLocalDir);
@@ -288,6 +321,45 @@ public sealed class CniSpecs
         File.WriteAllText(Path.Combine(reservations, "172.16.100.101"), "labrunner-ab12cd-busybox-1\r\neth0");
         Assert.Equal($"host-local reservation {Path.Combine(reservations, "172.16.100.101")} still there (CNI DEL of network lab-net for eth0 in container busybox-1)",
             Cni.Leftover(undo));
+    }
+
+    [Theory]
+    [InlineData("""-A CNI-HOSTPORT-DNAT -p tcp -m comment --comment "dnat name: \"web-net\" id: \"labrunner-ab12cd-web\"" -m multiport --dports 8080 -j CNI-DN-4b83""",
+        """-A CNI-HOSTPORT-DNAT -p tcp -m comment --comment "dnat name: \"web-net\" id: \"labrunner-ab12cd-web\"" -m multiport --dports 8080 -j CNI-DN-4b83""")]
+    [InlineData("-A CNI-FORWARD -s 10.88.0.2/32 -j ACCEPT", "-A CNI-FORWARD -s 10.88.0.2/32 -j ACCEPT")]
+    [InlineData("-A CNI-FORWARD -s 10.88.0.21/32 -j ACCEPT\n-A CNI-HOSTPORT-DNAT -m comment --comment \"dnat name: \\\"web-net\\\" id: \\\"labrunner-ab12cd-web2\\\"\" -j CNI-DN-1", null)] // another container's
+    [InlineData(":CNI-FORWARD - [0:0]\n:CNI-HOSTPORT-DNAT - [0:0]\n-A FORWARD -m comment --comment \"CNI firewall plugin rules\" -j CNI-FORWARD", null)] // the plugins' shared chains stay
+    public async Task After_DEL_no_iptables_rule_of_the_attachment_may_be_left_in_the_labs_host(string saved, string? left)
+    {
+        using var dir = new TempDirectory();
+        var result = Path.Combine(dir.Path, "result");
+        File.WriteAllText(result, BridgeResult.Replace("172.16.100.101/24", "10.88.0.2/24"));
+        string[] del = ["ip", "netns", "exec", "lr-ab12cd", "env", "CNI_COMMAND=DEL", "CNI_CONTAINERID=labrunner-ab12cd-web", "CNI_NETNS=/proc/1/ns/net"];
+        var undo = new UndoCni("CNI DEL of network web-net for eth0 in container web",
+            [new CniCall([.. del, "/usr/lib/cni/portmap"], """{"type":"portmap","runtimeConfig":{"portMappings":[{"hostPort":8080,"containerPort":80}]}}"""),
+             new CniCall([.. del, "/usr/lib/cni/firewall"], """{"type":"firewall"}"""), new CniCall([.. del, "/usr/lib/cni/bridge"], """{"type":"bridge"}""")],
+            result, null, null, null);
+        var runner = new RecordingRunner(argv => argv[^1] == "iptables-save" ? RecordingRunner.Ok($"*nat\n{saved}\nCOMMIT\n") : RecordingRunner.Ok());
+
+        var problem = await Cni.DeleteAsync(undo, runner, Ct);
+
+        var save = runner.Commands[^1];
+        Assert.Equal(["ip", "netns", "exec", "lr-ab12cd", "iptables-save"], save.Argv); // read where DEL ran, after it
+        Assert.Equal(CommandPurpose.Verify, save.Purpose);
+        Assert.Equal(left is null ? null : $"DEL left iptables rules of the attachment in the lab's host: {left}", problem);
+        Assert.Equal(left is not null, File.Exists(result)); // kept for clean, whose DEL will try again; exit 4 meanwhile
+    }
+
+    [Fact]
+    public async Task A_network_that_writes_no_iptables_rule_is_not_looked_for_after_DEL()
+    {
+        using var dir = new TempDirectory();
+        var undo = new UndoCni("CNI DEL", [new CniCall(["ip", "netns", "exec", "lr-ab12cd", "env", "CNI_CONTAINERID=labrunner-ab12cd-c1", "/usr/lib/cni/ptp"], """{"type":"ptp"}""")],
+            Path.Combine(dir.Path, "result"), null, null, null);
+        var runner = new RecordingRunner();
+
+        Assert.Null(await Cni.DeleteAsync(undo, runner, Ct));
+        Assert.Equal(["/usr/lib/cni/ptp"], runner.Commands.Select(c => c.Argv[^1]));
     }
 
     [Fact]
@@ -349,6 +421,58 @@ public sealed class CniSpecs
         static object Strip(object x) => x switch { LabAction a => a with { Span = SourceSpan.None }, Expectation e => e with { Span = SourceSpan.None }, _ => x };
         Assert.Equal(yaml.Steps[1].Actions.Select(Strip), csharp.Steps[1].Actions.Select(Strip));
         Assert.Equal(yaml.Steps[1].Expectations.Select(Strip), csharp.Steps[1].Expectations.Select(Strip));
+    }
+
+    [Fact]
+    public async Task With_host_a_bridge_networks_bridge_that_the_host_has_already_is_a_clash_and_nothing_runs()
+    {
+        using var state = new TempDirectory();
+        var runner = new RecordingRunner(argv => argv.Display() switch
+        {
+            "ip link show dev cni0" => RecordingRunner.Ok("7: cni0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP"),
+            var d when d.StartsWith("ip link show dev ", StringComparison.Ordinal) => RecordingRunner.Failed(1, $"Device \"{argv[^1]}\" does not exist."),
+            _ => RecordingRunner.Ok(),
+        });
+        var engine = new LabEngine(runner, new FakeRuntime("process"), new CompositeObserver(), new LabOptions { StateRoot = state.Path, LabId = "c1a5h0", Sandbox = false });
+        var lab = Scenarios.Load(Lab($$"""
+                  - cni-add: { in: busybox-1, network: {{Bridge}} }
+                  - cni-add: { in: n1, network: { cniVersion: 1.0.0, name: p2p, type: ptp } }
+                  - cni-add: { in: n1, ifname: net1, network: { cniVersion: 1.0.0, name: other, type: bridge, bridge: br-other } }
+            """));
+
+        var clash = await Assert.ThrowsAsync<HostConflictException>(() => engine.RunAsync(lab, Ct));
+
+        Assert.Equal("--host: these already exist on this host and the lab would create them: link cni0, the bridge of CNI network lab-net (lab.yaml:9:9)", clash.Message);
+        Assert.Contains("ip link show dev br-other", runner.Displays); // asked, not there: the lab makes it (and deletes it after DEL)
+        Assert.DoesNotContain(runner.Commands, c => c.Argv.Any(a => a.StartsWith("CNI_COMMAND=", StringComparison.Ordinal)));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(state.Path)); // refused before the journal: nothing was touched
+    }
+
+    [Theory]
+    [InlineData("{ cniVersion: 1.0.0, name: lab-net, type: bridge }", "cni0")] // the plugin's default bridge
+    [InlineData("{ cniVersion: 1.0.0, name: lab-net, type: bridge, bridge: cni7 }", "cni7")]
+    [InlineData("{ cniVersion: 1.0.0, name: lab-net, type: ptp }", null)] // host ends with random names: nothing to clash with
+    [InlineData("{ cniVersion: 1.0.0, name: lab-net, type: macvlan, master: cni0 }", null)] // the master is the host's, used, not made
+    public async Task The_clash_a_cni_add_reports_is_the_bridge_plugins_bridge_only(string network, string? clash)
+    {
+        var add = Assert.IsType<CniAdd>(Scenarios.Load(Lab($"      - cni-add: {{ in: n1, network: {network} }}")).Steps[1].Actions[0]);
+
+        var clashes = await add.HostClashesAsync(new Probe("cni0", "cni7", "ens3"), Ct);
+
+        Assert.Equal(clash is null ? [] : [$"link {clash}, the bridge of CNI network lab-net (lab.yaml:9:9)"], clashes);
+        Assert.Empty(await add.HostClashesAsync(new Probe("ens3"), Ct));
+    }
+
+    /// <summary>The --host preflight's view of a machine that has these links.</summary>
+    private sealed class Probe(params string[] links) : Kinds.IHostProbe
+    {
+        public string RuntimeName => "process";
+
+        public Task<bool> LinkExistsAsync(string name, CancellationToken ct) => Task.FromResult(links.Contains(name));
+
+        public bool NetnsExists(string name) => false;
+
+        public Task<bool?> ContainerExistsAsync(string name, CancellationToken ct) => Task.FromResult<bool?>(false);
     }
 
     [Fact]

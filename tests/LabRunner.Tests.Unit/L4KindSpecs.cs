@@ -98,6 +98,8 @@ public sealed class L4KindSpecs
     [InlineData("serve: { app: echo, port: 7, page: hi }", "'page' is for app: http")]
     [InlineData("serve: { app: udp-echo, port: 7, page: hi }", "'page' is for app: http")]
     [InlineData("serve: { port: 80 }", "'app' is missing")]
+    [InlineData("serve: { app: echo, port: 7, page-size: 1000 }", "'page-size' is for app: http")]
+    [InlineData("serve: { app: http, port: 80, page-size: 0 }", "'page-size' must be a whole number from 1 to 67108864, not '0'")]
     public void A_mistake_in_serve_is_refused_where_it_is_written(string action, string message) =>
         Assert.Equal(message, Scenarios.ErrorIn(Lab("      - " + action)).Message);
 
@@ -111,9 +113,31 @@ public sealed class L4KindSpecs
     public void A_mistake_in_connect_or_http_is_refused_where_it_is_written(string expectation, string message) =>
         Assert.Equal(message, Scenarios.ErrorIn(Lab("      - serve: { app: http, port: 80, in: n1 }", "    expect:\n      - " + expectation)).Message);
 
+    [Theory]
+    [InlineData("the end", null, 8)]
+    [InlineData("the end", 8, 8)]
+    [InlineData("the end", 5, 8)] // a text longer than the size is the page alone
+    [InlineData("the end", 9, 9)]
+    [InlineData("the end", 72, 72)]
+    [InlineData("the end", 250000, 250000)]
+    [InlineData("fin é", 1000, 1000)] // bytes, not characters
+    public void A_pages_size_is_made_of_filler_lines_before_its_text_which_comes_last(string text, int? size, int bytes)
+    {
+        var page = Serve.PageText(text, size);
+
+        Assert.Equal(bytes, System.Text.Encoding.UTF8.GetByteCount(page));
+        Assert.EndsWith(text + "\n", page);
+        Assert.All(page.Split('\n')[..^2], line => Assert.True(line.Length <= 63, line));
+    }
+
     [Fact]
     public void The_CSharp_kinds_are_the_YAML_ones()
     {
+        var big = Scenarios.Load(Lab("      - serve: { app: http, port: 8080, page: end, page-size: 250000, in: n1 }"));
+        var bigCsharp = Authoring.Lab.Named("l4").Step("a namespace", s => s.Netns("n1")).Step("the server", s => s.Serve("http", 8080, page: "end", pageSize: 250000).In("n1")).Build();
+        Assert.Equal(250000, Assert.IsType<Serve>(big.Steps[1].Actions[0]).PageSize);
+        Assert.Equal(big.Steps[1].Actions[0] with { Span = SourceSpan.None }, bigCsharp.Steps[1].Actions[0] with { Span = SourceSpan.None });
+
         var yaml = Scenarios.Load(Lab("      - serve: { app: http, port: 80, page: hello, in: n1 }", """
                 expect:
                   - connect: { from: host, to: 10.0.0.2, port: 80, send: hi, receive: hi }

@@ -72,6 +72,18 @@ public sealed record CniAdd(string Network, string? NetworkFile, string Ifname, 
             var there = context.IsDryRun ? null : await context.CheckAsync(a.Host.Ip("link", "show", "dev", bridge), ct);
             if (there is not { Succeeded: true }) context.Journal.Append(ActionExecutor.DeleteLink(a.Host, bridge));
         }
+        // bridge (isGateway) and ptp turn on the host's forwarding and never turn it off: the lab puts the old value back
+        // (the sandbox's goes with it anyway; with --host it is the machine's).
+        foreach (var key in Cni.ForwardingSysctls(net))
+        {
+            if (!context.Session.FirstTime($"cni sysctl {key}")) continue;
+            var read = a.Host.Exec("sysctl", "-n", key);
+            var old = await context.CheckAsync(read, ct);
+            if (!old.Succeeded) return old;
+            var value = context.IsDryRun ? $"<old {key}>" : ObserveContext.Words(old.Stdout);
+            context.Journal.Append(new UndoCommand($"restore {key}={value} in {a.Host.Label} (CNI {(string)Cni.Plugins(net).First()["type"]!} turns it on)",
+                [.. a.Host.Exec("sysctl", "-w", $"{key}={value}")], GoneErrors.Namespace, new Verification(VerificationKind.FirstLineEquals, [.. read], value)));
+        }
         // Write-ahead: DEL is owed from the moment the first plugin may have done something, whatever happens next.
         context.Journal.Append(a.Undo());
 
@@ -101,6 +113,18 @@ public sealed record CniAdd(string Network, string? NetworkFile, string Ifname, 
         var summary = Cni.Define(context.Session, In, Ifname, context.IsDryRun ? null : previous as JsonObject);
         return new CommandOutcome(0, summary, "", watch.Elapsed);
     }
+
+    /// <summary>
+    /// --host: the bridge a bridge-plugin network makes on the host (cni0 unless it names another), if the host has a link
+    /// of that name already. The plugin would take it over as its own (even a link that is no bridge, or the machine's
+    /// real cni0 of another runtime) and the lab could not tell its own bridge from it, so the run is refused. Reported
+    /// even for a <c>fails-with</c> ADD: a plugin may make its bridge before it fails.
+    /// </summary>
+    public override async Task<IReadOnlyList<string>> HostClashesAsync(IHostProbe host, CancellationToken ct) =>
+        Cni.Plugins(JsonNode.Parse(Network)!.AsObject()).FirstOrDefault() is { } main && (string?)main["type"] == "bridge" &&
+        ((string?)main["bridge"] ?? "cni0") is var bridge && await host.LinkExistsAsync(bridge, ct)
+            ? [$"link {bridge}, the bridge of CNI network {Cni.NetworkName(Network)} ({Span})"]
+            : [];
 }
 
 /// <summary>
@@ -141,6 +165,29 @@ public static partial class Cni
     internal static IEnumerable<Tool> ToolsOf(string network) =>
         Plugins(JsonNode.Parse(network)!.AsObject()).SelectMany(p => new[] { (string?)p["type"], (string?)p["ipam"]?["type"] }).OfType<string>()
             .Distinct().Select(type => new Tool($"{PluginDir}/{type}", Package));
+
+    /// <summary>
+    /// The forwarding sysctls a network's main plugin turns on in the host and leaves on: bridge with <c>isGateway</c> and
+    /// ptp set <c>net.ipv4.ip_forward</c> (and <c>net.ipv6.conf.all.forwarding</c> for an IPv6 range).
+    /// </summary>
+    public static IEnumerable<string> ForwardingSysctls(JsonObject net)
+    {
+        if (Plugins(net).FirstOrDefault() is not { } main) yield break;
+        var gateway = (string?)main["type"] switch
+        {
+            "ptp" => true,
+            "bridge" => main["isGateway"] is JsonValue g && g.GetValueKind() == JsonValueKind.True,
+            _ => false,
+        };
+        if (!gateway) yield break;
+        var ipam = main["ipam"]?.ToJsonString() ?? "";
+        var subnets = System.Text.RegularExpressions.Regex.Matches(ipam, "\"subnet\":\"([^\"]*)\"").Select(m => m.Groups[1].Value).ToList();
+        if (subnets.Count == 0 || subnets.Any(n => !n.Contains(':'))) yield return "net.ipv4.ip_forward";
+        if (subnets.Any(n => n.Contains(':'))) yield return "net.ipv6.conf.all.forwarding";
+    }
+
+    /// <summary>A network's name (its conflist's <c>name</c>).</summary>
+    public static string NetworkName(string network) => (string)JsonNode.Parse(network)!["name"]!;
 
     public static IEnumerable<JsonObject> Plugins(JsonObject conflist) => conflist["plugins"]!.AsArray().Select(p => p!.AsObject());
 
@@ -370,8 +417,40 @@ public static partial class Cni
             if (GoneErrors.Namespace.Any(g => outcome.Output.Contains(g, StringComparison.Ordinal))) continue; // the lab's host is gone, and all in it
             problems.Add(Failure(Path.GetFileName(argv[^1]), outcome).Stderr);
         }
-        if (problems.Count == 0 && !runner.IsDryRun) File.Delete(undo.ResultPath);
-        return problems.Count == 0 ? null : $"DEL failed: {string.Join("; ", problems)}";
+        if (problems.Count > 0) return $"DEL failed: {string.Join("; ", problems)}";
+        if (!runner.IsDryRun && await RulesLeftAsync(undo, cached as JsonObject, runner, ct) is { } left) return left;
+        if (!runner.IsDryRun) File.Delete(undo.ResultPath);
+        return null;
+    }
+
+    /// <summary>The plugins whose ADD writes iptables rules for the attachment: portmap, firewall, and bridge or ptp with ipMasq.</summary>
+    private static bool WritesIptables(JsonObject config) =>
+        (string?)config["type"] is "portmap" or "firewall" || (config["ipMasq"] is JsonValue m && m.GetValueKind() == JsonValueKind.True);
+
+    /// <summary>
+    /// After a DEL that every plugin agreed to, the lab's host must hold no iptables rule of the attachment any more: none
+    /// naming the container's id (portmap's DNAT jump and bridge's or ptp's ipMasq rule carry it in their comment), and
+    /// none of the firewall plugin's CNI-FORWARD rules for its addresses. A sandbox's rules would go with its namespace
+    /// anyway, so this is what tells a DEL that did nothing (portmap without its runtimeConfig returns at once) from one
+    /// that worked. Read with iptables-save in the lab's host, as DEL ran; a host that is gone holds nothing.
+    /// </summary>
+    private static async Task<string?> RulesLeftAsync(UndoCni undo, JsonObject? cached, ICommandRunner runner, CancellationToken ct)
+    {
+        var configs = undo.Calls.Select(c => JsonNode.Parse(c.Config) as JsonObject).OfType<JsonObject>().ToList();
+        if (!configs.Any(WritesIptables) || undo.Calls.Length == 0) return null;
+        var argv = undo.Calls[0].Argv;
+        var env = Array.IndexOf(argv, "env");
+        var id = argv.FirstOrDefault(a => a.StartsWith("CNI_CONTAINERID=", StringComparison.Ordinal))?["CNI_CONTAINERID=".Length..];
+        if (env < 0 || id is null) return null;
+        var save = await runner.RunAsync([.. argv[..env], "iptables-save"], CommandPurpose.Verify, ct);
+        if (!save.Succeeded) return null; // the lab's host is gone, or has no iptables: nothing of the attachment there
+        var addresses = (cached?["ips"] as JsonArray ?? []).OfType<JsonObject>().Select(i => ((string?)i["address"])?.Split('/')[0]).OfType<string>()
+            .Where(a => !a.Contains(':')).ToList();
+        var left = save.Stdout.Split('\n').Where(line => line.StartsWith("-A ", StringComparison.Ordinal) &&
+                (line.Contains($"id: \\\"{id}\\\"", StringComparison.Ordinal) ||
+                 line.StartsWith("-A CNI-FORWARD ", StringComparison.Ordinal) && addresses.Any(a => line.Contains($" {a}/32 ", StringComparison.Ordinal))))
+            .ToList();
+        return left.Count == 0 ? null : $"DEL left iptables rules of the attachment in the lab's host: {string.Join(" | ", left)}";
     }
 
     /// <summary>After teardown: a host-local reservation (a file named as an address) or the cached result still there.</summary>

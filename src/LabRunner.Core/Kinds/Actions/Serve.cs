@@ -19,6 +19,12 @@ namespace LabRunner.Model;
 /// </summary>
 public sealed record Serve(string App, int Port, string? Page, Place In) : LabAction
 {
+    /// <summary>http: the page's size in bytes, filler lines before its text (null: the text alone).</summary>
+    public int? PageSize { get; init; }
+
+    /// <summary>The largest page-size: 64 MiB, a transfer of minutes on a slow link, written once into the state directory.</summary>
+    public const int MaxPageSize = 64 << 20;
+
     public static readonly IReadOnlyList<string> Apps = ["http", "echo", "udp-echo"];
 
     /// <summary>How long a server may take to listen on its port.</summary>
@@ -29,6 +35,7 @@ public sealed record Serve(string App, int Port, string? Page, Place In) : LabAc
             new("app", FieldType.Choice, "http (busybox httpd serving 'page' as /index.html), echo (TCP: sends back what it gets) or udp-echo (UDP: answers each datagram with it)", Required: true) { Choices = [.. Apps] },
             new("port", FieldType.Integer, "the port it listens on, e.g. 80", Required: true),
             new("page", FieldType.Text, "http: the text of /index.html (default: 'served by PLACE')"),
+            new("page-size", FieldType.Integer, "http: make the page this many bytes, filler lines before its text (which comes last): a big page for a timed transfer") { Min = 1, Max = MaxPageSize },
             FieldSpec.In,
         ],
         r =>
@@ -36,8 +43,10 @@ public sealed record Serve(string App, int Port, string? Page, Place In) : LabAc
             var app = r.Choice("app", Apps, "unknown app '{0}'", "use http, echo or udp-echo", required: true);
             var port = r.Int("port", 1, 65535, required: true);
             var page = r.Text("page");
+            var size = r.Int("page-size", 1, MaxPageSize);
             if (page is not null && app is "echo" or "udp-echo") r.Error(r.SpanOf("page"), "'page' is for app: http", "an echo server sends back what it gets; remove 'page'");
-            return app is null || port is null ? null : new Serve(app, port.Value, page, r.PlaceOf());
+            if (size is not null && app is "echo" or "udp-echo") r.Error(r.SpanOf("page-size"), "'page-size' is for app: http", "an echo server sends back what it gets; remove 'page-size'");
+            return app is null || port is null ? null : new Serve(app, port.Value, page, r.PlaceOf()) { PageSize = size };
         },
         rank: 175);
 
@@ -62,7 +71,7 @@ public sealed record Serve(string App, int Port, string? Page, Place In) : LabAc
             if (!context.IsDryRun)
             {
                 Directory.CreateDirectory(root);
-                await File.WriteAllTextAsync(Path.Combine(root, "index.html"), context.Session.Expand(Page ?? $"served by {In.Name}") + "\n", ct);
+                await File.WriteAllTextAsync(Path.Combine(root, "index.html"), PageText(context.Session.Expand(Page ?? $"served by {In.Name}"), PageSize), ct);
             }
             server = ["busybox", "httpd", "-f", "-p", port, "-h", root];
         }
@@ -87,13 +96,30 @@ public sealed record Serve(string App, int Port, string? Page, Place In) : LabAc
         return new CommandOutcome(stopped.ExitCode == 0 ? 1 : stopped.ExitCode, "",
             $"the {App} server did not listen on port {port} within {ListenTimeout.TotalSeconds:0} s{(stopped.Error.Trim() is { Length: > 0 } e ? ": " + e : "")}", watch.Elapsed);
     }
+
+    /// <summary>
+    /// /index.html: the text and a newline, after as many filler lines (64 bytes each, the last one shorter) as make it
+    /// <paramref name="size"/> bytes; a text as long as that or longer is the page alone. The text comes last, so a body
+    /// that holds it arrived whole.
+    /// </summary>
+    public static string PageText(string text, int? size)
+    {
+        var page = text + "\n";
+        var fill = (size ?? 0) - System.Text.Encoding.UTF8.GetByteCount(page);
+        if (fill <= 0) return page;
+        const string line = "filler of a page made big for a timed transfer, 64 bytes a line\n";
+        var b = new System.Text.StringBuilder(size!.Value);
+        for (; fill >= line.Length; fill -= line.Length) b.Append(line);
+        if (fill > 0) b.Append('.', fill - 1).Append('\n');
+        return b.Append(page).ToString();
+    }
 }
 
 /// <summary>The C# API of the kind above: its builder method, a typed shim over the same fields (docs/CSHARP-LABS.md).</summary>
 public static partial class ActionSteps
 {
-    /// <summary>A server in a place (YAML <c>serve</c>): <c>"http"</c> (busybox httpd with <paramref name="page"/>) or <c>"echo"</c> (TCP); stopped at teardown.</summary>
-    public static ActionClause Serve(this StepBuilder step, string app, int port, string? page = null,
+    /// <summary>A server in a place (YAML <c>serve</c>): <c>"http"</c> (busybox httpd with <paramref name="page"/>, padded to <paramref name="pageSize"/> bytes) or <c>"echo"</c> (TCP); stopped at teardown.</summary>
+    public static ActionClause Serve(this StepBuilder step, string app, int port, string? page = null, int? pageSize = null,
         [CallerFilePath] string file = "", [CallerLineNumber] int line = 0) =>
-        step.Add(Model.Serve.Kind, file, line, ("app", app), ("port", port), ("page", page));
+        step.Add(Model.Serve.Kind, file, line, ("app", app), ("port", port), ("page", page), ("page-size", pageSize));
 }
