@@ -200,6 +200,14 @@ public sealed class HostModel
         return OwnLink(key, place, port, "attach or detach");
     }
 
+    /// <summary>A link made on a parent link of the same place (macvlan, ipvlan, vlan): the parent must be there.</summary>
+    public void AddLinkOn(Place place, string parent, string name, ModelLink link)
+    {
+        if (Namespace(place) is not { } key) return;
+        Link(key, place, parent);
+        if (!Fails) AddLink(key, place, name, link);
+    }
+
     public void AddLink(string key, Place place, string name, ModelLink link)
     {
         var links = LinksOf(key);

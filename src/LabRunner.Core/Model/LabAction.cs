@@ -55,6 +55,10 @@ public abstract record LabAction
     /// change or delete something it did not make, so it refuses to start.
     /// </summary>
     public virtual Task<IReadOnlyList<string>> HostClashesAsync(IHostProbe host, CancellationToken ct) => Task.FromResult<IReadOnlyList<string>>([]);
+
+    /// <summary>For a kind that makes link <paramref name="name"/> in <paramref name="place"/>: a clash when, with --host, the host has it already.</summary>
+    protected async Task<IReadOnlyList<string>> NewLinkClashesAsync(IHostProbe host, Place place, string name, CancellationToken ct) =>
+        place.Kind == PlaceKind.Host && ExpectedError is null && await host.LinkExistsAsync(name, ct) ? [$"link {name} ({Span})"] : [];
 }
 
 /// <summary>A program a kind runs, and the Debian package that has it.</summary>

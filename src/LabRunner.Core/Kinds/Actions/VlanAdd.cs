@@ -33,12 +33,7 @@ public sealed record VlanAdd(string Name, string Link, int Id, Place In) : LabAc
 
     public override IEnumerable<KernelFeature> KernelFeatures => [KernelFeature.Vlan];
 
-    public override void Apply(HostModel host)
-    {
-        if (host.Namespace(In) is not { } key) return;
-        host.Link(key, In, Link); // the parent must be there
-        if (!host.Fails) host.AddLink(key, In, Name, new ModelLink($"vlan {Id}"));
-    }
+    public override void Apply(HostModel host) => host.AddLinkOn(In, Link, Name, new ModelLink($"vlan {Id}"));
 
     public override Task<CommandOutcome> RunAsync(ActionContext context, CancellationToken ct)
     {
@@ -47,8 +42,7 @@ public sealed record VlanAdd(string Name, string Link, int Id, Place In) : LabAc
             ActionExecutor.DeleteLink(t, Name), ct);
     }
 
-    public override async Task<IReadOnlyList<string>> HostClashesAsync(IHostProbe host, CancellationToken ct) =>
-        In.Kind == PlaceKind.Host && ExpectedError is null && await host.LinkExistsAsync(Name, ct) ? [$"link {Name} ({Span})"] : [];
+    public override Task<IReadOnlyList<string>> HostClashesAsync(IHostProbe host, CancellationToken ct) => NewLinkClashesAsync(host, In, Name, ct);
 }
 
 /// <summary>The C# API of the kind above: its builder method, a typed shim over the same fields (docs/CSHARP-LABS.md).</summary>

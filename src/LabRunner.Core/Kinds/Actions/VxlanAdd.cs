@@ -59,8 +59,7 @@ public sealed record VxlanAdd(string Name, int Id, string? Remote, string? Local
         return context.DoAsync(t.Ip(argv), ActionExecutor.DeleteLink(t, Name), ct);
     }
 
-    public override async Task<IReadOnlyList<string>> HostClashesAsync(IHostProbe host, CancellationToken ct) =>
-        In.Kind == PlaceKind.Host && ExpectedError is null && await host.LinkExistsAsync(Name, ct) ? [$"link {Name} ({Span})"] : [];
+    public override Task<IReadOnlyList<string>> HostClashesAsync(IHostProbe host, CancellationToken ct) => NewLinkClashesAsync(host, In, Name, ct);
 }
 
 /// <summary>The C# API of the kind above: its builder method, a typed shim over the same fields (docs/CSHARP-LABS.md).</summary>
