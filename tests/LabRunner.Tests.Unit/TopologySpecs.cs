@@ -128,4 +128,30 @@ public sealed class TopologySpecs
         Assert.False(File.Exists(file));
         Assert.Equal("<svg><g/></svg>", Graphviz.Inline(svg));
     }
+
+    [Fact]
+    public void A_link_made_on_a_parent_is_drawn_on_it_while_both_are_in_one_namespace()
+    {
+        var scenario = Scenarios.Load("""
+            lab: parents
+            uplink: { name: ens3, address: 192.168.64.6/24 }
+            steps:
+              - title: "1 a vlan and a macvlan on the host"
+                actions:
+                  - veth-add: { name: v0, peer: v1 }
+                  - vlan-add: { name: v0.10, link: v0, id: 10 }
+                  - macvlan-add: { name: m1, link: ens3 }
+              - title: "2 the macvlan moves into c1"
+                actions:
+                  - container-run: c1
+                  - link-move: { name: m1, to: c1 }
+            """);
+
+        var first = LabTopology.Of(scenario, 1);
+        Assert.Contains("\"host/v0\" -- \"host/v0.10\" [class=\"parent\", style=dotted, label=\"on\"];", first.ToDot());
+        Assert.Contains("\"host/ens3\" -- \"host/m1\" [class=\"parent\"", first.ToDot());
+        Assert.Contains("n_host_v0_10 -->|on| n_host_v0\n", first.ToMermaid());
+        // Moved away from its parent: no edge to a link of another namespace.
+        Assert.DoesNotContain("/m1\" [class=\"parent\"", LabTopology.Of(scenario).ToDot());
+    }
 }

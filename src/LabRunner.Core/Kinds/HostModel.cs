@@ -205,6 +205,7 @@ public sealed class HostModel
     {
         if (Namespace(place) is not { } key) return;
         Link(key, place, parent);
+        link.Parent = parent;
         if (!Fails) AddLink(key, place, name, link);
     }
 
@@ -315,6 +316,9 @@ public sealed class ModelLink(string kind, bool createdByLab = true)
     public string? PeerName { get; set; }
 
     public string? Master { get; set; }
+
+    /// <summary>The link it was made on (a macvlan's, ipvlan's or vlan's parent, in the same namespace when made).</summary>
+    public string? Parent { get; set; }
 
     public List<string> Addresses { get; } = [];
 

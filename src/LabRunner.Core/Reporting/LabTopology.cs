@@ -6,7 +6,11 @@ using LabRunner.Model;
 namespace LabRunner.Reporting;
 
 /// <summary>A link as a topology shows it: where it is, what kind, its veth peer, its bridge, its addresses.</summary>
-public sealed record TopologyLink(string Name, string Place, string Kind, string? PeerName, string? PeerPlace, string? Master, ImmutableArray<string> Addresses, bool Up);
+public sealed record TopologyLink(string Name, string Place, string Kind, string? PeerName, string? PeerPlace, string? Master, ImmutableArray<string> Addresses, bool Up)
+{
+    /// <summary>The link of the same namespace it was made on (a vlan's, macvlan's or ipvlan's parent), or null.</summary>
+    public string? Parent { get; init; }
+}
 
 /// <summary>A network namespace: the host, a netns, or a container (with the containers that share it).</summary>
 public sealed record TopologyNode(string Key, string Label, ImmutableArray<TopologyLink> Links);
@@ -38,7 +42,8 @@ public sealed class LabTopology
         return new LabTopology(
         [
             .. host.Namespaces.Select(ns => new TopologyNode(ns.Key, ns.Label,
-                [.. host.LinksIn(ns.Key).Select(l => new TopologyLink(l.Name, ns.Key, l.Link.Kind, l.Link.PeerName, l.Link.PeerKey, l.Link.Master, [.. l.Link.Addresses], l.Link.Up))])),
+                [.. host.LinksIn(ns.Key).Select(l => new TopologyLink(l.Name, ns.Key, l.Link.Kind, l.Link.PeerName, l.Link.PeerKey, l.Link.Master, [.. l.Link.Addresses], l.Link.Up)
+                    { Parent = l.Link.Parent })])),
         ]);
     }
 
@@ -69,6 +74,8 @@ public sealed class LabTopology
                     md.Append(CultureInfo($"  {self} <-->|veth| {other}\n"));
             }
             if (link.Master is { } bridge) md.Append(CultureInfo($"  {self} -->|port of| {Id(link.Place, bridge)}\n"));
+            if (link.Parent is { } parent && nodes.Any(n => n.Key == link.Place && n.Links.Any(l => l.Name == parent)))
+                md.Append(CultureInfo($"  {self} -->|on| {Id(link.Place, parent)}\n"));
         }
         return md.ToString();
     }
@@ -123,6 +130,10 @@ public sealed class LabTopology
             if (link.Master is { } bridge && Nodes.Any(n => n.Key == link.Place && n.Links.Any(l => l.Name == bridge)))
                 // Bridge first: ports are drawn to the right of their bridge, on the way to what they lead to.
                 dot.Append(CultureInfo($"  \"{Dot(NodeId(link.Place, bridge))}\" -- \"{Dot(NodeId(link.Place, link.Name))}\" [class=\"port\", style=dashed, label=\"port\"];\n"));
+        foreach (var link in Nodes.SelectMany(n => n.Links))
+            if (link.Parent is { } parent && Nodes.Any(n => n.Key == link.Place && n.Links.Any(l => l.Name == parent)))
+                // Parent first: a vlan or macvlan is drawn to the right of the link it was made on.
+                dot.Append(CultureInfo($"  \"{Dot(NodeId(link.Place, parent))}\" -- \"{Dot(NodeId(link.Place, link.Name))}\" [class=\"parent\", style=dotted, label=\"on\"];\n"));
         return dot.Append("}\n").ToString();
     }
 
