@@ -94,9 +94,11 @@ public sealed class CounterSpecs
     [Fact]
     public async Task A_counter_that_did_not_grow_fails_and_says_it_stayed()
     {
-        var (check, _) = await RunAsync(Lab("counter: { in: n1, chain: FORWARD, rule: [-s, 10.0.0.3, -j, DROP], within: 300ms }"), Iptables(_ => 0));
+        var (check, runner) = await RunAsync(Lab("counter: { in: n1, chain: FORWARD, rule: [-s, 10.0.0.3, -j, DROP], within: 300ms }"), Iptables(_ => 0));
 
         Assert.False(check.Result.Held);
+        Assert.True(check.Result.Attempts > 1);
+        Assert.Single(runner.Commands, c => c.Argv[0] == "unshare"); // the rule's text asked of iptables once, not at every attempt
         Assert.Equal($"`{DropRule}` in n1: 0 → 0 packets (+0 during the step)", check.Result.Observed);
         Assert.Equal("the rule `-s 10.0.0.3 -j DROP` of filter FORWARD in n1 counts packets during the step", check.Result.Expected);
     }

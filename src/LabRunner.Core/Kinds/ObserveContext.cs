@@ -34,6 +34,9 @@ public sealed class ObserveContext
     /// </summary>
     public Dictionary<Expectation, object> StepStart { get; } = new(ReferenceEqualityComparer.Instance);
 
+    /// <summary>What an expectation worked out once for the whole run (a rule's canonical text), by a key of its own.</summary>
+    public Dictionary<string, string> RunMemo { get; } = new(StringComparer.Ordinal);
+
     internal PlaceCommands Places { get; }
 
     internal PacketCapture Capture { get; }

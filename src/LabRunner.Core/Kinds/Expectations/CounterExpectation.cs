@@ -145,6 +145,9 @@ public sealed record CounterExpectation(Place In, string Table, string Chain, Im
     /// </summary>
     private async Task<(string? Rule, string? Error)> CanonicalAsync(ObserveContext context, string[] rule, CancellationToken ct)
     {
+        // The same words give the same text for the whole run: asked once, not at every retry.
+        var key = $"counter\0{Table}\0{Chain}\0{string.Join('\0', rule)}";
+        if (context.RunMemo.TryGetValue(key, out var known)) return (known, null);
         const string scratch = "LABRUNNER-COUNTER";
         string[] jumps = [.. rule.Select((word, i) => (word, i)).Where(x => x.word is "-j" or "--jump" or "-g" or "--goto" && x.i + 1 < rule.Length)
             .Select(x => rule[x.i + 1]).Where(target => !Targets.Contains(target)).Distinct()];
@@ -153,9 +156,8 @@ public sealed record CounterExpectation(Place In, string Table, string Chain, Im
                               "iptables -t \"$t\" -N " + scratch + " && iptables -t \"$t\" -A " + scratch + " \"$@\" && iptables -t \"$t\" -S " + scratch;
         var outcome = await context.CheckAsync(["unshare", "-n", "sh", "-c", script, "sh", Table, jumps.Length.ToString(CultureInfo.InvariantCulture), .. jumps, .. rule], ct);
         var line = outcome.Stdout.Split('\n').FirstOrDefault(l => l.StartsWith($"-A {scratch} ", StringComparison.Ordinal));
-        return line is null
-            ? (null, $"iptables does not take the rule `{rule.Display()}` in table {Table}: {outcome.Error}")
-            : ($"-A {Chain} {line[$"-A {scratch} ".Length..]}", null);
+        if (line is null) return (null, $"iptables does not take the rule `{rule.Display()}` in table {Table}: {outcome.Error}");
+        return (context.RunMemo[key] = $"-A {Chain} {line[$"-A {scratch} ".Length..]}", null);
     }
 }
 
