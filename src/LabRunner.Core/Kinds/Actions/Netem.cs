@@ -105,7 +105,7 @@ public sealed partial record Netem(string Link, Place In) : LabAction
         var t = context.Target(In);
         // The link's own qdisc comes back when the root one is deleted; "handle of zero": there is no root qdisc any more.
         var undo = new UndoCommand($"remove netem from {Link} in {t.Label}", [.. t.Exec("tc", "qdisc", "del", "dev", Link, "root")],
-            ["Cannot delete qdisc with handle of zero", "Cannot find device", .. GoneErrors.Link, .. GoneErrors.Namespace],
+            ["Cannot delete qdisc with handle of zero", .. GoneErrors.Link, .. GoneErrors.Namespace],
             new Verification(VerificationKind.Absent, [.. t.Exec("sh", "-c", "tc qdisc show dev \"$1\" root | grep -w netem", "sh", Link)], null));
         return context.DoAsync(t.Exec(["tc", "qdisc", "add", "dev", Link, "root", "netem", .. Settings()]), undo, ct);
     }
