@@ -76,7 +76,7 @@ public sealed class CrossHostSpecs
 
         Assert.Contains($"ip -n lr-{Plan.LabId}-host-a link add name vxlan0 type vxlan id 42 remote 10.0.0.2 local 10.0.0.1 dev eth0 dstport 4789",
             plan.CommandsFor(CommandPurpose.Action));
-        Assert.Contains($"ip -n lr-{Plan.LabId}-host-b link delete dev vxlan0", plan.CommandsFor(CommandPurpose.Teardown));
+        Assert.Contains($"ip -n lr-{Plan.LabId}-host-b link delete dev vxlan0", plan.UndoCommands);
     }
 
     [Fact]

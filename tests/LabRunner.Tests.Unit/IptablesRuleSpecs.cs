@@ -34,7 +34,7 @@ public sealed class IptablesRuleSpecs
         var plan = await Plan.MakeAsync(scenario, state.Path, Ct);
 
         Assert.Contains("ip netns exec lr-test01 iptables -t filter -A FORWARD -s 172.16.100.0/24 -j ACCEPT", plan.CommandsFor(CommandPurpose.Action));
-        Assert.Contains("ip netns exec lr-test01 iptables -t filter -D FORWARD -s 172.16.100.0/24 -j ACCEPT", plan.CommandsFor(CommandPurpose.Teardown));
+        Assert.Contains("ip netns exec lr-test01 iptables -t filter -D FORWARD -s 172.16.100.0/24 -j ACCEPT", plan.UndoCommands);
     }
 
     [Fact]
@@ -57,7 +57,7 @@ public sealed class IptablesRuleSpecs
             "ip netns exec lr-test01 iptables -t filter -I LAB-POLICY 1 -p tcp -j ACCEPT",
             "ip netns exec lr-test01 iptables -t filter -A FORWARD -j LAB-POLICY",
         ], actions);
-        var teardown = plan.CommandsFor(CommandPurpose.Teardown).Where(c => c.Contains("iptables", StringComparison.Ordinal)).ToList();
+        var teardown = plan.UndoCommands.Where(c => c.Contains("iptables", StringComparison.Ordinal)).ToList();
         Assert.Equal("ip netns exec lr-test01 iptables -t filter -X LAB-POLICY", teardown[3]); // last: the chain, once empty
     }
 

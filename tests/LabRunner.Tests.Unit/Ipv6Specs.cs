@@ -180,7 +180,7 @@ public sealed class Ipv6Specs
         Assert.Contains("nsenter -t <busybox-1.pid> -n ip -6 route add ::/0 dev veth-2", actions);
         Assert.Contains("nsenter -t <busybox-1.pid> -n ip -6 route add default via fe80::1 dev veth-2", actions);
         Assert.Contains("nsenter -t <busybox-1.pid> -n ip route add default dev veth-2", actions);
-        var teardown = plan.CommandsFor(CommandPurpose.Teardown);
+        var teardown = plan.UndoCommands;
         Assert.Contains("nsenter -t <busybox-1.pid> -n ip -6 route del default via fd00:100::1", teardown);
         Assert.Contains("ip -n lr-test01 addr del fd00:100::1/64 dev br-0", teardown);
         Assert.Contains("nsenter -t <busybox-1.pid> -n ip route del default dev veth-2", teardown);

@@ -36,7 +36,7 @@ public sealed class KernelFeatureKindSpecs
         var actions = plan.CommandsFor(CommandPurpose.Action);
         Assert.Contains("ip -n lr-test01 link add link v0 name v0.10 type vlan id 10", actions);
         Assert.Contains("ip -n lr-test01 link add link ens3 name iv1 type ipvlan mode l3", actions);
-        var teardown = plan.CommandsFor(CommandPurpose.Teardown);
+        var teardown = plan.UndoCommands;
         Assert.Contains("ip -n lr-test01 link delete dev v0.10", teardown);
         Assert.Contains("ip -n lr-test01 link delete dev iv1", teardown);
     }
@@ -51,7 +51,7 @@ public sealed class KernelFeatureKindSpecs
 
         Assert.Contains("ip netns exec lr-test01 tc qdisc add dev v0 root netem delay 100ms 5ms loss 0.5% duplicate 1% reorder 25% rate 1mbit",
             plan.CommandsFor(CommandPurpose.Action));
-        Assert.Contains("ip netns exec lr-test01 tc qdisc del dev v0 root", plan.CommandsFor(CommandPurpose.Teardown));
+        Assert.Contains("ip netns exec lr-test01 tc qdisc del dev v0 root", plan.UndoCommands);
     }
 
     [Theory]

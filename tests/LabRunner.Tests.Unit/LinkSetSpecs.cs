@@ -100,7 +100,7 @@ public sealed class LinkSetSpecs
 
         Assert.Contains("ip -n lr-test01 -j -d link show dev veth-1", plan.CommandsFor(CommandPurpose.Check));
         Assert.Contains("ip -n lr-test01 link set dev veth-1 mtu 1400 alias small", plan.CommandsFor(CommandPurpose.Action));
-        Assert.Contains("ip -n lr-test01 link set dev veth-1 mtu '<old mtu>' alias '<old alias>'", plan.CommandsFor(CommandPurpose.Teardown));
+        Assert.Contains("ip -n lr-test01 link set dev veth-1 mtu '<old mtu>' alias '<old alias>'", plan.UndoCommands);
     }
 
     [Fact]

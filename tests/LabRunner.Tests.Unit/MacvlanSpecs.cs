@@ -29,7 +29,7 @@ public sealed class MacvlanSpecs
             """)), state.Path, Ct);
 
         Assert.Contains("ip -n lr-test01 link add name m1 link ens3 type macvlan mode bridge", plan.CommandsFor(CommandPurpose.Action));
-        Assert.Contains("nsenter -t <c1.pid> -n ip link delete dev m1", plan.CommandsFor(CommandPurpose.Teardown)); // where it was moved
+        Assert.Contains("nsenter -t <c1.pid> -n ip link delete dev m1", plan.UndoCommands); // where it was moved
     }
 
     [Theory]

@@ -29,7 +29,7 @@ public sealed class NatKindSpecs
         using var state = new TempDirectory();
         var plan = await Plan.MakeAsync(Scenarios.Load(yaml), state.Path, Ct);
         return ([.. plan.CommandsFor(CommandPurpose.Action).Where(c => c.Contains("iptables", StringComparison.Ordinal))],
-            [.. plan.CommandsFor(CommandPurpose.Teardown).Where(c => c.Contains("iptables", StringComparison.Ordinal))]);
+            [.. plan.UndoCommands.Where(c => c.Contains("iptables", StringComparison.Ordinal))]);
     }
 
     [Fact]

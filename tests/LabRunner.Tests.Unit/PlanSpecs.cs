@@ -104,8 +104,9 @@ public sealed class PlanSpecs
         var plan = await PlanOfAsync(fileName);
         var teardown = plan.CommandsFor(CommandPurpose.Teardown);
 
+        var kill = teardown.SingleOrDefault(t => t.StartsWith("kill -KILL ", StringComparison.Ordinal))?.Split(' ') ?? [];
         foreach (var run in plan.Scenario.AllActions.OfType<ContainerRun>())
-            Assert.Contains($"kill -KILL <{run.Name}.pid>", teardown);
+            Assert.Contains($"<{run.Name}.pid>", kill);
         foreach (var link in plan.Scenario.AllActions.OfType<NetnsSymlink>())
             Assert.Contains($"rm /var/run/netns/<{link.Container}.pid>", teardown);
     }
@@ -144,7 +145,27 @@ public sealed class PlanSpecs
         undos.Reverse();
 
         Assert.Empty(pending);
-        Assert.Equal(undos, plan.CommandsFor(CommandPurpose.Teardown));
+        // Every undo was journalled, newest first; those of a namespace the teardown removes whole went with it.
+        var settled = plan.Result.Teardown.SettledCommands;
+        Assert.Equal(undos.Where(settled.Contains), settled);
+        Assert.Equal(InTeardownOrder(undos.Where(u => !settled.Contains(u))), plan.CommandsFor(CommandPurpose.Teardown));
+    }
+
+    /// <summary>
+    /// The teardown's phases (<see cref="TeardownOrder"/>): the undos left, newest first; then the containers, all
+    /// in one kill; then the namespaces, newest first.
+    /// </summary>
+    private static List<string> InTeardownOrder(IEnumerable<string> undosNewestFirst)
+    {
+        var all = undosNewestFirst.ToList();
+        var kills = all.Where(u => u.StartsWith("kill -KILL ", StringComparison.Ordinal)).ToList();
+        var namespaces = all.Where(u => u.StartsWith("ip netns delete ", StringComparison.Ordinal)).ToList();
+        return
+        [
+            .. all.Where(u => !kills.Contains(u) && !namespaces.Contains(u)),
+            .. kills.Count == 0 ? [] : new[] { "kill -KILL " + string.Join(' ', kills.Select(k => k["kill -KILL ".Length..])) },
+            .. namespaces,
+        ];
     }
 
     [Fact]
@@ -152,7 +173,7 @@ public sealed class PlanSpecs
     {
         var plan = await PlanOfAsync("01-veth-bridge.yaml");
 
-        Assert.Single(plan.CommandsFor(CommandPurpose.Teardown), "ip -n lr-test01 link delete dev veth-3");
+        Assert.Single(plan.UndoCommands, "ip -n lr-test01 link delete dev veth-3");
         Assert.Equal(10, plan.Events.OfType<PlanTeardown>().Single().Records);
     }
 
@@ -182,7 +203,7 @@ public sealed class PlanSpecs
             "^nsenter -t <[a-z0-9-]+\\.pid> -n ",
             "^setsid unshare --net --uts --ipc -- busybox sleep \\d+$",
             "^setsid nsenter -t <[a-z0-9-]+\\.pid> -n -- unshare --uts --ipc -- busybox sleep \\d+$",
-            "^kill -KILL <[a-z0-9-]+\\.pid>$",
+            "^kill -KILL( <[a-z0-9-]+\\.pid>)+$",
             "^ln -s /proc/<(?<c>[a-z0-9-]+)\\.pid>/ns/net /var/run/netns/<\\k<c>\\.pid>$",
             "^rm /var/run/netns/<[a-z0-9-]+\\.pid>$",
         ];

@@ -33,7 +33,7 @@ public sealed class WanPlaceSpecs
         var plan = await Plan.MakeAsync(Scenarios.Load(Lab), state.Path, Ct);
 
         Assert.Contains($"ip -n lr-{Plan.LabId}_wan addr add 192.168.64.1/24 dev wan0", plan.CommandsFor(CommandPurpose.Action));
-        Assert.Contains($"ip -n lr-{Plan.LabId}_wan addr del 192.168.64.1/24 dev wan0", plan.CommandsFor(CommandPurpose.Teardown));
+        Assert.Contains($"ip -n lr-{Plan.LabId}_wan addr del 192.168.64.1/24 dev wan0", plan.UndoCommands);
     }
 
     [Fact]

@@ -165,13 +165,14 @@ public sealed class ConsoleReporter(IAnsiConsole console, bool verbose, bool pla
         FinishCollapsed(passed: false); // a collapsed step cut short (a signal, an error) still gets its line
         _teardown = [];
         console.WriteLine();
-        console.MarkupLine($"[bold]Teardown[/] [grey]({records} undo records, newest first)[/]");
+        console.MarkupLine($"[bold]Teardown[/] [grey]({records} undo records: newest first, then the containers, then the namespaces)[/]");
     }
 
     public override void TeardownFinished(TeardownReport report)
     {
         foreach (var command in _teardown ?? []) Show(command, report.AlreadyGone);
         _teardown = null;
+        if (report.Settled > 0) console.MarkupLine($"  [grey]{report.Settled} undo records went with their namespace (not run)[/]");
         foreach (var problem in report.Problems) console.MarkupLine($"  [yellow]! {E(problem)}[/]");
         if (plan) return;
         if (report.Clean) console.MarkupLine("  [green]✓[/] nothing of the lab is left on the host");

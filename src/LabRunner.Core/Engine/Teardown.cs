@@ -18,6 +18,15 @@ public sealed record TeardownReport(int Undone, IReadOnlyList<string> Problems, 
     /// </summary>
     public IReadOnlyList<string> AlreadyGone { get; init; } = [];
 
+    /// <summary>
+    /// Records not run because their object went with a namespace the teardown removed whole (a lab netns, the
+    /// sandbox host, a container's): the kernel takes a namespace's links, addresses, routes and rules along.
+    /// </summary>
+    public int Settled => SettledCommands.Count;
+
+    /// <summary>The undo commands of the <see cref="Settled"/> records, as displayed, newest first (transcripts list them).</summary>
+    public IReadOnlyList<string> SettledCommands { get; init; } = [];
+
     /// <summary>How long the teardown took (reports show it: on a large lab it is the longest phase).</summary>
     public TimeSpan Elapsed { get; init; }
 }
@@ -49,8 +58,22 @@ public sealed class Teardown(ICommandRunner runner, Func<string, IContainerRunti
         // them: a damaged journal, which may have lost the links' own records, has them found first.
         var links = journal.Damaged && !runner.IsDryRun ? await traces.LinksIntoLabAsync(journal.Header.LabId, lookIn, ct) : [];
 
+        // In O(N): a record whose object lives in a namespace this teardown removes whole (a lab netns, the sandbox
+        // host, a container's) is settled by that removal and never run; the rest run newest first, then the
+        // containers go (one /proc scan for the process runtime), then the namespaces with everything in them.
+        var plan = TeardownOrder.Of([.. pending.Where(u => !unknown.Contains(u))]);
         var alreadyGone = new List<string>();
-        foreach (var undo in pending.Except(unknown))
+        foreach (var undo in plan.First)
+        {
+            var problem = await UndoAsync(undo, alreadyGone, ct);
+            if (problem is not null) problems.Add($"{undo.Summary}: {problem}");
+        }
+        foreach (var group in plan.Containers.GroupBy(c => c.Runtime))
+        {
+            var failures = await runtimes(group.Key).RemoveManyAsync([.. group.Select(c => c.Id)], ct);
+            problems.AddRange(group.Where(c => failures.ContainsKey(c.Id)).Select(c => $"{c.Summary}: {failures[c.Id]}"));
+        }
+        foreach (var undo in plan.Namespaces)
         {
             var problem = await UndoAsync(undo, alreadyGone, ct);
             if (problem is not null) problems.Add($"{undo.Summary}: {problem}");
@@ -60,14 +83,39 @@ public sealed class Teardown(ICommandRunner runner, Func<string, IContainerRunti
         {
             var sweep = await traces.SweepAsync(journal.Header.LabId, lookIn, links, ct);
             problems.AddRange(sweep.Removed.Select(r => $"removed {r}: it carried the lab's id, and no record named it"));
-            foreach (var undo in Verifiable(pending))
+            // Settled records are verified by their namespace's check (PathAbsent) and the containers' listing.
+            var notVerifiedHere = new HashSet<UndoRecord>([.. plan.Settled, .. containers], ReferenceEqualityComparer.Instance);
+            foreach (var undo in Verifiable([.. pending.Where(u => !notVerifiedHere.Contains(u))]))
                 if (await LeftoverAsync(undo, ct) is { } left) leftovers.Add(left);
+            leftovers.AddRange(await ContainersLeftAsync(containers.Except(unknown).ToList(), journal.Header.LabId, ct));
             // A trace that a record's own check already names (by its path or label) is said once.
             foreach (var left in sweep.Leftovers)
                 if (left.Split(' ')[0] is not { } what || !what.Contains('/') || !leftovers.Any(l => l.Contains(what, StringComparison.Ordinal)))
                     leftovers.Add(left);
         }
-        return new TeardownReport(pending.Count, problems, leftovers) { Elapsed = watch.Elapsed, AlreadyGone = alreadyGone };
+        return new TeardownReport(pending.Count, problems, leftovers) { Elapsed = watch.Elapsed, AlreadyGone = alreadyGone, SettledCommands = [.. plan.Settled.OfType<UndoCommand>().Select(c => c.Argv.Display())] };
+    }
+
+    /// <summary>
+    /// The lab's containers still there, from one listing per runtime (not one look per container: a look at the
+    /// process runtime scans every process's environment). A runtime that cannot tell says so for each of its own.
+    /// </summary>
+    private async Task<IEnumerable<string>> ContainersLeftAsync(IReadOnlyList<UndoRemoveContainer> containers, string labId, CancellationToken ct)
+    {
+        var left = new List<string>();
+        foreach (var group in containers.GroupBy(c => c.Runtime))
+        {
+            var listed = await runtimes(group.Key).ListLabAsync(labId, ct);
+            var there = listed.Containers.Select(c => c.Id).ToHashSet(StringComparer.Ordinal);
+            foreach (var c in group)
+            {
+                if (listed.WhyUnknown is { } why)
+                    left.Add($"cannot tell whether container {c.Id} is gone ({c.Summary}): {why}; start {c.Runtime}, then run `labrunner clean`");
+                else if (there.Contains(c.Id))
+                    left.Add($"container still there ({c.Summary}): {c.Runtime} {c.Id}");
+            }
+        }
+        return left;
     }
 
     private async Task<string?> UndoAsync(UndoRecord undo, List<string> alreadyGone, CancellationToken ct)
@@ -138,13 +186,6 @@ public sealed class Teardown(ICommandRunner runner, Func<string, IContainerRunti
                     }
                 }
                 return null;
-            case UndoRemoveContainer c when ContainerRuntimes.Names.Contains(c.Runtime):
-                return await runtimes(c.Runtime).FindAsync(c.Id, ct) switch
-                {
-                    { Exists: false } => null,
-                    { Exists: true } => $"container still there ({c.Summary}): {c.Runtime} {c.Id}",
-                    var unknown => $"cannot tell whether container {c.Id} is gone ({c.Summary}): {unknown.WhyUnknown}; start {c.Runtime}, then run `labrunner clean`",
-                };
             case UndoUnlink u:
                 return PointsTo(u.Path, u.Target) ? $"{u.Path} still exists ({u.Summary})" : null;
             case UndoCni cni:

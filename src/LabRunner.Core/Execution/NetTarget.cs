@@ -45,3 +45,20 @@ public sealed record PidTarget(string Label, string Pid) : NetTarget(Label)
 
     public override string NetnsArgument => Pid;
 }
+
+/// <summary>
+/// Where an argv that a <see cref="NetTarget"/> built runs: a named namespace (<c>ip -n NAME …</c>, <c>ip netns exec
+/// NAME TOOL …</c>) or a process's (<c>nsenter -t PID -n TOOL …</c>), and the tool. Teardown reads journal records with
+/// it: a record whose object lives in a namespace the teardown removes whole is settled by that removal.
+/// </summary>
+public sealed record TargetedCommand(string? Netns, string? Pid, string Tool)
+{
+    /// <summary>The namespace and tool of <paramref name="argv"/>, or null for the caller's namespace and any other form.</summary>
+    public static TargetedCommand? Of(IReadOnlyList<string> argv) => argv switch
+    {
+        ["ip", "-n", var name, _, ..] => new TargetedCommand(name, null, "ip"),
+        ["ip", "netns", "exec", var name, var tool, ..] => new TargetedCommand(name, null, tool),
+        ["nsenter", "-t", var pid, "-n", var tool, ..] => new TargetedCommand(null, pid, tool),
+        _ => null,
+    };
+}

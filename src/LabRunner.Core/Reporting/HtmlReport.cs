@@ -239,7 +239,9 @@ public static class HtmlReport
         {
             var gone = report.AlreadyGone.Count;
             html.Append("<p>").Append(report.Undone.ToString(CultureInfo.InvariantCulture)).Append(report.Undone == 1 ? " undo record" : " undo records")
-                .Append(" replayed, newest first").Append(gone > 0 ? $" ({gone.ToString(CultureInfo.InvariantCulture)} already gone with what held them)" : "")
+                .Append(" replayed, newest first")
+                .Append(report.Settled > 0 ? $" ({report.Settled.ToString(CultureInfo.InvariantCulture)} of them went with their namespace, not run)" : "")
+                .Append(gone > 0 ? $" ({gone.ToString(CultureInfo.InvariantCulture)} already gone with what held them)" : "")
                 .Append(", in ").Append(Seconds(report.Elapsed)).Append(".</p>\n");
             if (report.Clean) html.Append("<p class=\"clean\"><span class=\"mark\">✓</span> Nothing of the lab is left on the host.</p>\n");
             else

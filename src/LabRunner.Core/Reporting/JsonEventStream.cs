@@ -234,6 +234,7 @@ public sealed class JsonEventStream : LabObserver
         Emit("teardown-finished", w =>
         {
             w.WriteNumber("undone", report.Undone);
+            w.WriteNumber("settled", report.Settled);
             w.WriteBoolean("clean", report.Clean);
             w.WriteNumber("elapsedMs", Ms(report.Elapsed));
             Strings(w, "alreadyGone", report.AlreadyGone);

@@ -40,6 +40,18 @@ public interface IContainerRuntime
     Task<string?> RemoveAsync(string id, CancellationToken ct = default);
 
     /// <summary>
+    /// Teardown: removes these containers; the problems by id (none: all done). One at a time unless a runtime can do
+    /// better (the process runtime: one /proc scan and one kill for all).
+    /// </summary>
+    async Task<IReadOnlyDictionary<string, string>> RemoveManyAsync(IReadOnlyList<string> ids, CancellationToken ct = default)
+    {
+        var problems = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var id in ids)
+            if (await RemoveAsync(id, ct) is { } problem) problems[id] = problem;
+        return problems;
+    }
+
+    /// <summary>
     /// The leftover check after teardown: is the container (or its process) still there? A daemon that does not answer
     /// is <see cref="Presence.Unknown"/>, never "gone".
     /// </summary>

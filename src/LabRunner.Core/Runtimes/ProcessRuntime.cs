@@ -105,6 +105,27 @@ public sealed class ProcessRuntime(ICommandRunner runner, Action<CommandEvent>? 
         return null;
     }
 
+    /// <summary>
+    /// Teardown's removal of all a lab's processes: one scan of /proc for the labels, one <c>kill -KILL</c> for every
+    /// PID found (not a scan and a kill per container: with N containers that was N scans of every process).
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, string>> RemoveManyAsync(IReadOnlyList<string> ids, CancellationToken ct = default)
+    {
+        var none = new Dictionary<string, string>();
+        if (runner.IsDryRun)
+        {
+            if (ids.Count > 0)
+                await runner.RunAsync(["kill", "-KILL", .. ids.Select(id => $"<{id[(id.IndexOf('/') + 1)..]}.pid>")], CommandPurpose.Teardown, ct);
+            return none;
+        }
+        var wanted = ids.ToHashSet(StringComparer.Ordinal);
+        var pids = Processes.WithEnvironmentName(LabelVariable).Where(p => wanted.Contains(p.Value)).Select(p => p.Pid).ToList();
+        if (pids.Count == 0) return none;
+        await runner.RunAsync(["kill", "-KILL", .. pids.Select(p => p.ToString(CultureInfo.InvariantCulture))], CommandPurpose.Teardown, ct);
+        foreach (var pid in pids) await WaitGoneAsync(pid, ct);
+        return none;
+    }
+
     public Task<Presence> FindAsync(string id, CancellationToken ct = default) =>
         Task.FromResult(Processes.WithEnvironment(LabelVariable, id).Count > 0 ? Presence.Present : Presence.Absent);
 

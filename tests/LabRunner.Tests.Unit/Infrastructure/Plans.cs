@@ -55,6 +55,13 @@ public sealed class Plan
     public IReadOnlyList<string> CommandsFor(CommandPurpose purpose) =>
         [.. Commands.Where(c => c.Purpose == purpose).Select(c => c.Display)];
 
+    /// <summary>
+    /// Every undo command the journal held, run or settled (went with its namespace: <see cref="TeardownOrder"/>):
+    /// what a kind journals to undo itself, whichever way the teardown then takes.
+    /// </summary>
+    public IReadOnlyList<string> UndoCommands =>
+        [.. Result.Teardown.SettledCommands, .. CommandsFor(CommandPurpose.Teardown)];
+
     public static async Task<Plan> MakeAsync(Scenario scenario, string stateRoot, CancellationToken ct, bool sandbox = true)
     {
         var events = new List<PlanEvent>();
