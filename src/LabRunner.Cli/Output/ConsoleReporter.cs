@@ -160,6 +160,8 @@ public sealed class ConsoleReporter(IAnsiConsole console, bool verbose, bool pla
         foreach (var finding in result.Diagnosis) console.MarkupLine($"      [yellow]why:[/] {E(finding)}");
     }
 
+    public override void Noticed(Step step, string message) => console.MarkupLine($"  [yellow]! {E(message)}[/]");
+
     public override void TeardownStarting(int records)
     {
         FinishCollapsed(passed: false); // a collapsed step cut short (a signal, an error) still gets its line

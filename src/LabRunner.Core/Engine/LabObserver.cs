@@ -27,6 +27,12 @@ public abstract class LabObserver
     /// </summary>
     public virtual void TopologyObserved(Step step, Reporting.TopologyObservation observation) { }
 
+    /// <summary>
+    /// Something the run saw that held no check back but explains a slow or flaky one (the neighbour table overflowed
+    /// during the step): said once, with what to do.
+    /// </summary>
+    public virtual void Noticed(Step step, string message) { }
+
     public virtual void StepFinished(Step step, bool passed) { }
 
     public virtual void TeardownStarting(int records) { }
@@ -85,6 +91,8 @@ public sealed class CompositeObserver(params LabObserver[] observers) : LabObser
     public override void ExpectationFinished(Expectation expectation, ExpectationResult result) => Each(o => o.ExpectationFinished(expectation, result));
 
     public override void TopologyObserved(Step step, Reporting.TopologyObservation observation) => Each(o => o.TopologyObserved(step, observation));
+
+    public override void Noticed(Step step, string message) => Each(o => o.Noticed(step, message));
 
     public override void StepFinished(Step step, bool passed) => Each(o => o.StepFinished(step, passed));
 

@@ -104,9 +104,11 @@ public sealed class LiveLab : IAsyncDisposable
         _observer.StepStarting(step, index, count);
         var failures = new List<string>();
         var checks = new List<CheckOutcome>();
+        long? fullsBefore = null;
         try
         {
             if (!_runner.IsDryRun) await _evaluator.BeginStepAsync(step.Expectations, ct);
+            fullsBefore = _runner.IsDryRun ? null : NeighbourBudget.ReadTableFulls();
             foreach (var action in step.Actions)
             {
                 var result = await _executor.ExecuteAsync(action, ct);
@@ -134,6 +136,9 @@ public sealed class LiveLab : IAsyncDisposable
             _interrupted = true;
             throw;
         }
+        // Retries can hide an overflowing neighbour table (pings slow down, then pass): say so even when the step passed.
+        if (fullsBefore is { } before && NeighbourBudget.ReadTableFulls() is { } after && after > before)
+            _observer.Noticed(step, NeighbourBudget.Overflowed(after - before));
         var outcome = new StepOutcome(step, failures.Count == 0, failures, checks);
         if (ObserveTopology && !_runner.IsDryRun) _observer.TopologyObserved(step, await ObserveTopologyAsync(ct));
         _observer.StepFinished(step, outcome.Passed);

@@ -230,6 +230,8 @@ public sealed class JsonEventStream : LabObserver
         Emit("teardown-started", w => w.WriteNumber("records", records));
     }
 
+    public override void Noticed(Step step, string message) => Emit("notice", w => w.WriteString("message", message));
+
     public override void TeardownFinished(TeardownReport report) =>
         Emit("teardown-finished", w =>
         {
