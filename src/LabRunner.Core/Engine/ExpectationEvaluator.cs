@@ -61,25 +61,51 @@ public sealed class ExpectationEvaluator(LabSession session, ICommandRunner runn
 
     public async Task<ExpectationResult> EvaluateAsync(Expectation expectation, CancellationToken ct)
     {
+        _context.Capture.TakeKept(); // nothing of an earlier expectation (one cut short) is this one's
+        var result = await ObserveUntilDecidedAsync(expectation, ct);
+        return await ExplainAsync(expectation, result with { Captures = _context.Capture.TakeKept() }, ct); // the last attempt's: the one that decided
+    }
+
+    /// <summary>
+    /// Observes adjacent expectations that allow it (<see cref="Expectation.ObservedAlongside"/>: pings of a step) at the
+    /// same time, at most <see cref="Alongside"/> at once, then explains those that need it one after the other (a
+    /// diagnosis reads counters and sends again: two at once would see each other's packets). Results in their order.
+    /// </summary>
+    public async Task<IReadOnlyList<ExpectationResult>> EvaluateAlongsideAsync(IReadOnlyList<Expectation> expectations, CancellationToken ct)
+    {
+        using var gate = new SemaphoreSlim(Alongside);
+        var observed = await Task.WhenAll(expectations.Select(async e =>
+        {
+            await gate.WaitAsync(ct);
+            try { return await ObserveUntilDecidedAsync(e, ct); }
+            finally { gate.Release(); }
+        }));
+        var results = new List<ExpectationResult>();
+        for (var i = 0; i < expectations.Count; i++) results.Add(await ExplainAsync(expectations[i], observed[i], ct));
+        return results;
+    }
+
+    /// <summary>How many expectations are observed at once (<see cref="EvaluateAlongsideAsync"/>): pings wait on the kernel more than on a CPU.</summary>
+    public const int Alongside = 8;
+
+    private async Task<ExpectationResult> ObserveUntilDecidedAsync(Expectation expectation, CancellationToken ct)
+    {
         var watch = Stopwatch.StartNew();
         var attempts = 0;
-        _context.Capture.TakeKept(); // nothing of an earlier expectation (one cut short) is this one's
         while (true)
         {
             attempts++;
             var (held, observed) = await expectation.ObserveAsync(_context, ct);
             if (held || watch.Elapsed >= expectation.Within)
-            {
-                var result = new ExpectationResult(held, session.Expand(expectation.Describe()), observed, attempts, watch.Elapsed)
-                {
-                    Captures = _context.Capture.TakeKept(), // the last attempt's: the one that decided
-                };
-                if (runner.IsDryRun || held && expectation.Why.IsEmpty) return result;
-                return Explained(result, expectation, await expectation.DiagnoseAsync(_context, held, ct));
-            }
+                return new ExpectationResult(held, session.Expand(expectation.Describe()), observed, attempts, watch.Elapsed);
             await Task.Delay(RetryInterval, ct);
         }
     }
+
+    private async Task<ExpectationResult> ExplainAsync(Expectation expectation, ExpectationResult result, CancellationToken ct) =>
+        runner.IsDryRun || result.Held && expectation.Why.IsEmpty
+            ? result
+            : Explained(result, expectation, await expectation.DiagnoseAsync(_context, result.Held, ct));
 
     /// <summary>
     /// The result with its diagnosis; with a <c>why</c>, an expectation that held holds only if the diagnosis found each

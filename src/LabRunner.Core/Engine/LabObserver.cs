@@ -60,6 +60,14 @@ public sealed class CompositeObserver(params LabObserver[] observers) : LabObser
 
     private void Each(Action<LabObserver> send)
     {
+        // One event at a time, whichever thread sends it (expectations observed alongside each other run commands at once).
+        lock (_sending) EachUnlocked(send);
+    }
+
+    private readonly Lock _sending = new();
+
+    private void EachUnlocked(Action<LabObserver> send)
+    {
         foreach (var o in observers)
         {
             try

@@ -121,13 +121,20 @@ public sealed class LiveLab : IAsyncDisposable
             }
             if (failures.Count == 0)
             {
-                foreach (var expectation in step.Expectations)
+                foreach (var group in AlongsideGroups(step.Expectations))
                 {
-                    var result = await CheckAsync(expectation, ct);
-                    checks.Add(new CheckOutcome(expectation, result));
-                    if (!result.Held)
-                        failures.Add($"{expectation.Span}: expected {result.Expected}; observed {result.Observed}" +
-                                     string.Concat(result.Diagnosis.Select(d => $"\n    why: {d}")));
+                    var alongside = group.Count > 1 && !_runner.IsDryRun;
+                    var results = alongside ? await _evaluator.EvaluateAlongsideAsync(group, ct) : null;
+                    for (var i = 0; i < group.Count; i++)
+                    {
+                        var expectation = group[i];
+                        var result = results?[i] ?? await CheckResultAsync(expectation, ct);
+                        if (alongside) _observer.ExpectationFinished(expectation, result);
+                        checks.Add(new CheckOutcome(expectation, result));
+                        if (!result.Held)
+                            failures.Add($"{expectation.Span}: expected {result.Expected}; observed {result.Observed}" +
+                                         string.Concat(result.Diagnosis.Select(d => $"\n    why: {d}")));
+                    }
                 }
             }
         }
@@ -211,11 +218,32 @@ public sealed class LiveLab : IAsyncDisposable
     public async Task<ExpectationResult> CheckAsync(Expectation expectation, CancellationToken ct = default)
     {
         ObjectDisposedException.ThrowIf(_result is not null, this);
+        return await CheckResultAsync(expectation, ct);
+    }
+
+    private async Task<ExpectationResult> CheckResultAsync(Expectation expectation, CancellationToken ct)
+    {
         var result = _runner.IsDryRun
             ? new ExpectationResult(true, Session.Expand(expectation.Describe()), "checked at run time", 0, TimeSpan.Zero)
             : await _evaluator.EvaluateAsync(expectation, ct);
         _observer.ExpectationFinished(expectation, result);
         return result;
+    }
+
+    /// <summary>A step's expectations in order, adjacent ones observed alongside each other (<see cref="Expectation.ObservedAlongside"/>) grouped.</summary>
+    internal static IEnumerable<IReadOnlyList<Expectation>> AlongsideGroups(IEnumerable<Expectation> expectations)
+    {
+        var group = new List<Expectation>();
+        foreach (var expectation in expectations)
+        {
+            if (group.Count > 0 && !(expectation.ObservedAlongside && group[^1].ObservedAlongside))
+            {
+                yield return group;
+                group = [];
+            }
+            group.Add(expectation);
+        }
+        if (group.Count > 0) yield return group;
     }
 
     /// <summary>Tears the lab down from its journal (newest first) and checks nothing is left. Idempotent.</summary>

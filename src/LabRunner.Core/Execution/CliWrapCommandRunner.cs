@@ -8,6 +8,7 @@ namespace LabRunner.Execution;
 public sealed class CliWrapCommandRunner(Action<CommandEvent>? onCommand = null, TimeSpan? timeout = null) : ICommandRunner
 {
     private readonly TimeSpan _timeout = timeout ?? TimeSpan.FromSeconds(60);
+    private readonly Lock _report = new();
 
     public bool IsDryRun => false;
 
@@ -24,7 +25,8 @@ public sealed class CliWrapCommandRunner(Action<CommandEvent>? onCommand = null,
         // of it, silent (exit 128 + SIGINT/SIGTERM/SIGHUP). Teardown's commands are idempotent, so such a one runs again.
         if (purpose == CommandPurpose.Teardown && outcome.ExitCode is 129 or 130 or 143 && outcome.Output.Length == 0)
             outcome = await RunOnceAsync(argv, input, ct);
-        onCommand?.Invoke(new CommandEvent(purpose, [.. argv], outcome) { Input = input });
+        // Expectations observed alongside each other (a step's pings) finish commands at once; observers see one at a time.
+        lock (_report) onCommand?.Invoke(new CommandEvent(purpose, [.. argv], outcome) { Input = input });
         return outcome;
     }
 

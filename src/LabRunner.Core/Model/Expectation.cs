@@ -38,6 +38,13 @@ public abstract record Expectation
     public virtual Task BeginStepAsync(ObserveContext context, CancellationToken ct) => Task.CompletedTask;
 
     /// <summary>
+    /// Whether this may be observed at the same time as the adjacent expectations of its step that also may (the
+    /// star lab's N pings): it only reads, or sends traffic that no other observation of the step compares with.
+    /// Order still holds between groups: a neighbour check after pings waits for them.
+    /// </summary>
+    public virtual bool ObservedAlongside => false;
+
+    /// <summary>
     /// The diagnosis classes (<see cref="Engine.Diagnosis.DiagnosisClasses"/>) that must explain the failure this
     /// expectation expects (a lab's <c>why:</c>); empty: none asked for. When given, the diagnosis runs although the
     /// expectation held, and it holds only if each class was found.

@@ -283,6 +283,11 @@ public sealed class DockerRuntime : IContainerRuntime, IDisposable
         }
     }
 
-    private void Report(string[] shown, CommandPurpose purpose, CommandOutcome outcome) =>
-        _onCommand?.Invoke(new CommandEvent(purpose, [.. shown], outcome));
+    // Pings observed alongside each other exec at once; observers see one command at a time.
+    private void Report(string[] shown, CommandPurpose purpose, CommandOutcome outcome)
+    {
+        lock (_report) _onCommand?.Invoke(new CommandEvent(purpose, [.. shown], outcome));
+    }
+
+    private readonly Lock _report = new();
 }

@@ -47,6 +47,12 @@ public sealed partial record PingExpectation(Place From, string To, bool Succeed
     /// <summary>Sent with DF (iputils <c>ping -M do</c>, run in the place's namespace from outside: busybox ping cannot set it).</summary>
     public bool DontFragment { get; init; }
 
+    /// <summary>
+    /// A ping that must be answered goes beside the step's other such pings; one that must fail, has a <c>why</c> or
+    /// measures its round trip does not (its diagnosis, or its timing, would see the others' packets).
+    /// </summary>
+    public override bool ObservedAlongside => Succeeds && Why.IsEmpty && RttBelow is null;
+
     public override string Keyword => Kind.Keyword;
 
     public override IEnumerable<Tool> Tools => DontFragment ? [new(IputilsPing, "iputils-ping")] : [];
