@@ -99,7 +99,7 @@ public sealed record IpResult(int ExitCode, string Stdout, string Stderr)
     public static IpResult CannotFindDevice(string name, int exitCode = 1) => Failed(exitCode, $"Cannot find device \"{name}\"");
 
     /// <summary>invarg(): <c>Error: argument "ARG" is wrong: WHY</c> (WHY ends with its own newline), exit(-1).</summary>
-    public static IpResult InvalidArgument(string argument, string why) => Failed(255, $"Error: argument \"{argument}\" is wrong: {why}\n");
+    public static IpResult InvalidArgument(string argument, string why) => Failed(255, $"Error: argument \"{argument}\" is wrong: {why}");
 
     /// <summary>
     /// A request the kernel refused: rtnl_talk's text, exit 2; <c>Cannot find device</c> (ENODEV for a device the
@@ -451,7 +451,7 @@ public abstract record IpOperation
             if (words[0] != "default")
             {
                 // Host bits set (10.0.0.1/24) is the kernel's refusal, in ip's words: left to ip.
-                if (IpWords.Cidr(words[0]) is null || !IPNetwork.TryParse(words[0], out var network)) return null;
+                if (IpWords.Cidr(words[0]) is not { } cidr || !IPNetwork.TryParse(words[0], out var network) || !network.BaseAddress.Equals(cidr.Address)) return null;
                 destination = network;
             }
             IPAddress? via = null;
