@@ -132,7 +132,7 @@ public sealed class NetlinkDriverKernelSpecs
         {
             if (place == "dump")
             {
-                foreach (var ns in new[] { host, n1 }) run.Dumps.Add(await DumpAsync(ns));
+                foreach (var ns in new[] { host, n1 }) run.Dumps.Add(Dump(ns));
                 continue;
             }
             var words = command.Replace("{n1}", targets["n1"].NetnsArgument, StringComparison.Ordinal).Split(' ');
@@ -160,13 +160,13 @@ public sealed class NetlinkDriverKernelSpecs
     /// differs from one namespace to the next left out: indexes, MACs and what is made from them (IPv6 link-local
     /// addresses and their routes), netns ids, statistics, timers and the bridge's own ids.
     /// </summary>
-    private static async Task<string> DumpAsync(PrivateNetns ns)
+    private static string Dump(PrivateNetns ns)
     {
         var parts = new List<string>();
         foreach (var args in new[] { new[] { "-j", "-d", "link", "show" }, ["-j", "addr", "show"], ["-j", "route", "show", "table", "all"], ["-6", "-j", "route", "show", "table", "all"] })
         {
-            var (code, output) = await IpInAsync(ns, args);
-            Assert.Equal(0, code);
+            var (code, output, error) = ns.Ip(args);
+            Assert.True(code == 0, error);
             var json = JsonNode.Parse(output)!.AsArray();
             foreach (var item in json.ToList())
                 if (item?["dst"]?.GetValue<string>() is { } dst && (dst.StartsWith("fe80", StringComparison.Ordinal) || dst.StartsWith("ff00", StringComparison.Ordinal)))
@@ -200,21 +200,6 @@ public sealed class NetlinkDriverKernelSpecs
                 foreach (var child in a) Normalise(child);
                 break;
         }
-    }
-
-    /// <summary>`ip ARGS` inside <paramref name="ns"/>, to read it (nsenter --net=/proc/OURPID/fd/FD).</summary>
-    private static async Task<(int ExitCode, string Output)> IpInAsync(PrivateNetns ns, params string[] args)
-    {
-        var start = new ProcessStartInfo("nsenter") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add($"--net=/proc/{Environment.ProcessId}/fd/{ns.Fd}");
-        start.ArgumentList.Add("--");
-        start.ArgumentList.Add("ip");
-        foreach (var a in args) start.ArgumentList.Add(a);
-        using var p = Process.Start(start)!;
-        var output = p.StandardOutput.ReadToEndAsync(Ct);
-        var error = await p.StandardError.ReadToEndAsync(Ct);
-        await p.WaitForExitAsync(Ct);
-        return (p.ExitCode, (await output) + error);
     }
 
     /// <summary>

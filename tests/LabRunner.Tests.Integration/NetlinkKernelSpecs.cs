@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using LabRunner.Engine;
@@ -211,18 +210,10 @@ public sealed class NetlinkKernelSpecs
 
     private static string? Tool(string name) => EnvironmentCheck.FindOnPath(name);
 
-    /// <summary>`ip ARGS` inside <paramref name="ns"/> (nsenter --net=/proc/OURPID/fd/FD): its exit code and what it printed.</summary>
+    /// <summary>`ip ARGS` inside <paramref name="ns"/>: its exit code and what it printed.</summary>
     private static (int ExitCode, string Output) IpIn(PrivateNetns ns, params string[] args)
     {
-        var start = new ProcessStartInfo("nsenter") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add($"--net=/proc/{Environment.ProcessId}/fd/{ns.Fd}");
-        start.ArgumentList.Add("--");
-        start.ArgumentList.Add("ip");
-        foreach (var a in args) start.ArgumentList.Add(a);
-        using var p = Process.Start(start)!;
-        var output = p.StandardOutput.ReadToEndAsync();
-        var error = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        return (p.ExitCode, (output.Result + error).Trim());
+        var (code, stdout, stderr) = ns.Ip(args);
+        return (code, (stdout + stderr).Trim());
     }
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.InteropServices;
 
 namespace LabRunner.Tests.Integration;
@@ -89,6 +90,21 @@ internal sealed class PrivateNetns : IDisposable
     /// <summary>The thread <see cref="Tid"/> is still in this namespace (so IFLA_NET_NS_PID names it and no other).</summary>
     public void CheckTidIsInside() =>
         Assert.Equal(Inode, new FileInfo($"/proc/self/task/{Tid}/ns/net").LinkTarget);
+
+    /// <summary>`ip ARGS` inside this namespace (nsenter --net=/proc/OURPID/fd/FD): its exit code, stdout and stderr.</summary>
+    public (int ExitCode, string Stdout, string Stderr) Ip(params string[] args)
+    {
+        var start = new ProcessStartInfo("nsenter") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add($"--net=/proc/{Environment.ProcessId}/fd/{Fd}");
+        start.ArgumentList.Add("--");
+        start.ArgumentList.Add("ip");
+        foreach (var a in args) start.ArgumentList.Add(a);
+        using var p = Process.Start(start)!;
+        var output = p.StandardOutput.ReadToEndAsync();
+        var error = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        return (p.ExitCode, output.Result, error);
+    }
 
     public void Dispose()
     {
