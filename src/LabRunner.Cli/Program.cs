@@ -68,6 +68,12 @@ public static class Program
         };
         var runtimeOption = new Option<string?>("--runtime") { Description = "container runtime: process (built in, the default), containerd or docker" };
         runtimeOption.AcceptOnlyFromAmong([.. ContainerRuntimes.Names]);
+        var driverOption = new Option<string?>("--driver")
+        {
+            Description = $"how ip commands run: netlink (in-process over rtnetlink, no process forked; the forms it does not know still run ip) or " +
+                          $"iproute2 (every one forked); default ${CommandDrivers.EnvironmentVariable}, else {CommandDrivers.Default}. Reports show the same ip commands either way",
+        };
+        driverOption.AcceptOnlyFromAmong([.. CommandDrivers.Names]);
         var stateDir = new Option<string>("--state-dir") { Description = "where run journals live", DefaultValueFactory = _ => LabJournal.DefaultRoot };
         var junit = new Option<string?>("--junit") { Description = "also write the run as JUnit XML to this file (a test case per step, for CI servers)" };
         var transcript = new Option<string?>("--transcript") { Description = "also write the run as a Markdown transcript to this file (commands, checks, diagnosis)" };
@@ -100,13 +106,13 @@ public static class Program
             new(r.GetValue(host), r.GetValue(uplink), runtime, r.GetValue(verbose), r.GetValue(step), r.GetValue(stateDir)!)
             {
                 JUnit = r.GetValue(junit), Transcript = r.GetValue(transcript), Report = r.GetValue(htmlReport), Bundle = r.GetValue(bundle),
-                ScriptTimeout = ScriptTimeout(r), From = r.GetValue(from), Until = r.GetValue(until),
+                ScriptTimeout = ScriptTimeout(r), From = r.GetValue(from), Until = r.GetValue(until), Driver = r.GetValue(driverOption),
             };
 
         var run = new Command("run", "Run a lab: build each step, check its expectations, always tear down.\n" +
                                      "Exit codes: 0 all held (with --until: every step run held), 1 an expectation failed, 2 invalid scenario or usage, " +
                                      "3 environment problem, 4 teardown left something, 130/143/129 interrupted")
-            { file, host, uplink, runtimeOption, verbose, step, until, from, stateDir, junit, transcript, htmlReport, bundle, scriptTimeout, runFormat };
+            { file, host, uplink, runtimeOption, driverOption, verbose, step, until, from, stateDir, junit, transcript, htmlReport, bundle, scriptTimeout, runFormat };
         run.SetAction(Streaming(console, runFormat, (r, output, events) => RunAsync(output, r.GetValue(file)!, Settings(r, r.GetValue(runtimeOption)), dryRun: false, events)));
 
         var bundleFile = new Argument<string>("bundle") { Description = "a bundle written by 'labrunner run --bundle FILE'" };
@@ -114,7 +120,7 @@ public static class Program
         var replayPlan = new Option<bool>("--plan") { Description = "show every command the replay would run, as 'labrunner plan' does; touches nothing (read it before replaying someone else's bundle: a replay runs its commands as root)" };
         var replay = new Command("replay", "Run the lab of a bug-report bundle again, with the runtime it was run with, after checking every file's SHA-256.\n" +
                                            "--host and --uplink apply only when given here. A replay runs the bundle's commands as root: read 'replay --plan BUNDLE' first")
-            { bundleFile, replayPlan, host, uplink, verbose, step, until, from, stateDir, junit, transcript, htmlReport, bundle, scriptTimeout, runFormat };
+            { bundleFile, replayPlan, host, uplink, driverOption, verbose, step, until, from, stateDir, junit, transcript, htmlReport, bundle, scriptTimeout, runFormat };
         replay.SetAction(Streaming(console, runFormat, (r, output, events) => ReplayAsync(output, r.GetValue(bundleFile)!, Settings(r, null), r.GetValue(replayPlan), events)));
 
         var validate = new Command("validate", "Check a lab file without touching anything (exit 2 with file:line:col when invalid)") { file, scriptTimeout };
@@ -274,6 +280,9 @@ public static class Program
         public string? Bundle { get; init; }
 
         public TimeSpan ScriptTimeout { get; init; } = LabScript.DefaultTimeout;
+
+        /// <summary>--driver: netlink or iproute2; null: $LABRUNNER_DRIVER, else the default.</summary>
+        public string? Driver { get; init; }
     }
 
     private static async Task<int> ValidateAsync(IAnsiConsole console, string path, TimeSpan scriptTimeout, CancellationToken ct)
@@ -336,6 +345,18 @@ public static class Program
             events.Runtime = runtimeName;
             events.Plan = dryRun;
         }
+        var driver = CommandDrivers.Default; // a plan lists argv: no driver runs them
+        if (!dryRun)
+        {
+            try
+            {
+                driver = settings.Driver ?? CommandDrivers.FromEnvironment();
+            }
+            catch (ArgumentException e)
+            {
+                return Problem.Usage(e.Message).Tell(events);
+            }
+        }
         if (!dryRun && EnvironmentCheck.Problems(scenario, runtimeName) is { Count: > 0 } problems)
             return new Problem(string.Join(Environment.NewLine, problems.Select(p => $"environment: {p}")), null, ExitCodes.Environment).Tell(events);
         if (NeighbourBudget.Warning(scenario, NeighbourBudget.ReadLimit()) is { } crowded)
@@ -382,7 +403,9 @@ public static class Program
         var recorder = new RunRecorder();
         // Commands reach them all: the console, the report files and, with --format json, the event stream.
         var observer = new CompositeObserver([reporter, recorder, .. events is null ? Array.Empty<LabObserver>() : [events]]);
-        ICommandRunner runner = dryRun ? new DryRunCommandRunner(observer.CommandRan) : new CliWrapCommandRunner(observer.CommandRan);
+        ICommandRunner runner = dryRun
+            ? new DryRunCommandRunner(observer.CommandRan)
+            : CommandDrivers.Create(driver, new CliWrapCommandRunner(observer.CommandRan), observer.CommandRan);
         var runtime = ContainerRuntimes.Create(runtimeName, runner, observer.CommandRan);
         var options = new LabOptions
         {

@@ -45,6 +45,12 @@ public abstract class LabFixture : IAsyncLifetime
     /// <summary>The container runtime (default: the built-in process runtime).</summary>
     protected virtual string RuntimeName => "process";
 
+    /// <summary>
+    /// How ip commands run: netlink or iproute2 (<see cref="CommandDrivers"/>); by default <c>$LABRUNNER_DRIVER</c>, else
+    /// netlink, as `labrunner run` without --driver.
+    /// </summary>
+    protected virtual string DriverName => CommandDrivers.FromEnvironment();
+
     /// <summary>Engine options; the default is a sandbox with a random lab id, as `labrunner run` does.</summary>
     protected virtual LabOptions Options => new();
 
@@ -83,7 +89,7 @@ public abstract class LabFixture : IAsyncLifetime
 
         var ct = TestContext.Current.CancellationToken;
         var observer = new XunitObserver(this);
-        var runner = new CliWrapCommandRunner(observer.CommandRan);
+        var runner = CommandDrivers.Create(DriverName, new CliWrapCommandRunner(observer.CommandRan), observer.CommandRan);
         var runtime = ContainerRuntimes.Create(RuntimeName, runner, observer.CommandRan);
         var engine = new LabEngine(runner, runtime, observer, Options with { ScenarioPath = Options.ScenarioPath is "" ? scenario.Span.File : Options.ScenarioPath });
         _lab = await engine.StartAsync(scenario, ct);

@@ -25,6 +25,20 @@ public sealed class ConsoleReporterSpecs
         Assert.DoesNotContain("\u001b[97m", text); // bright white
     }
 
+    [Theory]
+    [InlineData(true, "$ ip -n lr-t link set dev veth-1 up (netlink)")]
+    [InlineData(false, "$ ip -n lr-t link set dev veth-1 up\n")]
+    public void Verbose_says_which_commands_the_netlink_driver_ran_in_process(bool verbose, string shown)
+    {
+        var output = new StringWriter();
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Ansi = AnsiSupport.No, Out = new AnsiConsoleOutput(output) });
+        var reporter = new ConsoleReporter(console, verbose);
+
+        reporter.CommandRan(new CommandEvent(CommandPurpose.Action, ["ip", "-n", "lr-t", "link", "set", "dev", "veth-1", "up"], new CommandOutcome(0, "", "", TimeSpan.Zero)) { Driver = "netlink" });
+
+        Assert.Contains(shown, output.ToString().ReplaceLineEndings("\n"));
+    }
+
     [Fact]
     public void After_a_failure_the_steps_not_run_are_listed_and_their_expectations_counted_as_not_run_never_as_held()
     {

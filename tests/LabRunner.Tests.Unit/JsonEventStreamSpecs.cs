@@ -65,6 +65,21 @@ public sealed class JsonEventStreamSpecs
     }
 
     [Fact]
+    public void A_command_the_netlink_driver_ran_carries_driver_netlink_and_one_run_as_a_process_none()
+    {
+        var (stream, output) = Stream();
+        var ok = new CommandOutcome(0, "", "", TimeSpan.Zero);
+
+        stream.CommandRan(new CommandEvent(CommandPurpose.Action, ["ip", "link", "set", "dev", "veth-1", "up"], ok) { Driver = "netlink" });
+        stream.CommandRan(new CommandEvent(CommandPurpose.Check, ["ip", "-j", "link", "show"], ok));
+
+        var lines = Lines(output);
+        Assert.Equal("netlink", lines[0].GetProperty("driver").GetString());
+        Assert.Equal(1, lines[0].GetProperty("v").GetInt32());   // an added optional field keeps the vocabulary's version
+        Assert.False(lines[1].TryGetProperty("driver", out _));
+    }
+
+    [Fact]
     public void The_sample_run_streams_every_event_in_order_and_ends_with_its_result()
     {
         var (stream, output) = Stream();

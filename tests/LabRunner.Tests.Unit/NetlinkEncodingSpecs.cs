@@ -242,6 +242,23 @@ public sealed class NetlinkEncodingSpecs
     }
 
     [Fact]
+    public void Nodad_and_an_explicit_slash_0_are_sent_as_iproute2_sends_them()
+    {
+        // ip addr add fd00::1/64 dev v1 nodad (strace, iproute2 6.1): IFA_F_NODAD (0x02) in ifa_flags, no IFA_FLAGS.
+        Encodes(Rtnl.AddAddress(3, IPAddress.Parse("fd00::1"), 64, "v1", noDad: true),
+            "40000000 1400 0506", Seq1Pid0,
+            "0a 40 02 00 03000000",           // AF_INET6, prefixlen 64, flags IFA_F_NODAD, scope universe, index 3
+            "1400 0200 fd000000000000000000000000000001", "1400 0100 fd000000000000000000000000000001");
+
+        // ip -6 route add ::/0 dev v1: dst_len 0, yet RTA_DST :: is sent (ip only leaves it out for "default").
+        Encodes(Rtnl.AddRoute(IPNetwork.Parse("::/0"), outputIndex: 3),
+            "38000000 1800 0506", Seq1Pid0,
+            "0a 00 00 00 fe 03 00 01 00000000",
+            "1400 0100 00000000000000000000000000000000",
+            "0800 0400 03000000");
+    }
+
+    [Fact]
     public void Dumps_are_a_bare_family_header_with_NLM_F_DUMP_and_no_ACK()
     {
         Encodes(Rtnl.DumpLinks(),

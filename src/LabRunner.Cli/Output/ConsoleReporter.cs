@@ -89,7 +89,9 @@ public sealed class ConsoleReporter(IAnsiConsole console, bool verbose, bool pla
         var mark = command.Outcome.Succeeded || command.Purpose == CommandPurpose.Observe ? "" : $" [yellow]→ exit {command.Outcome.ExitCode}: {E(command.Outcome.Error)}[/]";
         // Actions in the terminal's own colour: white would vanish on a light background (a projector's).
         var color = command.Purpose is CommandPurpose.Check or CommandPurpose.Verify ? "grey" : "default";
-        console.MarkupLine($"  [{color}]$ {E(command.Display)}[/]{(plan ? "" : mark)}");
+        // --verbose says which commands ran in-process (the netlink driver) rather than as a process.
+        var driver = verbose && command.Driver is { } d ? $" [grey]({E(d)})[/]" : "";
+        console.MarkupLine($"  [{color}]$ {E(command.Display)}[/]{driver}{(plan ? "" : mark)}");
     }
 
     public override void ActionFinished(LabAction action, ActionOutcome outcome)

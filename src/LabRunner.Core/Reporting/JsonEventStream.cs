@@ -134,6 +134,7 @@ public sealed class JsonEventStream : LabObserver
             foreach (var arg in command.Argv) w.WriteStringValue(arg);
             w.WriteEndArray();
             if (command.Input is not null) w.WriteString("input", command.Input); // a CNI plugin's config: only when it had one
+            if (command.Driver is not null) w.WriteString("driver", command.Driver); // run in-process (netlink): only then
             w.WriteNumber("exitCode", command.Outcome.ExitCode);
             w.WriteNumber("durationMs", Ms(command.Outcome.Duration));
             w.WriteString("error", command.Outcome.Succeeded ? null : command.Outcome.Error);

@@ -110,6 +110,8 @@ public static class Ifa
     public const ushort Label = 3;     // IFA_LABEL
     public const ushort Broadcast = 4; // IFA_BROADCAST
     public const ushort Flags = 8;     // IFA_FLAGS: u32, overrides ifa_flags
+
+    public const byte FlagNoDad = 0x02; // IFA_F_NODAD (in ifa_flags): no duplicate address detection, never tentative
 }
 
 /// <summary>struct rtmsg's attributes (RTA_*, rtnetlink.h).</summary>

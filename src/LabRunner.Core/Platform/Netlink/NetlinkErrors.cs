@@ -106,3 +106,19 @@ public static class Iproute2Errors
     /// <summary>`ip -n NAME …` when setns fails (netns_switch).</summary>
     public static string CannotEnterNamespace(string name, int errno) => $"setting the network namespace \"{name}\" failed: {StrError(errno)}";
 }
+
+/// <summary>
+/// What a command prints when it cannot reach a network namespace, by errno: it cannot open the namespace's file, or
+/// setns refuses it.
+/// </summary>
+public sealed record NamespaceErrorTexts(Func<int, string> CannotOpen, Func<int, string> CannotEnter)
+{
+    /// <summary><c>ip -n NAME</c> (netns_switch).</summary>
+    public static NamespaceErrorTexts IpNetns(string name) =>
+        new(errno => Iproute2Errors.CannotOpenNamespace(name, errno), errno => Iproute2Errors.CannotEnterNamespace(name, errno));
+
+    /// <summary><c>nsenter -t PID -n</c> (util-linux): <c>nsenter: cannot open /proc/PID/ns/net: No such file or directory</c>.</summary>
+    public static NamespaceErrorTexts Nsenter(string path) =>
+        new(errno => $"nsenter: cannot open {path}: {Iproute2Errors.StrError(errno)}",
+            errno => $"nsenter: reassociate to namespace 'ns/net' failed: {Iproute2Errors.StrError(errno)}");
+}

@@ -138,11 +138,12 @@ internal static class Headers
     }
 
     /// <summary>struct ifaddrmsg {u8 family; u8 prefixlen; u8 flags; u8 scope; u32 index}.</summary>
-    public static byte[] IfAddrMsg(byte family, byte prefixLength = 0, byte scope = 0, int index = 0)
+    public static byte[] IfAddrMsg(byte family, byte prefixLength = 0, byte scope = 0, int index = 0, byte flags = 0)
     {
         var bytes = new byte[Wire.IfAddrMsgSize];
         bytes[0] = family;
         bytes[1] = prefixLength;
+        bytes[2] = flags;
         bytes[3] = scope;
         MemoryMarshal.Write(bytes.AsSpan(4), in index);
         return bytes;

@@ -15,7 +15,7 @@ namespace LabRunner.Platform.Netlink;
 /// should never happen. The async methods wait asynchronously for the socket when another exchange holds it.
 /// </para>
 /// <para>
-/// A socket belongs to the network namespace it was created in, for its whole life: <see cref="OpenIn"/> makes one
+/// A socket belongs to the network namespace it was created in, for its whole life: <see cref="OpenIn(string, string)"/> makes one
 /// inside another namespace by switching a dedicated thread there (setns) for the socket(2) call only, as iproute2's
 /// `ip -n` and vishvananda/netlink do; the process's own threads never change namespace.
 /// </para>
@@ -83,17 +83,21 @@ public sealed class NetlinkSocket : IDisposable
     /// errors name the namespace (iproute2's <c>Cannot open network namespace "NAME": …</c>).
     /// </summary>
     /// <exception cref="NetlinkException">The namespace cannot be opened or entered, or the socket not made.</exception>
-    public static NetlinkSocket OpenIn(string namespacePath, string? name = null)
+    public static NetlinkSocket OpenIn(string namespacePath, string? name = null) =>
+        OpenIn(namespacePath, NamespaceErrorTexts.IpNetns(name ?? namespacePath));
+
+    /// <summary>As <see cref="OpenIn(string, string)"/>, a failure told in <paramref name="errors"/>' words (nsenter's for /proc/PID/ns/net).</summary>
+    public static NetlinkSocket OpenIn(string namespacePath, NamespaceErrorTexts errors)
     {
         ArgumentNullException.ThrowIfNull(namespacePath);
-        name ??= namespacePath;
+        ArgumentNullException.ThrowIfNull(errors);
         NetlinkSocket? socket = null;
         Exception? failure = null;
         var thread = new Thread(() =>
         {
             try
             {
-                socket = OpenOnThisThread(namespacePath, name);
+                socket = OpenOnThisThread(namespacePath, errors);
             }
             catch (Exception e)
             {
@@ -107,7 +111,7 @@ public sealed class NetlinkSocket : IDisposable
         return socket!;
     }
 
-    private static NetlinkSocket OpenOnThisThread(string namespacePath, string name)
+    private static NetlinkSocket OpenOnThisThread(string namespacePath, NamespaceErrorTexts errors)
     {
         var own = open("/proc/thread-self/ns/net", O_RDONLY_CLOEXEC);
         if (own < 0) throw Failure("Cannot open this thread's network namespace");
@@ -116,13 +120,13 @@ public sealed class NetlinkSocket : IDisposable
         if (target < 0)
         {
             var errno = Marshal.GetLastPInvokeError();
-            throw new NetlinkException(errno, Iproute2Errors.CannotOpenNamespace(name, errno));
+            throw new NetlinkException(errno, errors.CannotOpen(errno));
         }
         using var targetHandle = new FdHandle(target);
         if (setns(target, CLONE_NEWNET) < 0)
         {
             var errno = Marshal.GetLastPInvokeError();
-            throw new NetlinkException(errno, Iproute2Errors.CannotEnterNamespace(name, errno));
+            throw new NetlinkException(errno, errors.CannotEnter(errno));
         }
         try
         {

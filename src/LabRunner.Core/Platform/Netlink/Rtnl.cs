@@ -142,18 +142,20 @@ public static class Rtnl
     // ---- addresses ----
 
     /// <summary>
-    /// <c>ip addr add ADDRESS/PREFIX dev DEV</c>: struct ifaddrmsg {family, prefixlen, flags 0, scope (host for
+    /// <c>ip addr add ADDRESS/PREFIX dev DEV [nodad]</c>: struct ifaddrmsg {family, prefixlen, flags (IFA_F_NODAD with
+    /// <paramref name="noDad"/>: iproute2 puts flags that fit in a byte there, not in IFA_FLAGS), scope (host for
     /// 127.0.0.0/8, else universe), ifindex}, IFA_LOCAL and IFA_ADDRESS both the address.
     /// <paramref name="device"/> is the link's name, for the error text.
     /// </summary>
-    public static NetlinkRequest AddAddress(int ifindex, IPAddress address, int prefixLength, string? device = null) =>
-        Address(NetlinkMessageType.NewAddr, CreateExclusive, ifindex, address, prefixLength, device);
+    public static NetlinkRequest AddAddress(int ifindex, IPAddress address, int prefixLength, string? device = null, bool noDad = false) =>
+        Address(NetlinkMessageType.NewAddr, CreateExclusive, ifindex, address, prefixLength, device, noDad ? Ifa.FlagNoDad : (byte)0);
 
     /// <summary><c>ip addr del ADDRESS/PREFIX dev DEV</c>: the same attributes, scope 0.</summary>
     public static NetlinkRequest DeleteAddress(int ifindex, IPAddress address, int prefixLength, string? device = null) =>
-        Address(NetlinkMessageType.DelAddr, Ack, ifindex, address, prefixLength, device);
+        Address(NetlinkMessageType.DelAddr, Ack, ifindex, address, prefixLength, device, 0);
 
-    private static NetlinkRequest Address(NetlinkMessageType type, NetlinkFlags flags, int ifindex, IPAddress address, int prefixLength, string? device)
+    private static NetlinkRequest Address(NetlinkMessageType type, NetlinkFlags flags, int ifindex, IPAddress address, int prefixLength, string? device,
+        byte addressFlags)
     {
         ArgumentNullException.ThrowIfNull(address);
         if (ifindex <= 0) throw new ArgumentOutOfRangeException(nameof(ifindex));
@@ -161,7 +163,7 @@ public static class Rtnl
         if (prefixLength < 0 || prefixLength > (family == AfInet ? 32 : 128)) throw new ArgumentOutOfRangeException(nameof(prefixLength));
         var bytes = AddressBytes(address);
         var scope = type == NetlinkMessageType.NewAddr && family == AfInet && bytes[0] == 127 ? RouteConstants.ScopeHost : RouteConstants.ScopeUniverse;
-        var w = new NetlinkWriter().Raw(Headers.IfAddrMsg(family, (byte)prefixLength, scope, ifindex));
+        var w = new NetlinkWriter().Raw(Headers.IfAddrMsg(family, (byte)prefixLength, scope, ifindex, addressFlags));
         w.Attribute(Ifa.Local, bytes);
         w.Attribute(Ifa.Address, bytes);
         return new NetlinkRequest(type, flags, w.ToArray(), device);
@@ -176,8 +178,8 @@ public static class Rtnl
     /// <summary>
     /// <c>ip route add DESTINATION|default [via GATEWAY] [dev DEV]</c> in the main table: struct rtmsg {family, dst_len,
     /// table main, protocol boot, scope (link without a gateway, else universe; always universe for IPv6), type
-    /// unicast}, RTA_DST (not for default), RTA_GATEWAY, RTA_OIF. <paramref name="destination"/> null is "default"
-    /// (then <paramref name="family"/> or the gateway gives the family).
+    /// unicast}, RTA_DST (not for default; for a /0 such as ::/0 too, all zeros, as iproute2 sends it), RTA_GATEWAY,
+    /// RTA_OIF. <paramref name="destination"/> null is "default" (then <paramref name="family"/> or the gateway gives the family).
     /// </summary>
     public static NetlinkRequest AddRoute(IPNetwork? destination, IPAddress? gateway = null, int? outputIndex = null,
         AddressFamily family = AddressFamily.Unspecified, string? device = null) =>
@@ -207,7 +209,7 @@ public static class Rtnl
             : gateway is null ? RouteConstants.ScopeLink : RouteConstants.ScopeUniverse;
         var w = new NetlinkWriter().Raw(Headers.RtMsg(fam, length, RouteConstants.TableMain,
             add ? RouteConstants.ProtocolBoot : (byte)0, scope, add ? RouteConstants.TypeUnicast : RouteConstants.TypeUnspec));
-        if (length > 0) w.Attribute(Rta.Dst, AddressBytes(destination!.Value.BaseAddress));
+        if (destination is { } dst) w.Attribute(Rta.Dst, AddressBytes(dst.BaseAddress));
         if (gateway is not null) w.Attribute(Rta.Gateway, AddressBytes(gateway));
         if (outputIndex is { } oif) w.U32(Rta.Oif, (uint)oif);
         return new NetlinkRequest(add ? NetlinkMessageType.NewRoute : NetlinkMessageType.DelRoute, add ? CreateExclusive : Ack, w.ToArray(), device);

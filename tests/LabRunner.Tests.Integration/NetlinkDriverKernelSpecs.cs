@@ -1,0 +1,247 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using LabRunner.Engine;
+using LabRunner.Execution;
+using LabRunner.Platform;
+using LabRunner.Platform.Netlink;
+
+namespace LabRunner.Tests.Integration;
+
+/// <summary>
+/// The netlink driver against iproute2 on the kernel: the same argv (the 01-veth-bridge lab's commands and teardown,
+/// with addresses, routes, a vxlan, a link-set and refusals) run once through `ip` and once through
+/// <see cref="NetlinkCommandRunner"/>, each time in a fresh pair of private namespaces (<see cref="PrivateNetns"/>:
+/// anonymous, held by a thread of the test; reached as `nsenter -t TID -n ip …`), must leave the kernel in the same
+/// state (`ip -j -d link/addr/route` dumps, per-instance fields left out) and end with the same exit codes and texts.
+/// Every argv is checked to be of the nsenter form before it runs: nothing here touches the machine's namespaces.
+/// </summary>
+public sealed class NetlinkDriverKernelSpecs
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private static void RequireRoot()
+    {
+        Assert.SkipUnless(Processes.IsRoot && PrivateNetns.CanCreate, "needs root (unshare(CLONE_NEWNET) for a private network namespace)");
+        Assert.SkipWhen(EnvironmentCheck.FindOnPath("ip") is null || EnvironmentCheck.FindOnPath("nsenter") is null, "needs ip and nsenter to compare with");
+    }
+
+    /// <summary>The lab's commands; "host" and "n1" are the two places, <c>{n1}</c> the netns argument of n1.</summary>
+    private static readonly (string Place, string Command)[] Lab =
+    [
+        ("host", "link set lo up"),
+        ("host", "link add name veth-1 type veth peer name veth-2"),
+        ("host", "link set dev veth-2 up netns {n1}"),
+        ("host", "link add name veth-3 type veth peer name veth-1"),            // step 1.4: RTNETLINK answers: File exists
+        ("host", "link add name br-0 type bridge"),
+        ("host", "link add name veth-3 type veth peer name veth-4"),
+        ("host", "link set dev veth-1 master br-0"),
+        ("host", "link set dev veth-3 master br-0"),
+        ("host", "link set dev br-0 up"),
+        ("host", "link set dev veth-1 up"),
+        ("host", "addr add 172.16.100.1/24 dev br-0"),
+        ("host", "addr add 172.16.100.1/24 dev br-0"),                          // Error: ipv4: Address already assigned.
+        ("host", "addr add fd00:100::1/64 dev br-0 nodad"),
+        ("n1", "addr add 172.16.100.101/24 dev veth-2"),
+        ("n1", "addr add fd00:100::2/64 dev veth-2 nodad"),
+        ("n1", "route add default dev veth-2"),
+        ("n1", "route add default dev veth-2"),                                 // File exists
+        ("n1", "-6 route add default via fd00:100::1 dev veth-2"),
+        ("n1", "route add 10.9.0.0/16 via 172.16.100.1"),
+        ("n1", "route add 10.8.0.0/16 via 192.0.2.1"),                          // unreachable gateway: the kernel's words
+        ("host", "link set dev veth-4 mtu 1400 address 02:00:00:00:00:04 txqueuelen 500 alias spare-end"),
+        ("host", "link set dev veth-4 alias "),                               // alias '': cleared
+        ("host", "link add name vx0 type vxlan id 42 remote 10.0.0.2 local 172.16.100.1 dev br-0 dstport 4789"),
+        ("host", "link set dev nosuch up"),                                     // Cannot find device, exit 1
+        ("host", "link set dev veth-3 master nosuch"),                          // invarg, exit 255
+        ("host", "link set dev veth-3 netns lr-netlink-spec-nosuch"),                     // invarg, exit 255
+        ("host", "addr add 10.0.0.1/24 dev nosuch"),
+        ("n1", "route del 10.7.0.0/16 dev veth-2"),                             // No such process: teardown's "already gone"
+        ("gone", "link set dev veth-1 up"),                                     // nsenter: cannot open /proc/PID/ns/net
+        // teardown's checks, while everything is there
+        ("host", "link show dev veth-3"),
+        ("host", "-o addr show dev br-0 to 172.16.100.1/24"),
+        ("host", "-o addr show dev br-0 to 172.16.200.1/24"),
+        ("n1", "route show default dev veth-2"),
+        ("n1", "-6 route show default via fd00:100::1 dev veth-2"),
+        ("n1", "route show 10.9.0.0/16 via 172.16.100.1"),
+        ("dump", ""),
+        // teardown, newest first, and its checks once it is gone
+        ("n1", "route del 10.9.0.0/16 via 172.16.100.1"),
+        ("n1", "-6 route del default via fd00:100::1 dev veth-2"),
+        ("n1", "route del default dev veth-2"),
+        ("host", "link delete dev vx0"),
+        ("host", "link set dev veth-3 nomaster"),
+        ("host", "link set dev veth-1 nomaster"),
+        ("host", "addr del 172.16.100.1/24 dev br-0"),
+        ("host", "addr del 172.16.100.1/24 dev br-0"),                          // Error: ipv4: Address not found.
+        ("host", "link delete dev veth-3"),
+        ("host", "link delete dev br-0"),
+        ("n1", "link delete dev veth-2"),
+        ("host", "link delete dev veth-1"),                                     // gone with its peer: Cannot find device
+        ("host", "link show dev veth-3"),
+        ("host", "-o addr show dev br-0 to 172.16.100.1/24"),
+        ("n1", "route show default dev veth-2"),
+        ("dump", ""),
+    ];
+
+    [Fact]
+    public async Task The_lab_leaves_the_kernel_as_ip_does_and_every_command_ends_as_ip_ends_it()
+    {
+        RequireRoot();
+        var iproute2 = await RunLabAsync(new CliWrapCommandRunner());
+        var events = new List<CommandEvent>();
+        var netlink = await RunLabAsync(new NetlinkCommandRunner(new CliWrapCommandRunner(events.Add), events.Add));
+
+        Assert.Equal(iproute2.Outcomes.Count, netlink.Outcomes.Count);
+        for (var i = 0; i < iproute2.Outcomes.Count; i++)
+        {
+            var (ours, theirs) = (netlink.Outcomes[i], iproute2.Outcomes[i]);
+            Assert.True(theirs.Equals(ours), $"{theirs.Command}:\n  ip:      {theirs}\n  netlink: {ours}");
+        }
+        Assert.Equal(iproute2.Dumps, netlink.Dumps);
+        Assert.Contains("\"master\":\"br-0\"", iproute2.Dumps[0]);   // the dumps hold the lab (host, then n1)
+        Assert.Contains("\"local\":\"172.16.100.101\"", iproute2.Dumps[1]);
+        Assert.DoesNotContain("br-0", iproute2.Dumps[2]);
+        // Every lab command ran in-process: none was handed to ip.
+        Assert.All(events, e => Assert.Equal(NetlinkCommandRunner.DriverName, e.Driver));
+        Assert.Equal(Lab.Count(c => c.Place != "dump"), events.Count);
+        Assert.Contains(iproute2.Outcomes, o => o.ExitCode == 2 && o.Stderr == "RTNETLINK answers: File exists");
+        Assert.Contains(iproute2.Outcomes, o => o.ExitCode == 255);
+    }
+
+    /// <summary>What a command ended with, as compared: exit code, stderr, and for a show whether it printed anything.</summary>
+    private sealed record Outcome(string Command, int ExitCode, string Stderr, string Stdout);
+
+    private sealed record LabRun(List<Outcome> Outcomes, List<string> Dumps);
+
+    private static async Task<LabRun> RunLabAsync(ICommandRunner runner)
+    {
+        using var host = PrivateNetns.Create();
+        using var n1 = PrivateNetns.Create();
+        await AssertFreshAsync(host);
+        await AssertFreshAsync(n1);
+        var targets = new Dictionary<string, NetTarget>
+        {
+            ["host"] = new PidTarget("host", host.Tid.ToString(CultureInfo.InvariantCulture)),
+            ["n1"] = new PidTarget("n1", n1.Tid.ToString(CultureInfo.InvariantCulture)),
+            ["gone"] = new PidTarget("gone", int.MaxValue.ToString(CultureInfo.InvariantCulture)),
+        };
+        var run = new LabRun([], []);
+        foreach (var (place, command) in Lab)
+        {
+            if (place == "dump")
+            {
+                foreach (var ns in new[] { host, n1 }) run.Dumps.Add(Dump(ns));
+                continue;
+            }
+            var words = command.Replace("{n1}", targets["n1"].NetnsArgument, StringComparison.Ordinal).Split(' ');
+            var argv = targets[place].Ip(words);
+            Assert.True(argv is ["nsenter", "-t", _, "-n", "ip", ..], "only the private namespaces, by their thread's id");
+            host.CheckTidIsInside();
+            n1.CheckTidIsInside();
+            var outcome = await runner.RunAsync(argv, CommandPurpose.Action, Ct);
+            var shows = command.Contains(" show ", StringComparison.Ordinal) || command.StartsWith("-o", StringComparison.Ordinal);
+            // A show's text is ip's own format on one side: compare whether it printed something, as teardown reads it.
+            var stdout = shows ? (outcome.Stdout.Trim().Length > 0 ? "(printed)" : "") : outcome.Stdout;
+            run.Outcomes.Add(new Outcome(command, outcome.ExitCode, outcome.Stderr.TrimEnd('\n'), stdout));
+        }
+        return run;
+    }
+
+    private static async Task AssertFreshAsync(PrivateNetns ns)
+    {
+        using var socket = NetlinkSocket.OpenIn(ns.Path, "private");
+        Assert.Equal(["lo"], (await socket.LinksAsync(Ct)).Select(l => l.Name));
+    }
+
+    /// <summary>
+    /// `ip -j -d link show`, `ip -j addr show`, `ip -j route show table all` (both families) in the namespace, with what
+    /// differs from one namespace to the next left out: indexes, MACs and what is made from them (IPv6 link-local
+    /// addresses and their routes), netns ids, statistics, timers and the bridge's own ids.
+    /// </summary>
+    private static string Dump(PrivateNetns ns)
+    {
+        var parts = new List<string>();
+        foreach (var args in new[] { new[] { "-j", "-d", "link", "show" }, ["-j", "addr", "show"], ["-j", "route", "show", "table", "all"], ["-6", "-j", "route", "show", "table", "all"] })
+        {
+            var (code, output, error) = ns.Ip(args);
+            Assert.True(code == 0, error);
+            var json = JsonNode.Parse(output)!.AsArray();
+            foreach (var item in json.ToList())
+                if (item?["dst"]?.GetValue<string>() is { } dst && (dst.StartsWith("fe80", StringComparison.Ordinal) || dst.StartsWith("ff00", StringComparison.Ordinal)))
+                    json.Remove(item);
+            Normalise(json);
+            parts.Add(json.ToJsonString());
+        }
+        return string.Join('\n', parts);
+    }
+
+    private static readonly HashSet<string> PerInstance = new(StringComparer.Ordinal)
+    {
+        "ifindex", "link_index", "address", "broadcast", "perm_address", "link_netnsid", "stats", "stats64", "id", "no",
+        "bridge_id", "root_id", "designated_root", "designated_bridge", "designated_port", "designated_cost", "root_port",
+        "parentbus", "parentdev", "inet6_addr_gen_mode",
+    };
+
+    private static void Normalise(JsonNode? node)
+    {
+        switch (node)
+        {
+            case JsonObject o:
+                foreach (var key in o.Select(p => p.Key).ToList())
+                    if (PerInstance.Contains(key) || key.EndsWith("_timer", StringComparison.Ordinal)) o.Remove(key);
+                if (o["addr_info"] is JsonArray info)
+                    foreach (var a in info.ToList())
+                        if (a?["local"]?.GetValue<string>() is { } local && local.StartsWith("fe80", StringComparison.Ordinal)) info.Remove(a);
+                foreach (var child in o.Select(p => p.Value).ToList()) Normalise(child);
+                break;
+            case JsonArray a:
+                foreach (var child in a) Normalise(child);
+                break;
+        }
+    }
+
+    /// <summary>
+    /// The figures of docs/PERFORMANCE.md's "netlink driver": N × (veth add, set up, addr add) through ip and through
+    /// the driver, and the cost of a socket in another namespace. Only with LABRUNNER_BENCH_OUT=FILE (it writes there).
+    /// </summary>
+    [Fact]
+    public async Task Bench_veth_up_and_address_through_ip_and_through_the_driver()
+    {
+        RequireRoot();
+        var outFile = Environment.GetEnvironmentVariable("LABRUNNER_BENCH_OUT");
+        Assert.SkipWhen(string.IsNullOrEmpty(outFile), "a measurement: set LABRUNNER_BENCH_OUT=FILE");
+        const int n = 200;
+        async Task<TimeSpan> Time(ICommandRunner runner)
+        {
+            using var ns = PrivateNetns.Create();
+            await AssertFreshAsync(ns);
+            var t = new PidTarget("bench", ns.Tid.ToString(CultureInfo.InvariantCulture));
+            var watch = Stopwatch.StartNew();
+            for (var i = 0; i < n; i++)
+            {
+                var (a, b) = ($"va{i}", $"vb{i}");
+                foreach (var argv in new[] { t.Ip("link", "add", "name", a, "type", "veth", "peer", "name", b), t.Ip("link", "set", "dev", a, "up"), t.Ip("addr", "add", $"10.{i / 250}.{i % 250}.1/24", "dev", a) })
+                    Assert.Equal(0, (await runner.RunAsync(argv, CommandPurpose.Action, Ct)).ExitCode);
+            }
+            return watch.Elapsed;
+        }
+        var ip = await Time(new CliWrapCommandRunner());
+        var netlink = await Time(new NetlinkCommandRunner(new CliWrapCommandRunner()));
+        TimeSpan open;
+        using (var ns = PrivateNetns.Create())
+        {
+            var where = new ProcessNamespace(ns.Tid);
+            var watch = Stopwatch.StartNew();
+            for (var i = 0; i < 1000; i++) SocketChannel.Open(where).Dispose();
+            open = watch.Elapsed / 1000;
+        }
+        var load = File.ReadAllText("/proc/loadavg").Split(' ')[0];
+        var c = CultureInfo.InvariantCulture;
+        await File.WriteAllTextAsync(outFile!, string.Create(c,
+            $"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, load {load}, {Environment.ProcessorCount} cores: {n} x (veth add, set up, addr add): " +
+            $"ip {ip.TotalSeconds:0.00} s ({ip.TotalMilliseconds / (3 * n):0.00} ms a command), netlink {netlink.TotalSeconds:0.00} s " +
+            $"({netlink.TotalMilliseconds / (3 * n):0.00} ms a command); a socket opened in another namespace and closed: {open.TotalMilliseconds:0.000} ms\n"), Ct);
+    }
+}
