@@ -75,6 +75,13 @@ public static class MarkdownTranscript
         }
         md.Append("## Teardown\n\n");
         Commands(md, run.TeardownCommands.Where(c => c.Purpose == CommandPurpose.Teardown), result?.Teardown.AlreadyGone);
+        if (result?.Teardown.SettledCommands is { Count: > 0 } settled)
+        {
+            // What a person tearing down by hand would type, and the teardown did not need to: the namespace took it along.
+            md.Append("Not run: these undos went with the namespace they were in, deleted whole above:\n\n```console\n");
+            foreach (var command in settled) md.Append("$ ").Append(command).Append('\n');
+            md.Append("```\n\n");
+        }
         if (result is not null)
             md.Append(result.Teardown.Clean
                 ? "Nothing of the lab is left on the host.\n"

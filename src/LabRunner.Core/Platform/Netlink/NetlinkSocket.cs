@@ -17,7 +17,8 @@ namespace LabRunner.Platform.Netlink;
 /// <para>
 /// A socket belongs to the network namespace it was created in, for its whole life: <see cref="OpenIn(string, string)"/> makes one
 /// inside another namespace by switching a dedicated thread there (setns) for the socket(2) call only, as iproute2's
-/// `ip -n` and vishvananda/netlink do; the process's own threads never change namespace.
+/// `ip -n` and vishvananda/netlink do; the process's own threads never change namespace. The thread is a long-lived
+/// one (<see cref="NamespaceThread"/>): a socket then costs two setns, not a thread's creation.
 /// </para>
 /// </summary>
 public sealed class NetlinkSocket : IDisposable
@@ -91,24 +92,7 @@ public sealed class NetlinkSocket : IDisposable
     {
         ArgumentNullException.ThrowIfNull(namespacePath);
         ArgumentNullException.ThrowIfNull(errors);
-        NetlinkSocket? socket = null;
-        Exception? failure = null;
-        var thread = new Thread(() =>
-        {
-            try
-            {
-                socket = OpenOnThisThread(namespacePath, errors);
-            }
-            catch (Exception e)
-            {
-                failure = e;
-            }
-        })
-        { IsBackground = true, Name = "netlink setns" };
-        thread.Start();
-        thread.Join();
-        if (failure is not null) throw failure;
-        return socket!;
+        return NamespaceThread.Run(() => OpenOnThisThread(namespacePath, errors));
     }
 
     private static NetlinkSocket OpenOnThisThread(string namespacePath, NamespaceErrorTexts errors)
@@ -134,8 +118,8 @@ public sealed class NetlinkSocket : IDisposable
         }
         finally
         {
-            // If this fails the thread is still in the other namespace, but it ends right after: nothing else runs on it.
-            _ = setns(own, CLONE_NEWNET);
+            // If this fails the thread is still in the other namespace: it is retired, and the next socket gets a new one.
+            if (setns(own, CLONE_NEWNET) < 0) NamespaceThread.RetireCurrent();
         }
     }
 
