@@ -38,7 +38,7 @@ addr() { echo "10.0.$(($1 / 250 + 1)).$(($1 % 250 + 1))"; }
   echo "      - bridge-add: br0"
   echo "      - address-add: { dev: br0, address: 10.0.0.1/16 }"
   echo "      - link-up: br0"
-  echo "  - title: $n containers on it"
+  echo "  - title: the containers, $n of them"
   echo "    actions:"
   for ((i = 1; i <= n; i++)); do
     echo "      - container-run: c$i"
@@ -68,7 +68,8 @@ pids=()
 for ((i = 1; i <= $n; i++)); do
   setsid unshare --net --uts --ipc -- busybox sleep 2147483647 </dev/null >/dev/null 2>&1 &
   pid=\$!; pids+=(\$pid)
-  while [[ ! -e /proc/\$pid/ns/net ]] || [[ "\$(readlink /proc/\$pid/ns/net)" == "\$(readlink /proc/self/ns/net)" ]]; do sleep 0.001; done
+  # until unshare has made its namespace (a builtin test: same device and inode), or the veth would land in ours
+  while [[ ! -e /proc/\$pid/ns/net || /proc/\$pid/ns/net -ef /proc/self/ns/net ]]; do :; done
   ip -n \$h link add name v\$i type veth peer name e\$i netns \$pid
   ip -n \$h link set dev v\$i master br0
   ip -n \$h link set dev v\$i up

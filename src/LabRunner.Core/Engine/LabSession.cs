@@ -68,6 +68,8 @@ public sealed class LabSession
 
     public void RemoveContainer(string name) => _containers.Remove(name);
 
+    public bool HasContainer(string name) => _containers.ContainsKey(name);
+
     public ContainerHandle Container(string name) =>
         _containers.TryGetValue(name, out var handle)
             ? handle

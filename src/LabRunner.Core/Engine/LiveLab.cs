@@ -15,6 +15,7 @@ public sealed class LiveLab : IAsyncDisposable
     private readonly ICommandRunner _runner;
     private readonly LabObserver _observer;
     private readonly Func<string, Runtimes.IContainerRuntime> _runtimes;
+    private readonly Runtimes.IContainerRuntime _runtime;
     private readonly ActionExecutor _executor;
     private readonly ExpectationEvaluator _evaluator;
     private readonly Stopwatch _watch = Stopwatch.StartNew();
@@ -44,6 +45,7 @@ public sealed class LiveLab : IAsyncDisposable
         _runner = runner;
         _observer = observer;
         _runtimes = runtimes;
+        _runtime = runtime;
         _executor = new ActionExecutor(session, journal, runner, runtime);
         _evaluator = new ExpectationEvaluator(session, runner, runtime, journal, LabPlaces);
         _topology = new TopologyReader(session, runner);
@@ -108,6 +110,7 @@ public sealed class LiveLab : IAsyncDisposable
         try
         {
             if (!_runner.IsDryRun) await _evaluator.BeginStepAsync(step.Expectations, ct);
+            if (!_runner.IsDryRun) PrestartContainers(step);
             fullsBefore = _runner.IsDryRun ? null : NeighbourBudget.ReadTableFulls();
             foreach (var action in step.Actions)
             {
@@ -211,6 +214,22 @@ public sealed class LiveLab : IAsyncDisposable
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             return Reporting.TopologyObservation.NotSeen($"the topology could not be observed: {e.Message}");
+        }
+    }
+
+    /// <summary>
+    /// Forks the step's containers when it begins (each journalled first), up to its first action that could change
+    /// how a new container starts (<see cref="LabAction.LeavesNewContainersAlone"/>): they start at once instead of
+    /// one after the other. Each is still reported, and waited for, when its own action runs; one whose action never
+    /// runs (an earlier action failed) is removed by teardown like any other.
+    /// </summary>
+    private void PrestartContainers(Step step)
+    {
+        foreach (var action in step.Actions)
+        {
+            if (!action.LeavesNewContainersAlone) return;
+            if (action is ContainerRun { ShareNetnsWith: null, ExpectedError: null } run && !Session.HasContainer(run.Name))
+                _runtime.Prestart(run.Request(Session), _journal);
         }
     }
 

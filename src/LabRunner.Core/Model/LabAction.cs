@@ -51,6 +51,13 @@ public abstract record LabAction
     public virtual bool UsesContainerRuntime => false;
 
     /// <summary>
+    /// Whether a container started before this action ran would start the same as one started after it: true for
+    /// actions that only make or wire links, addresses and routes in existing namespaces. A step's containers are
+    /// forked when the step begins (they start at once, not one after the other) up to its first action that is not.
+    /// </summary>
+    public virtual bool LeavesNewContainersAlone => false;
+
+    /// <summary>
     /// With --host (the caller's own namespace), what of this action's names already exists there: the lab would
     /// change or delete something it did not make, so it refuses to start.
     /// </summary>

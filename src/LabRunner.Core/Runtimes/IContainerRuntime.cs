@@ -31,6 +31,12 @@ public interface IContainerRuntime
 
     Task<ContainerHandle> StartAsync(ContainerStartRequest request, LabJournal journal, CancellationToken ct = default);
 
+    /// <summary>
+    /// Begins a container's start ahead of its action (journalled first, as always), so that a step's containers start
+    /// at once; <see cref="StartAsync"/> then finishes it and reports it. A runtime that cannot does nothing.
+    /// </summary>
+    void Prestart(ContainerStartRequest request, LabJournal journal) { }
+
     /// <summary>Runs <paramref name="argv"/> inside the container (the article's "in busybox-1: ping ...").</summary>
     Task<CommandOutcome> ExecAsync(ContainerHandle container, IReadOnlyList<string> argv, CommandPurpose purpose, CancellationToken ct = default);
 

@@ -32,8 +32,9 @@ public sealed class ProcessRuntime(ICommandRunner runner, Action<CommandEvent>? 
             ? ["setsid", "nsenter", "-t", owner.Pid, "-n", "--", "unshare", "--uts", "--ipc", "--", "busybox", "sleep", "2147483647"]
             : ["setsid", "unshare", "--net", "--uts", "--ipc", "--", "busybox", "sleep", "2147483647"];
 
+        var prestarted = _prestarted.Remove(label, out var early);
         // Write-ahead: the undo finds the process by its label, so even a crash right after the fork is covered.
-        journal.Append(new UndoRemoveContainer($"stop container {request.Name}", Name, label) { Resource = Engine.ActionExecutor.ContainerResource(request.Id) });
+        if (!prestarted) journal.Append(new UndoRemoveContainer($"stop container {request.Name}", Name, label) { Resource = Engine.ActionExecutor.ContainerResource(request.Id) });
 
         if (runner.IsDryRun)
         {
@@ -41,19 +42,21 @@ public sealed class ProcessRuntime(ICommandRunner runner, Action<CommandEvent>? 
             return new ContainerHandle(request.Name, label, $"<{request.Name}.pid>");
         }
 
-        var watch = Stopwatch.StartNew();
-        // stdin and stdout /dev/null, stderr into the lab's state directory (unshare's or nsenter's message if it fails),
-        // no other descriptor: a container never holds our pipes, our caller's files or its lock (Platform/Spawn.cs).
-        var stderrPath = Path.Combine(journal.Directory ?? Path.GetTempPath(), $"container-{request.Name}.stderr");
+        var watch = prestarted ? early.Watch : Stopwatch.StartNew();
+        var stderrPath = StderrPath(request, journal);
         int pid;
-        try
+        if (prestarted) pid = early.Pid;
+        else
         {
-            pid = Spawn.Start(argv, new Dictionary<string, string> { [LabelVariable] = label }, stderrPath);
-        }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            onCommand?.Invoke(new CommandEvent(CommandPurpose.Action, [.. argv], new CommandOutcome(127, "", e.Message, watch.Elapsed)));
-            throw new ContainerStartException($"container {request.Name} did not start: `{argv.Display()}`: {e.Message}");
+            try
+            {
+                pid = SpawnContainer(argv, label, stderrPath);
+            }
+            catch (System.ComponentModel.Win32Exception e)
+            {
+                onCommand?.Invoke(new CommandEvent(CommandPurpose.Action, [.. argv], new CommandOutcome(127, "", e.Message, watch.Elapsed)));
+                throw new ContainerStartException($"container {request.Name} did not start: `{argv.Display()}`: {e.Message}");
+            }
         }
 
         try
@@ -70,7 +73,8 @@ public sealed class ProcessRuntime(ICommandRunner runner, Action<CommandEvent>? 
                 if (ReadComm(pid) == "busybox") break;
                 if (watch.Elapsed > StartTimeout)
                     throw new ContainerStartException($"container {request.Name} (PID {pid}) did not become busybox within {StartTimeout.TotalSeconds:0}s");
-                await Task.Delay(5, ct);
+                // unshare's exec takes a few milliseconds: a short poll, since a large lab starts hundreds of containers.
+                await Task.Delay(1, ct);
             }
         }
         finally
@@ -82,6 +86,38 @@ public sealed class ProcessRuntime(ICommandRunner runner, Action<CommandEvent>? 
         onCommand?.Invoke(new CommandEvent(CommandPurpose.Action, [.. argv], new CommandOutcome(0, $"PID {pidText}", "", watch.Elapsed)));
         return new ContainerHandle(request.Name, label, pidText);
     }
+
+    /// <summary>Containers forked ahead of their action (<see cref="Prestart"/>), by label: their PID and when.</summary>
+    private readonly Dictionary<string, (int Pid, Stopwatch Watch)> _prestarted = [];
+
+    /// <summary>
+    /// Forks a container of its own namespace ahead of its action, journalled first; <see cref="StartAsync"/> waits for
+    /// it and reports it. One that cannot be forked now is left to StartAsync, which tries again and says why.
+    /// </summary>
+    public void Prestart(ContainerStartRequest request, LabJournal journal)
+    {
+        if (runner.IsDryRun || request.ShareNetnsWith is not null) return;
+        var label = Label(request);
+        if (_prestarted.ContainsKey(label)) return;
+        journal.Append(new UndoRemoveContainer($"stop container {request.Name}", Name, label) { Resource = Engine.ActionExecutor.ContainerResource(request.Id) });
+        var watch = Stopwatch.StartNew();
+        try
+        {
+            _prestarted[label] = (SpawnContainer(["setsid", "unshare", "--net", "--uts", "--ipc", "--", "busybox", "sleep", "2147483647"], label, StderrPath(request, journal)), watch);
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            // StartAsync forks it again and reports the failure with its message.
+        }
+    }
+
+    // stdin and stdout /dev/null, stderr into the lab's state directory (unshare's or nsenter's message if it fails),
+    // no other descriptor: a container never holds our pipes, our caller's files or its lock (Platform/Spawn.cs).
+    private static int SpawnContainer(string[] argv, string label, string stderrPath) =>
+        Spawn.Start(argv, new Dictionary<string, string> { [LabelVariable] = label }, stderrPath);
+
+    private static string StderrPath(ContainerStartRequest request, LabJournal journal) =>
+        Path.Combine(journal.Directory ?? Path.GetTempPath(), $"container-{request.Name}.stderr");
 
     /// <summary>The label in the process's environment: lab id and scenario name, unique on the machine.</summary>
     public static string Label(ContainerStartRequest request) => $"{request.LabId}/{request.Name}";

@@ -78,6 +78,26 @@ internal sealed class DiagnosisContext(LabSession session, ICommandRunner runner
     /// <summary>The lab's places that are running (a stopped container has no namespace to look in).</summary>
     public IEnumerable<Place> LivePlaces => LabPlaces.Where(p => TargetOrNull(p) is not null);
 
+    /// <summary>Above this many running places a diagnosis looks only in <see cref="NearPlaces"/>, not in every one.</summary>
+    public const int LookEverywhereUpTo = 16;
+
+    /// <summary>
+    /// Where counters and tables are read: every running place in a lab of up to <see cref="LookEverywhereUpTo"/>;
+    /// in a larger one (a star of hundreds of containers) the sender, the lab's host and named namespaces (where
+    /// routing, rules and bridges usually are) and the destination's owner when already known. Reading every
+    /// container for each failed ping made a large lab's diagnoses take minutes (issue 11).
+    /// </summary>
+    public IReadOnlyList<Place> NearPlaces
+    {
+        get
+        {
+            var live = LivePlaces.ToList();
+            if (live.Count <= LookEverywhereUpTo) return live;
+            var owner = _owners.TryGetValue(To, out var known) ? known : null;
+            return [.. live.Where(p => p == From || p.Kind != PlaceKind.Container || p == owner)];
+        }
+    }
+
     /// <summary>A container that is not running (stopped by the lab) has no target: it is skipped.</summary>
     public NetTarget? TargetOrNull(Place place) =>
         place.Kind == PlaceKind.Container && !session.Containers.ContainsKey(place.Name) ? null : session.Target(place);
@@ -173,14 +193,14 @@ internal sealed class DiagnosisContext(LabSession session, ICommandRunner runner
     // ---------- counters around a second sending ----------
 
     /// <summary>
-    /// The counters of every running place, read before and after the probe is sent again: each place's
+    /// The counters of the running places (<see cref="NearPlaces"/>), read before and after the probe is sent again: each place's
     /// <c>iptables-save -c</c> and IPReversePathFilter (<c>/proc/net/netstat</c>), and the neighbour table's table_fulls
     /// (<c>/proc/net/stat/arp_cache</c>, where this process can read it). Done once, whichever class asks first.
     /// </summary>
     public async Task<ProbeCounters> CountersAsync(CancellationToken ct)
     {
         if (_counters is not null) return _counters;
-        var places = LivePlaces.ToList();
+        var places = NearPlaces.ToList();
         var before = await SnapshotAsync(places, ct);
         var outcome = Probe.ResendAsync is null ? null : await Probe.ResendAsync(ct);
         var after = await SnapshotAsync(places, ct);

@@ -29,7 +29,7 @@ internal sealed partial class MtuExceeded : IDiagnosisClass
         var size = cx.Probe.Size ?? 56;
         var packet = size + Headers;
         var small = new List<(string Text, int Mtu)>();
-        foreach (var place in cx.LivePlaces)
+        foreach (var place in cx.NearPlaces)
             foreach (var link in await cx.LinksAsync(place, ct))
             {
                 if (Str(link, "ifname") is not { } name || name == "lo" || Str(link, "operstate") is "DOWN") continue;

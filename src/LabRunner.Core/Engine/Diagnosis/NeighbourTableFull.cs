@@ -29,7 +29,7 @@ internal sealed class NeighbourTableFull : IDiagnosisClass
         if (!grew && !full) return false;
 
         var places = new List<(string Place, int Count)>();
-        foreach (var place in cx.LivePlaces)
+        foreach (var place in cx.NearPlaces)
             if (await cx.JsonAsync(cx.Target(place).Ip("-4", "-j", "neigh", "show"), ct) is { } entries && entries.GetArrayLength() > 0)
                 places.Add((place.ToString(), entries.GetArrayLength()));
         var most = places.OrderByDescending(p => p.Count).FirstOrDefault();

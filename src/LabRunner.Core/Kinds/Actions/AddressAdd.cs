@@ -34,6 +34,8 @@ public sealed record AddressAdd(string Device, string Cidr, Place In) : LabActio
 
     public override string Keyword => Kind.Keyword;
 
+    public override bool LeavesNewContainersAlone => true;
+
     public override void Apply(HostModel host)
     {
         if (host.Namespace(In) is { } key && host.Link(key, In, Device) is { } link && !host.Fails) link.Addresses.Add(Cidr);

@@ -16,6 +16,8 @@ public sealed record BridgeAdd(string Name, Place In) : LabAction
 
     public override string Keyword => Kind.Keyword;
 
+    public override bool LeavesNewContainersAlone => true;
+
     public override void Apply(HostModel host)
     {
         if (host.Namespace(In) is { } key && !host.Fails) host.AddLink(key, In, Name, new ModelLink("bridge"));

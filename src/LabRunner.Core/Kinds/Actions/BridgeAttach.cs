@@ -21,6 +21,8 @@ public sealed record BridgeAttach(string Bridge, string Link, Place In) : LabAct
 
     public override string Keyword => Kind.Keyword;
 
+    public override bool LeavesNewContainersAlone => true;
+
     public override void Apply(HostModel host)
     {
         if (host.BridgePort(In, Bridge, Link) is { } port && !host.Fails) port.Master = Bridge;

@@ -28,6 +28,8 @@ public sealed record ContainerRun(string Name, string Image, string? ShareNetnsW
 
     public override string Keyword => Kind.Keyword;
 
+    public override bool LeavesNewContainersAlone => true;
+
     public override Place? Declares => Place.Container(Name);
 
     public override bool UsesContainerRuntime => true;
@@ -53,12 +55,14 @@ public sealed record ContainerRun(string Name, string Image, string? ShareNetnsW
     public override async Task<CommandOutcome> RunAsync(ActionContext context, CancellationToken ct)
     {
         var session = context.Session;
-        var share = ShareNetnsWith is null ? null : session.Container(ShareNetnsWith);
-        var request = new ContainerStartRequest(session.LabId, Name, session.PhysicalName(Name), Image, share);
-        var handle = await context.Runtime.StartAsync(request, context.Journal, ct);
+        var handle = await context.Runtime.StartAsync(Request(session), context.Journal, ct);
         session.AddContainer(handle);
         return new CommandOutcome(0, handle.Pid, "", TimeSpan.Zero);
     }
+
+    /// <summary>What the runtime is asked to start (the one with whose netns it shares must be running already).</summary>
+    public ContainerStartRequest Request(Engine.LabSession session) =>
+        new(session.LabId, Name, session.PhysicalName(Name), Image, ShareNetnsWith is null ? null : session.Container(ShareNetnsWith));
 
     public override async Task<IReadOnlyList<string>> HostClashesAsync(IHostProbe host, CancellationToken ct) =>
         ExpectedError is null && await host.ContainerExistsAsync(Name, ct) is not false ? [$"container {Name} in {host.RuntimeName} ({Span})"] : [];

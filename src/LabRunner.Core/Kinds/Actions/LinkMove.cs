@@ -28,6 +28,8 @@ public sealed record LinkMove(string Name, Place From, Place To, bool Up) : LabA
 
     public override string Keyword => Kind.Keyword;
 
+    public override bool LeavesNewContainersAlone => true;
+
     public override void Apply(HostModel host)
     {
         var from = host.Namespace(From);

@@ -19,6 +19,8 @@ public sealed record LinkSetState(string Name, Place In, bool Up) : LabAction
 
     public override string Keyword => (Up ? UpKind : DownKind).Keyword;
 
+    public override bool LeavesNewContainersAlone => true;
+
     public override void Apply(HostModel host)
     {
         if (host.Namespace(In) is { } key && host.OwnLink(key, In, Name, Up ? "set up" : "set down") is { } link && !host.Fails)

@@ -46,6 +46,8 @@ public sealed record RouteAdd(string Destination, string? Device, string? Via, P
 
     public override string Keyword => Kind.Keyword;
 
+    public override bool LeavesNewContainersAlone => true;
+
     public override void Apply(HostModel host)
     {
         if (host.Namespace(In) is { } key && Device is not null) host.Link(key, In, Device);

@@ -26,6 +26,8 @@ public sealed record VethAdd(string Name, string Peer, Place In, Place? PeerIn) 
 
     public override string Keyword => Kind.Keyword;
 
+    public override bool LeavesNewContainersAlone => true;
+
     public override void Apply(HostModel host)
     {
         var key = host.Namespace(In);
