@@ -293,11 +293,17 @@ public static class Program
         foreach (var tool in missing)
             console.MarkupLine($"[yellow]note[/]: {Markup.Escape(tool.Name)} is not installed, so the checks that need it (e.g. compiling capture filters) were not made (they will be before a run)");
         if (bad.Length > 0) throw new ScenarioInvalidException(bad);
-        if (NeighbourBudget.Warning(scenario, NeighbourBudget.ReadLimit()) is { } crowded)
-            console.MarkupLine($"[yellow]warning[/]: {Markup.Escape(crowded)}");
+        WarnIfCrowded(console, scenario);
         console.MarkupLine($"[green]valid[/]: {Markup.Escape(LabPath(path))}: lab {Markup.Escape(scenario.Name)}, {scenario.Steps.Length} steps, " +
                            $"{scenario.AllActions.Count()} actions, {scenario.Steps.Sum(s => s.Expectations.Length)} expectations");
         return ExitCodes.Passed;
+    }
+
+    /// <summary>`validate` and `run`: a lab whose traffic needs more neighbour entries than this machine allows is warned.</summary>
+    private static void WarnIfCrowded(IAnsiConsole console, Scenario scenario)
+    {
+        if (NeighbourBudget.Warning(scenario, NeighbourBudget.ReadLimit()) is { } crowded)
+            console.MarkupLine($"[yellow]warning[/]: {Markup.Escape(crowded)}");
     }
 
     private static async Task<int> GraphAsync(string path, string? afterStep, string format, TimeSpan scriptTimeout, CancellationToken ct)
@@ -359,8 +365,7 @@ public static class Program
         }
         if (!dryRun && EnvironmentCheck.Problems(scenario, runtimeName) is { Count: > 0 } problems)
             return new Problem(string.Join(Environment.NewLine, problems.Select(p => $"environment: {p}")), null, ExitCodes.Environment).Tell(events);
-        if (NeighbourBudget.Warning(scenario, NeighbourBudget.ReadLimit()) is { } crowded)
-            console.MarkupLine($"[yellow]warning[/]: {Markup.Escape(crowded)}");
+        WarnIfCrowded(console, scenario);
 
         using var cts = new CancellationTokenSource();
         var interrupts = new Interrupts();

@@ -28,13 +28,9 @@ public sealed class ProcessRuntime(ICommandRunner runner, Action<CommandEvent>? 
     public async Task<ContainerHandle> StartAsync(ContainerStartRequest request, LabJournal journal, CancellationToken ct = default)
     {
         var label = Label(request);
-        string[] argv = request.ShareNetnsWith is { } owner
-            ? ["setsid", "nsenter", "-t", owner.Pid, "-n", "--", "unshare", "--uts", "--ipc", "--", "busybox", "sleep", "2147483647"]
-            : ["setsid", "unshare", "--net", "--uts", "--ipc", "--", "busybox", "sleep", "2147483647"];
-
+        var argv = Argv(request);
         var prestarted = _prestarted.Remove(label, out var early);
-        // Write-ahead: the undo finds the process by its label, so even a crash right after the fork is covered.
-        if (!prestarted) journal.Append(new UndoRemoveContainer($"stop container {request.Name}", Name, label) { Resource = Engine.ActionExecutor.ContainerResource(request.Id) });
+        if (!prestarted) JournalRemoval(request, journal);
 
         if (runner.IsDryRun)
         {
@@ -99,17 +95,26 @@ public sealed class ProcessRuntime(ICommandRunner runner, Action<CommandEvent>? 
         if (runner.IsDryRun || request.ShareNetnsWith is not null) return;
         var label = Label(request);
         if (_prestarted.ContainsKey(label)) return;
-        journal.Append(new UndoRemoveContainer($"stop container {request.Name}", Name, label) { Resource = Engine.ActionExecutor.ContainerResource(request.Id) });
+        JournalRemoval(request, journal);
         var watch = Stopwatch.StartNew();
         try
         {
-            _prestarted[label] = (SpawnContainer(["setsid", "unshare", "--net", "--uts", "--ipc", "--", "busybox", "sleep", "2147483647"], label, StderrPath(request, journal)), watch);
+            _prestarted[label] = (SpawnContainer(Argv(request), label, StderrPath(request, journal)), watch);
         }
         catch (System.ComponentModel.Win32Exception)
         {
             // StartAsync forks it again and reports the failure with its message.
         }
     }
+
+    /// <summary>A container of its own namespace, or one joining another container's (a pod).</summary>
+    private static string[] Argv(ContainerStartRequest request) => request.ShareNetnsWith is { } owner
+        ? ["setsid", "nsenter", "-t", owner.Pid, "-n", "--", "unshare", "--uts", "--ipc", "--", "busybox", "sleep", "2147483647"]
+        : ["setsid", "unshare", "--net", "--uts", "--ipc", "--", "busybox", "sleep", "2147483647"];
+
+    // Write-ahead: the undo finds the process by its label, so even a crash right after the fork is covered.
+    private void JournalRemoval(ContainerStartRequest request, LabJournal journal) =>
+        journal.Append(new UndoRemoveContainer($"stop container {request.Name}", Name, Label(request)) { Resource = Engine.ActionExecutor.ContainerResource(request.Id) });
 
     // stdin and stdout /dev/null, stderr into the lab's state directory (unshare's or nsenter's message if it fails),
     // no other descriptor: a container never holds our pipes, our caller's files or its lock (Platform/Spawn.cs).
