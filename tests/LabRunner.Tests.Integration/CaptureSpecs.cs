@@ -1,4 +1,5 @@
 using CliWrap;
+using LabRunner.Journal;
 using LabRunner.Platform;
 using LabRunner.Runtimes;
 using LabRunner.Testing;
@@ -13,6 +14,9 @@ namespace LabRunner.Tests.Integration;
 public sealed class CaptureSpecs
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    /// <summary>A pcap file's global header: a longer file holds a packet.</summary>
+    private const int PcapHeaderBytes = 24;
 
     /// <summary>Before: the filter reached tcpdump as an option, and '-wFILE' wrote a pcap file.</summary>
     [Fact]
@@ -110,24 +114,42 @@ public sealed class CaptureSpecs
             .WithEnvironmentVariables(new Dictionary<string, string?> { ["DOTNET_EnableDiagnostics"] = "0" })
             .WithValidation(CommandResultValidation.None).ExecuteAsync(stop.Token);
 
-        // The capture is up once a process carries the label LABRUNNER_CONTAINER=ID/capture-1-1.
+        // The capture is up once a process carries the label LABRUNNER_CONTAINER=ID/capture-1-1, and listening once its
+        // pcap file holds a packet (tcpdump writes each at once, -U). Killed before its "listening on" line, tcpdump
+        // would die of SIGPIPE writing that line to the dead run's pipe: no leak, but nothing for clean to stop.
         var deadline = DateTime.UtcNow.AddSeconds(30);
         IReadOnlyList<(int Pid, string Value)> captures = [];
+        string? pcap = null;
         while (DateTime.UtcNow < deadline && !run.Task.IsCompleted)
         {
             captures = [.. Processes.WithEnvironmentName(ProcessRuntime.LabelVariable).Where(p => p.Value.EndsWith("/capture-1-1", StringComparison.Ordinal)
                 && Processes.ParentOf(p.Pid) == run.ProcessId)];
-            if (captures.Count > 0) break;
+            pcap = captures.Count > 0 ? Path.Combine(LabJournal.DefaultRoot, captures[0].Value.Split('/')[0], "capture-1-1-lo.pcap") : null;
+            if (pcap is not null && File.Exists(pcap) && new FileInfo(pcap).Length > PcapHeaderBytes) break;
             await Task.Delay(50, Ct);
         }
-        Assert.NotEmpty(captures);
-        Assert.Equal(0, await LabCli.ShAsync(["kill", "-KILL", run.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture)], Ct));
-        Assert.Equal(137, (await run).ExitCode);
-        Assert.True(Processes.IsRunning(captures[0].Pid), "tcpdump should outlive the killed run until clean"); // the leak clean must fix
+        LabRun? cleaned = null;
+        try
+        {
+            Assert.NotEmpty(captures);
+            Assert.True(pcap is not null && new FileInfo(pcap).Length > PcapHeaderBytes, $"no packet in {pcap} within 30 s");
+            Assert.Equal(0, await LabCli.ShAsync(["kill", "-KILL", run.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture)], Ct));
+            Assert.Equal(137, (await run).ExitCode);
+            Assert.True(Processes.IsRunning(captures[0].Pid), "tcpdump should outlive the killed run until clean"); // the leak clean must fix
 
-        var clean = await LabCli.RunAsync(["clean"], ct: Ct);
-
-        Assert.True(clean.ExitCode == 0, clean.ToString());
+            cleaned = await LabCli.RunAsync(["clean"], ct: Ct);
+        }
+        finally
+        {
+            // A failed assertion above must not leave the lab (and its tcpdump) to the next test's snapshot.
+            if (cleaned is null)
+            {
+                await stop.CancelAsync(); // kills the run if it still runs
+                try { await run; } catch (OperationCanceledException) { }
+                await LabCli.RunAsync(["clean"], ct: CancellationToken.None);
+            }
+        }
+        Assert.True(cleaned.ExitCode == 0, cleaned.ToString());
         Assert.False(Processes.IsRunning(captures[0].Pid), "clean left the capture running");
         Assert.Empty(before.Diff(HostSnapshot.Take()));
     }

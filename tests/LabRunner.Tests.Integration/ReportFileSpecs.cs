@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using System.Xml.Linq;
+using System.Xml.Schema;
 using LabRunner.Reporting;
 using LabRunner.Testing;
 using LabRunner.Tests.Shared;
@@ -22,7 +23,13 @@ public sealed class ReportFileSpecs
         var run = await LabCli.RunAsync(["run", LabCli.Scenario("article/01-veth-bridge.yaml"), "--junit", junit, "--transcript", transcript], ct: Ct);
 
         Assert.True(run.ExitCode == 0, run.ToString());
-        var suite = XDocument.Load(junit).Root!.Element("testsuite")!;
+        var report = XDocument.Load(junit);
+        var schema = new XmlSchemaSet();
+        schema.Add(null, Path.Combine(LabCli.RepoRoot, "tests", "LabRunner.Tests.Unit", "Schemas", "junit-10.xsd")); // Jenkins xUnit's, vendored
+        var invalid = new List<string>();
+        report.Validate(schema, (_, e) => invalid.Add(e.Message));
+        Assert.Empty(invalid);
+        var suite = report.Root!.Element("testsuite")!;
         var steps = Loading.ScenarioLoader.LoadFile(LabCli.Scenario("article/01-veth-bridge.yaml")).Steps;
         Assert.Equal((steps.Length + 1).ToString(System.Globalization.CultureInfo.InvariantCulture), suite.Attribute("tests")!.Value);
         Assert.Equal("0", suite.Attribute("failures")!.Value);
