@@ -7,6 +7,7 @@ using LabRunner.Execution;
 using LabRunner.Journal;
 using LabRunner.Loading;
 using LabRunner.Model;
+using LabRunner.MultiHost;
 using LabRunner.Platform;
 using LabRunner.Reporting;
 using LabRunner.Runtimes;
@@ -102,17 +103,24 @@ public static class Program
         };
         runFormat.AcceptOnlyFromAmong("text", "json");
 
+        var inventoryOption = new Option<string?>("--inventory")
+        {
+            Description = "a lab across hosts (hosts:): where each host is (ssh destination, uplink, address), docs/MULTI-HOST.md; " +
+                          "scripts/ssh-testbed.sh up N writes one for N hosts on this machine",
+        };
+
         RunSettings Settings(ParseResult r, string? runtime) =>
             new(r.GetValue(host), r.GetValue(uplink), runtime, r.GetValue(verbose), r.GetValue(step), r.GetValue(stateDir)!)
             {
                 JUnit = r.GetValue(junit), Transcript = r.GetValue(transcript), Report = r.GetValue(htmlReport), Bundle = r.GetValue(bundle),
                 ScriptTimeout = ScriptTimeout(r), From = r.GetValue(from), Until = r.GetValue(until), Driver = r.GetValue(driverOption),
+                Inventory = r.GetValue(inventoryOption), Format = r.GetValue(runFormat) ?? "text",
             };
 
         var run = new Command("run", "Run a lab: build each step, check its expectations, always tear down.\n" +
                                      "Exit codes: 0 all held (with --until: every step run held), 1 an expectation failed, 2 invalid scenario or usage, " +
                                      "3 environment problem, 4 teardown left something, 130/143/129 interrupted")
-            { file, host, uplink, runtimeOption, driverOption, verbose, step, until, from, stateDir, junit, transcript, htmlReport, bundle, scriptTimeout, runFormat };
+            { file, host, uplink, runtimeOption, driverOption, verbose, step, until, from, stateDir, junit, transcript, htmlReport, bundle, scriptTimeout, runFormat, inventoryOption };
         run.SetAction(Streaming(console, runFormat, (r, output, events) => RunAsync(output, r.GetValue(file)!, Settings(r, r.GetValue(runtimeOption)), dryRun: false, events)));
 
         var bundleFile = new Argument<string>("bundle") { Description = "a bundle written by 'labrunner run --bundle FILE'" };
@@ -155,7 +163,12 @@ public static class Program
         var ids = new Argument<string[]>("ids") { Description = "only these runs (their ids, as labrunner ls shows them); default: every dead run", Arity = ArgumentArity.ZeroOrMore };
         var clean = new Command("clean", "Tear down what runs that died (kill -9, crash) left behind, from their journals. A live run's id is refused (exit 2)")
             { ids, verbose, stateDir };
-        clean.SetAction(Telling((r, ct) => CleanAsync(console, r.GetValue(verbose), r.GetValue(stateDir)!, r.GetValue(ids) ?? [])));
+        var hostsOption = new Option<bool>("--hosts") { Description = "clean every host of the --inventory (a lab across hosts): `clean --hosts [ID] --inventory FILE`, each host with its own labrunner over ssh" };
+        clean.Options.Add(hostsOption);
+        clean.Options.Add(inventoryOption);
+        clean.SetAction(Telling((r, ct) => r.GetValue(hostsOption) || r.GetValue(inventoryOption) is not null
+            ? CleanHostsAsync(console, r.GetValue(hostsOption), r.GetValue(inventoryOption), r.GetValue(ids) ?? [], ct)
+            : CleanAsync(console, r.GetValue(verbose), r.GetValue(stateDir)!, r.GetValue(ids) ?? [])));
 
         var format = new Option<string>("--format") { Description = "table (default) or json", DefaultValueFactory = _ => "table" };
         format.AcceptOnlyFromAmong("table", "json");
@@ -264,6 +277,12 @@ public static class Program
 
     private sealed record RunSettings(bool Host, string? Uplink, string? Runtime, bool Verbose, bool Stepping, string StateDir)
     {
+        /// <summary>--inventory FILE: where the hosts of a lab across hosts are.</summary>
+        public string? Inventory { get; init; }
+
+        /// <summary>--format: text or json.</summary>
+        public string Format { get; init; } = "text";
+
         /// <summary>--from STEP: the first step shown in full (and paused before, with --step).</summary>
         public string? From { get; init; }
 
@@ -330,10 +349,72 @@ public static class Program
 
     private static string LabPath(string path) => path == StandardInput ? "/dev/stdin" : path;
 
+    /// <summary>
+    /// A lab across hosts (<c>hosts:</c>, <c>--inventory</c>): this process is the controller (<see cref="MultiHostRun"/>);
+    /// each host runs its part with its own labrunner over ssh. Options of a one-host run that it does not have yet are
+    /// refused (exit 2) rather than ignored.
+    /// </summary>
+    private static async Task<int> RunAcrossHostsAsync(GuardedConsole console, string path, Scenario scenario, RunSettings settings, bool dryRun, JsonEventStream? events)
+    {
+        if (scenario.Hosts.IsEmpty)
+            return Problem.Usage($"--inventory is for a lab across hosts, and {path} has no 'hosts:'", "run it without --inventory, or declare its hosts (docs/MULTI-HOST.md)").Tell(events);
+        if (settings.Inventory is null)
+            return Problem.Usage($"lab {scenario.Name} runs across hosts ({string.Join(", ", scenario.Hosts)}): say where they are with --inventory FILE",
+                "docs/MULTI-HOST.md; `scripts/ssh-testbed.sh up 2` makes 2 hosts on this machine and prints its inventory").Tell(events);
+        var unsupported = new (bool Given, string Option)[]
+        {
+            (dryRun, "plan"), (settings.Host, "--host"), (settings.Stepping, "--step"), (settings.From is not null, "--from"), (settings.Until is not null, "--until"),
+            (settings.JUnit is not null, "--junit"), (settings.Transcript is not null, "--transcript"), (settings.Report is not null, "--report"),
+            (settings.Bundle is not null, "--bundle"), (settings.Format == "json" || events is not null, "--format json"), (settings.Uplink is not null, "--uplink"),
+        }.Where(u => u.Given).Select(u => u.Option).ToList();
+        if (unsupported.Count > 0)
+            return Problem.Usage($"{string.Join(", ", unsupported)}: not available for a lab across hosts yet", "run it without; each host's uplink comes from the inventory").Tell(events);
+        var inventory = Inventory.LoadFile(settings.Inventory);
+        var hosts = inventory.For(scenario);
+        // The lab again, with the inventory's host addresses written in, checked as a whole before any host is touched.
+        var text = HostParts.WithHostAddresses(File.ReadAllText(path), path, h => hosts.FirstOrDefault(x => x.Name == h)?.Address);
+        scenario = ScenarioLoader.Load(text, path);
+        if (!Processes.IsRoot) return Problem.Environment("labrunner run needs root (each host's part runs as root over ssh, and this machine's ssh keys are root's)").Tell(events);
+
+        using var cts = new CancellationTokenSource();
+        var registrations = new[] { PosixSignal.SIGINT, PosixSignal.SIGTERM, PosixSignal.SIGHUP }.Select(signal =>
+            PosixSignalRegistration.Create(signal, context =>
+            {
+                context.Cancel = true; // every host's part is told (end of input) and tears down; we wait for them
+                if (context.Signal == PosixSignal.SIGHUP) console.Detach();
+                console.MarkupLine($"[yellow]{context.Signal}: ending the lab on every host[/]");
+                cts.Cancel();
+            })).ToList();
+        try
+        {
+            return await new MultiHostRun(scenario, text, inventory, new ConsoleLines(console),
+                new MultiHostOptions { Runtime = settings.Runtime, Driver = settings.Driver, Verbose = settings.Verbose }).RunAsync(cts.Token);
+        }
+        finally
+        {
+            registrations.ForEach(r => r.Dispose());
+        }
+    }
+
+    /// <summary><c>clean --hosts [ID] --inventory FILE</c>: <see cref="HostsCleaner"/>.</summary>
+    private static async Task<int> CleanHostsAsync(GuardedConsole console, bool hosts, string? inventoryFile, string[] ids, CancellationToken ct)
+    {
+        if (!hosts || inventoryFile is null)
+            return Problem.Usage("cleaning the hosts of a lab across hosts takes both --hosts and --inventory FILE", "labrunner clean --hosts [ID] --inventory FILE").Tell();
+        if (ids.Length > 1)
+            return Problem.Usage("clean --hosts takes one lab id (as the controller printed it: 'id 3f9a1c'), or none for every dead run on every host").Tell();
+        if (ids.Length == 1 && !System.Text.RegularExpressions.Regex.IsMatch(ids[0], "^[a-z0-9]{1,16}$"))
+            return Problem.Usage($"'{ids[0]}' is not a lab id: the controller prints it ('id 3f9a1c'); each host's part is ID-HOST").Tell();
+        var inventory = Inventory.LoadFile(inventoryFile);
+        return await new HostsCleaner(inventory, new ConsoleLines(console)).CleanAsync(ids.Length == 1 ? ids[0] : null, ct);
+    }
+
     private static async Task<int> RunAsync(GuardedConsole console, string path, RunSettings settings, bool dryRun, JsonEventStream? events = null)
     {
         if (events is not null) events.File ??= path;
         var scenario = Load(path, settings.ScriptTimeout);
+        if (!scenario.Hosts.IsEmpty || settings.Inventory is not null)
+            return await RunAcrossHostsAsync(console, LabPath(path), scenario, settings, dryRun, events);
         if (events is not null) events.Lab = scenario.Name;
         path = LabPath(path);
         var selection = StepSelection.Of(scenario, settings.From, settings.Until); // an unknown STEP is exit 2, before anything runs

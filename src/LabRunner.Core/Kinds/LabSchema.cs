@@ -30,6 +30,11 @@ public static class LabSchema
             ["lab"] = Text("the lab's name"),
             ["description"] = Text("what the lab shows"),
             ["runtime"] = new JsonObject { ["enum"] = Array([.. Runtimes.ContainerRuntimes.Names]), ["description"] = "the container runtime (default process)" },
+            ["hosts"] = new JsonObject
+            {
+                ["type"] = "array", ["minItems"] = 1, ["uniqueItems"] = true, ["items"] = Of(FieldType.Name, "a host"),
+                ["description"] = "a lab across hosts: their names; every entry says 'on: HOST' (docs/MULTI-HOST.md)",
+            },
             ["uplink"] = new JsonObject
             {
                 ["type"] = "object",
@@ -50,6 +55,7 @@ public static class LabSchema
                     {
                         ["title"] = Text("the step's title, e.g. 3.2 busybox-1 and its veth pair"),
                         ["text"] = Text("the narrative shown before its commands"),
+                        ["on"] = OnHost,
                         ["actions"] = new JsonObject { ["type"] = "array", ["items"] = new JsonObject { ["oneOf"] = Array([.. KindRegistry.Actions.Select(Action)]) } },
                         ["expect"] = new JsonObject { ["type"] = "array", ["items"] = new JsonObject { ["oneOf"] = Array([.. KindRegistry.Expectations.Select(Expectation)]) } },
                     },
@@ -69,8 +75,14 @@ public static class LabSchema
         ["description"] = kind.Summary,
         ["required"] = Array(kind.Keyword),
         ["additionalProperties"] = false,
-        ["properties"] = new JsonObject { [kind.Keyword] = fields, [common.Key] = Of(common) },
+        ["properties"] = new JsonObject { [kind.Keyword] = fields, [common.Key] = Of(common), ["on"] = OnHost },
     };
+
+    /// <summary>'on: HOST' of an entry or a step, in a lab with 'hosts'.</summary>
+    private static JsonObject OnHost => Text("in a lab with 'hosts': the host this runs on", pattern: "^[A-Za-z0-9][A-Za-z0-9_.-]*$");
+
+    /// <summary>An address field may also be an inventory's host address, written in before the lab is loaded.</summary>
+    private const string HostAddress = @"\$\{hosts\.[A-Za-z0-9_-]+\.address\}";
 
     /// <summary>A kind's mapping of fields; with a short form, a bare value standing for that field is allowed too.</summary>
     private static JsonNode Fields(IEnumerable<FieldSpec> fields, string? shortForm)
@@ -109,11 +121,11 @@ public static class LabSchema
             FieldType.Interface => Text(pattern: "^[A-Za-z0-9][A-Za-z0-9_.-]*$", maxLength: Names.MaxInterfaceBytes),
             FieldType.Name => Text(pattern: "^[A-Za-z0-9][A-Za-z0-9_.-]*$", maxLength: Names.MaxObjectName),
             FieldType.Cidr => Text(pattern: @"^[0-9]{1,3}(\.[0-9]{1,3}){3}/[0-9]{1,2}$"),
-            FieldType.Ipv4 => Text(pattern: @"^[0-9]{1,3}(\.[0-9]{1,3}){3}$"),
+            FieldType.Ipv4 => Text(pattern: @"^([0-9]{1,3}(\.[0-9]{1,3}){3}|" + HostAddress + ")$"),
             FieldType.PingTarget => Text(pattern: @"^([0-9]{1,3}(\.[0-9]{1,3}){3}|[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*|.*\$\{[A-Za-z0-9_.-]+\}.*)$"),
             FieldType.Ipv4Target => Text(pattern: @"^([0-9]{1,3}(\.[0-9]{1,3}){3}|.*\$\{[A-Za-z0-9_.-]+\}.*)$"),
             FieldType.RouteDestination => Text(pattern: @"^(default|[0-9]{1,3}(\.[0-9]{1,3}){3}/[0-9]{1,2}|[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*/[0-9]{1,3})$"),
-            FieldType.IpAddress => Text(pattern: @"^([0-9]{1,3}(\.[0-9]{1,3}){3}|[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*)$"),
+            FieldType.IpAddress => Text(pattern: @"^([0-9]{1,3}(\.[0-9]{1,3}){3}|[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*|" + HostAddress + ")$"),
             FieldType.IpCidr => Text(pattern: @"^([0-9]{1,3}(\.[0-9]{1,3}){3}/[0-9]{1,2}|[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*/[0-9]{1,3})$"),
             FieldType.SysctlKey => Text(pattern: @"^[a-z0-9_][a-z0-9_-]*(\.[a-z0-9_-]+)+$"),
             FieldType.Chain => Text(pattern: "^[A-Za-z][A-Za-z0-9_-]{0,28}$"),

@@ -76,6 +76,9 @@ public static class ScenarioLoader
             throw Invalid(new SourceSpan(file, 1, 1), "file contains NUL bytes: it is binary, not a YAML scenario");
         if (FirstForbiddenCharacter(text, file) is { } odd)
             throw Invalid(odd.Span, $"character U+{(int)odd.Char:X4} is not allowed in a scenario", "remove it: control characters, byte order marks and Unicode line/paragraph separators have no place in a lab (and trip the YAML parser)");
+        // A lab across hosts names host addresses the inventory gives (${hosts.NAME.address}); the controller writes them in
+        // before loading. Any still there (validate, plan) are checked with stand-ins from the documentation range.
+        text = MultiHost.HostParts.WithStandInAddresses(text, file);
         PreScan(text, file);
         var stream = new YamlStream();
         try
@@ -99,7 +102,10 @@ public static class ScenarioLoader
 
         var scenario = new Reader(errors).Read(FieldValue.FromYaml(stream.Documents[0].RootNode, file));
         if (errors.Errors.Count > 0) throw Capped(errors.Errors);
-        var flowErrors = ScenarioValidator.Validate(scenario!);
+        // A lab across hosts is played host by host: each host has its own places (a name may exist on two hosts).
+        var flowErrors = scenario!.Hosts.IsEmpty
+            ? ScenarioValidator.Validate(scenario)
+            : [.. scenario.Hosts.SelectMany(h => ScenarioValidator.Validate(scenario.PartOn(h)).Select(e => e with { Message = $"on {h}: {e.Message}" }))];
         if (flowErrors.Length > 0) throw Capped(flowErrors);
         return scenario!;
     }
@@ -196,6 +202,7 @@ public static class ScenarioLoader
             var runtime = map.String("runtime");
             if (runtime is not null && !Runtimes.ContainerRuntimes.Names.Contains(runtime))
                 errors.Add(map.SpanOf("runtime"), $"unknown runtime '{runtime}'", $"use one of: {string.Join(", ", Runtimes.ContainerRuntimes.Names)}");
+            _hosts = ReadHosts(map);
             var stepsNode = map.Node("steps");
             map.RejectUnknownKeys("the scenario (top level)");
             var steps = ImmutableArray.CreateBuilder<Step>();
@@ -209,7 +216,45 @@ public static class ScenarioLoader
                     if (ReadStep(stepNode) is { } step) steps.Add(step);
                 if (stepList.Items.Length == 0) errors.Add(stepList.Span, "'steps' is empty");
             }
-            return new Scenario(name, description, uplink, steps.ToImmutable(), map.Span) { Runtime = runtime };
+            return new Scenario(name, description, uplink, steps.ToImmutable(), map.Span) { Runtime = runtime, Hosts = _hosts };
+        }
+
+        private ImmutableArray<string> _hosts = [];
+
+        /// <summary><c>hosts: [a, b]</c>: a lab across hosts (docs/MULTI-HOST.md); names as a namespace's, unique.</summary>
+        private ImmutableArray<string> ReadHosts(FieldReader map)
+        {
+            if (map.StringList("hosts") is not { } hosts) return [];
+            var span = map.SpanOf("hosts");
+            if (hosts.IsEmpty) errors.Add(span, "'hosts' is empty", "name the hosts the lab runs on, e.g. hosts: [a, b], or leave 'hosts' out for a lab on one host");
+            foreach (var host in hosts)
+                if (Names.CheckObject(host, "a host name") is { } why) errors.Add(span, why);
+            foreach (var twice in hosts.GroupBy(h => h).Where(g => g.Count() > 1))
+                errors.Add(span, $"host '{twice.Key}' is named twice in 'hosts'");
+            return [.. hosts.Distinct()];
+        }
+
+        /// <summary>
+        /// The host an entry runs on: its own <c>on:</c>, else its step's. In a lab with hosts every entry needs one;
+        /// in a lab without, <c>on:</c> is refused.
+        /// </summary>
+        private string? ReadOn(FieldReader entry, string? stepOn, string what)
+        {
+            var on = entry.String("on");
+            if (on is null) on = stepOn;
+            else if (_hosts.IsEmpty)
+            {
+                errors.Add(entry.SpanOf("on"), "'on' names a host, but this lab has no 'hosts'", "declare the hosts at the top (hosts: [a, b]) or remove 'on'");
+                return null;
+            }
+            else if (!_hosts.Contains(on))
+            {
+                errors.Add(entry.SpanOf("on"), $"unknown host '{on}'", Suggest.Nearest(on, _hosts) is { } near ? $"did you mean '{near}'? (hosts: {string.Join(", ", _hosts)})" : $"hosts: {string.Join(", ", _hosts)}");
+                return null;
+            }
+            if (on is null && !_hosts.IsEmpty)
+                errors.Add(entry.Span, $"this {what} does not say which host it is on", $"add 'on: HOST' to it or to its step (hosts: {string.Join(", ", _hosts)})");
+            return on;
         }
 
         private Uplink ReadUplink(FieldReader map)
@@ -250,6 +295,11 @@ public static class ScenarioLoader
             if (map is null) return null;
             var title = map.String("title", required: true) ?? "(untitled)";
             var text = map.String("text");
+            _stepOn = map.String("on");
+            if (_stepOn is not null && _hosts.IsEmpty)
+                errors.Add(map.SpanOf("on"), "'on' names a host, but this lab has no 'hosts'", "declare the hosts at the top (hosts: [a, b]) or remove 'on'");
+            else if (_stepOn is not null && !_hosts.Contains(_stepOn))
+                errors.Add(map.SpanOf("on"), $"unknown host '{_stepOn}'", $"hosts: {string.Join(", ", _hosts)}");
             var actions = ImmutableArray.CreateBuilder<LabAction>();
             var expectations = ImmutableArray.CreateBuilder<Expectation>();
             foreach (var item in Sequence(map, "actions"))
@@ -259,6 +309,9 @@ public static class ScenarioLoader
             map.RejectUnknownKeys("a step");
             return new Step(title, text, actions.ToImmutable(), expectations.ToImmutable(), map.Span);
         }
+
+        /// <summary>The step being read's <c>on:</c> (the default host of its entries), or null.</summary>
+        private string? _stepOn;
 
         private IEnumerable<FieldValue> Sequence(FieldReader map, string key)
         {
@@ -278,7 +331,7 @@ public static class ScenarioLoader
             var present = map.Keys.Where(kinds.Contains).ToList();
             if (present.Count != 1)
             {
-                var unknown = map.Keys.FirstOrDefault(k => !kinds.Contains(k) && k is not ("fails-with" or "within"));
+                var unknown = map.Keys.FirstOrDefault(k => !kinds.Contains(k) && k is not ("fails-with" or "within" or "on"));
                 var hint = unknown is not null && Suggest.Nearest(unknown, kinds) is { } near
                     ? $"did you mean '{near}'?"
                     : $"known {what}s: {string.Join(", ", kinds)}";
@@ -304,16 +357,18 @@ public static class ScenarioLoader
             var failsWith = entry.String("fails-with");
             if (failsWith is { Length: 0 }) errors.Add(entry.SpanOf("fails-with"), "'fails-with' is empty, so any error would do", "give the error text the action must print, e.g. \"RTNETLINK answers: File exists\"");
             if (failsWith is not null) entry.CheckTemplate(failsWith, entry.SpanOf("fails-with"));
+            var on = ReadOn(entry, _stepOn, "action");
             var kind = KindRegistry.Action(keyword);
             if (Fields(kind, value, kind.Fields) is not { } fields) return null;
             var action = kind.Read(fields);
             fields.RejectUnknownKeys(kind.ShortForm is null ? $"'{keyword}'" : "this entry");
-            return action is null ? null : action with { Span = entry.Span, ExpectedError = failsWith };
+            return action is null ? null : action with { Span = entry.Span, ExpectedError = failsWith, OnHost = on };
         }
 
         /// <summary>'within' may stand beside the kind ('- ping: {...}' then 'within: 2s') or inside it.</summary>
         private Expectation? ReadExpectation(string keyword, FieldValue value, FieldReader entry)
         {
+            var on = ReadOn(entry, _stepOn, "expectation");
             var kind = KindRegistry.Expectation(keyword);
             if (Fields(kind, value, [.. kind.Fields, CommonFields.Within]) is not { } fields) return null;
             var inner = fields.Duration("within");
@@ -323,7 +378,7 @@ public static class ScenarioLoader
             if (expectation is null) return null;
             if (beside is not null && inner is not null) errors.Add(entry.SpanOf("within"), "'within' is given twice, beside the expectation and inside it", "keep one");
             var within = beside ?? inner;
-            expectation = expectation with { Span = entry.Span };
+            expectation = expectation with { Span = entry.Span, OnHost = on };
             return within is null ? expectation : expectation with { Within = within.Value };
         }
     }

@@ -19,6 +19,9 @@ public abstract record Expectation
 
     public TimeSpan Within { get; init; } = DefaultWithin;
 
+    /// <summary>In a lab with <see cref="Scenario.Hosts"/>: the host it is observed on (<c>on:</c>); null in a one-host lab.</summary>
+    public string? OnHost { get; init; }
+
     public abstract string Keyword { get; }
 
     /// <summary>One line for reports: what is expected, in the scenario's own names.</summary>
@@ -53,9 +56,9 @@ public abstract record Expectation
 
     // Written out to compare Why by value (Sequences): two loads of one lab are equal.
     public virtual bool Equals(Expectation? other) =>
-        other is not null && EqualityContract == other.EqualityContract && Span == other.Span && Within == other.Within && Sequences.Equal(Why, other.Why);
+        other is not null && EqualityContract == other.EqualityContract && Span == other.Span && Within == other.Within && OnHost == other.OnHost && Sequences.Equal(Why, other.Why);
 
-    public override int GetHashCode() => HashCode.Combine(EqualityContract, Span, Within, Sequences.Hash(Why));
+    public override int GetHashCode() => HashCode.Combine(EqualityContract, Span, Within, OnHost, Sequences.Hash(Why));
 
     /// <summary>
     /// For a failure people ask "why?" about: what was found along the way, one finding a line, each with the id of the

@@ -18,6 +18,9 @@ public abstract record LabAction
     /// <summary>When set, the action must fail and its error output must contain this text.</summary>
     public string? ExpectedError { get; init; }
 
+    /// <summary>In a lab with <see cref="Scenario.Hosts"/>: the host it runs on (<c>on:</c>); null in a one-host lab.</summary>
+    public string? OnHost { get; init; }
+
     /// <summary>The YAML key of this action, used in messages and the reference.</summary>
     public abstract string Keyword { get; }
 

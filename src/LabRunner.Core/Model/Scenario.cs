@@ -13,9 +13,26 @@ public sealed record Scenario(
     /// <summary>Value equality, lists included (<see cref="Sequences"/>).</summary>
     public bool Equals(Scenario? other) =>
         other is not null && Name == other.Name && Description == other.Description && Uplink == other.Uplink && Sequences.Equal(Steps, other.Steps) &&
-        Span == other.Span && Runtime == other.Runtime;
+        Span == other.Span && Runtime == other.Runtime && Sequences.Equal(Hosts, other.Hosts);
 
-    public override int GetHashCode() => HashCode.Combine(Name, Description, Uplink, Sequences.Hash(Steps), Span, Runtime);
+    public override int GetHashCode() => HashCode.Combine(Name, Description, Uplink, Sequences.Hash(Steps), Span, Runtime, Sequences.Hash(Hosts));
+
+    /// <summary>
+    /// A lab across hosts (<c>hosts:</c>) names them here, and every action and expectation says which it is
+    /// <see cref="LabAction.OnHost"/>; empty for a lab on one host. Where each host is comes from an inventory (MultiHost/).
+    /// </summary>
+    public ImmutableArray<string> Hosts { get; init; } = [];
+
+    /// <summary>This lab's part on <paramref name="host"/>: the same steps (titles, numbers), each with only what runs there.</summary>
+    public Scenario PartOn(string host) => this with
+    {
+        Hosts = [],
+        Steps = [.. Steps.Select(s => s with
+        {
+            Actions = [.. s.Actions.Where(a => a.OnHost == host).Select(a => a with { OnHost = null })],
+            Expectations = [.. s.Expectations.Where(e => e.OnHost == host).Select(e => e with { OnHost = null })],
+        })],
+    };
 
     /// <summary>The container runtime the lab asks for (process, containerd, docker); --runtime overrides it.</summary>
     public string? Runtime { get; init; }
