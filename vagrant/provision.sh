@@ -12,7 +12,9 @@
 #   --runtimes        containerd + runc + docker.io, configured to leave this machine's
 #                     network alone, and both daemons started (see start_daemon)
 #   --tools           graphviz (draws `labrunner graph --format svg` and the HTML report's
-#                     pictures) and chromium (the report's browser specs, headless) <- `run-lab.sh test`
+#                     pictures), chromium (the report's browser specs, headless) and
+#                     openssh-server (scripts/ssh-testbed.sh's hosts; the machine's own ssh
+#                     service is never started, and is left disabled)    <- `run-lab.sh test`
 #   --vagrant         Debian's vagrant package (CI validates the Vagrantfiles with it)
 #   --article-uplink  the article's uplink in this namespace: ens3 192.168.64.6/24, a veth
 #                     whose peer wan0 leads nowhere, so `run --host` finds the article's
@@ -40,7 +42,7 @@ export NEEDRESTART_SUSPEND=1
 say() { echo "provision: $*" >&2; }
 die() { say "$*"; exit 1; }
 
-usage() { sed -n '5,21s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2; }
+usage() { sed -n '5,23s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2; }
 
 # ---------------------------------------------------------------- arguments
 want_dotnet=0 want_runtimes=0 want_tools=0 want_vagrant=0 want_uplink=0
@@ -66,7 +68,7 @@ BASE_PKGS=(iproute2:ip iptables:iptables busybox-static:busybox util-linux:unsha
            procps:sysctl tcpdump:tcpdump bridge-utils:brctl conntrack:conntrack socat:socat
            containernetworking-plugins:/usr/lib/cni/bridge)
 RUNTIME_PKGS=(containerd:containerd runc:runc docker.io:dockerd curl:curl)
-TOOL_PKGS=(graphviz:dot chromium:chromium)
+TOOL_PKGS=(graphviz:dot chromium:chromium openssh-client:ssh openssh-server:/usr/sbin/sshd)
 VAGRANT_PKGS=(vagrant:vagrant)
 # What the .NET SDK needs on Debian 12 (and curl to fetch it), only when installing it.
 DOTNET_PKGS=(ca-certificates:update-ca-certificates curl:curl libicu72:)
@@ -86,6 +88,40 @@ collect_missing() {
     fi
     [[ " ${MISSING[*]} " == *" $pkg "* ]] || MISSING+=("$pkg")
   done
+}
+
+# openssh-server starts the machine's own sshd (port 22 in this namespace) when it is installed,
+# and enables it for every boot. The test bed runs its own sshds in namespaces; this machine
+# gets no ssh service: the install runs under a policy-rc.d that denies every service start
+# (one that is already there is kept as it is), and the units are disabled afterwards.
+POLICY_RC=/usr/sbin/policy-rc.d
+apt_install_no_services() {
+  (($#)) || return 0
+  local made_policy=0
+  if [[ ! -e "$POLICY_RC" ]]; then
+    printf '#!/bin/sh\n# vagrant/provision.sh: no service starts while it installs packages\nexit 101\n' >"$POLICY_RC"
+    chmod 755 "$POLICY_RC"
+    made_policy=1
+  fi
+  local rc=0
+  (apt_install "$@") || rc=$?
+  if ((made_policy)); then rm -f "$POLICY_RC"; fi
+  ((rc == 0)) || exit "$rc"
+}
+
+# The machine's ssh service: disabled, and never running because of us (a running one that was
+# there before is the machine owner's, and left alone).
+ssh_service_enabled() {
+  if command -v systemctl >/dev/null 2>&1; then
+    systemctl is-enabled --quiet ssh.service 2>/dev/null || systemctl is-enabled --quiet ssh.socket 2>/dev/null
+  else
+    return 1
+  fi
+}
+disable_ssh_service() {
+  ssh_service_enabled || return 0
+  systemctl disable ssh.service ssh.socket >&2 {lock_fd}>&- || die "could not disable ssh.service/ssh.socket: systemctl disable ssh.service ssh.socket"
+  say "disabled the machine's ssh.service and ssh.socket (the test bed runs its own sshds, in namespaces)"
 }
 
 APT_UPDATED=0
@@ -288,7 +324,7 @@ groups="base"
 ((want_vagrant)) && groups+=", vagrant"
 ((want_uplink)) && groups+=", article-uplink"
 
-# Sets MISSING, NEED_DOTNET, NEED_DOCKER_DROPIN, NEED_DAEMONS, NEED_UPLINK and TODO.
+# Sets MISSING, NEED_DOTNET, NEED_DOCKER_DROPIN, NEED_DAEMONS, NEED_UPLINK, NEED_SSH_DISABLE and TODO.
 survey() {
   MISSING=() NEED_DOTNET=0 NEED_DOCKER_DROPIN=0 NEED_DAEMONS=() NEED_UPLINK=0 TODO=()
   collect_missing "${BASE_PKGS[@]}"
@@ -305,12 +341,15 @@ survey() {
     dockerd_answers || NEED_DAEMONS+=(dockerd)
   fi
   if ((want_uplink)) && ! uplink_ready; then NEED_UPLINK=1; fi
+  NEED_SSH_DISABLE=0
+  if ((want_tools)) && pkg_installed openssh-server && ssh_service_enabled; then NEED_SSH_DISABLE=1; fi
 
   if ((${#MISSING[@]})); then TODO+=("install packages: ${MISSING[*]}"); fi
   if ((NEED_DOTNET)); then TODO+=("install the .NET SDK (no dotnet found)"); fi
   if ((NEED_DOCKER_DROPIN)); then TODO+=("write $DOCKER_DROPIN"); fi
   if ((${#NEED_DAEMONS[@]})); then TODO+=("start ${NEED_DAEMONS[*]}"); fi
   if ((NEED_UPLINK)); then TODO+=("set up the article's uplink $UPLINK $UPLINK_ADDR"); fi
+  if ((NEED_SSH_DISABLE)); then TODO+=("disable the machine's ssh.service/ssh.socket"); fi
   return 0
 }
 
@@ -363,7 +402,9 @@ fi
 
 # ---------------------------------------------------------------- doing it
 if ((NEED_DOCKER_DROPIN)); then write_docker_dropin; fi
-apt_install "${MISSING[@]}"
+# openssh-server (and whatever else would start a service) under the policy-rc.d guard.
+if [[ " ${MISSING[*]} " == *" openssh-server "* ]]; then apt_install_no_services "${MISSING[@]}"; else apt_install "${MISSING[@]}"; fi
+if ((want_tools)) && pkg_installed openssh-server; then disable_ssh_service; fi
 if ((NEED_DOTNET)); then install_dotnet; fi
 if ((want_runtimes)); then
   start_daemon containerd containerd.service containerd_answers "$CONTAINERD_SOCK" containerd
