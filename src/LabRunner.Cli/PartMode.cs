@@ -1,5 +1,4 @@
 using System.Text;
-using System.Text.RegularExpressions;
 using System.Threading.Channels;
 using LabRunner.Engine;
 using LabRunner.Loading;
@@ -29,7 +28,7 @@ public enum PartAnswer
 /// per barrier, <c>go</c> or <c>quit</c>. Standard output: the NDJSON events of <c>run --format json</c>, with an
 /// <c>awaiting</c> event at each barrier (docs/EVENTS.md).
 /// </summary>
-public static partial class PartProtocol
+public static class PartProtocol
 {
     /// <summary>The name the part's lab file goes by in errors and events (<c>&lt;part&gt;:4:16</c>).</summary>
     public const string FileName = "<part>";
@@ -48,7 +47,7 @@ public static partial class PartProtocol
     /// 1 to 32 of a-z, 0-9 and '-', the first a letter or digit (so it is never read as an option); else why not.
     /// </summary>
     public static string? CheckLabId(string? id) =>
-        id is not null && LabIdForm().IsMatch(id) ? null
+        id is not null && Journal.LabJournal.IsLabId(id) ? null
             : $"--lab-id '{id}' is not a lab id: 1 to 32 characters of a-z, 0-9 and '-', the first a letter or digit (e.g. 3f9a1c-a)";
 
     /// <summary>
@@ -102,9 +101,6 @@ public static partial class PartProtocol
         var shown = new string([.. line.Take(40).Select(c => char.IsControl(c) ? '?' : c)]);
         return line.Length > 40 ? shown + "…" : shown;
     }
-
-    [GeneratedRegex("^[a-z0-9][a-z0-9-]{0,31}$")]
-    private static partial Regex LabIdForm();
 }
 
 /// <summary>
@@ -194,8 +190,7 @@ public sealed class PartBarriers(TextReader input, JsonEventStream events, IAnsi
         catch (IOException)
         {
             Gone("the controller is gone (its end of standard output is closed)");
-            ct.ThrowIfCancellationRequested();
-            throw;
+            await StoppedAsync(ct);
         }
         string? line;
         try
@@ -226,10 +221,19 @@ public sealed class PartBarriers(TextReader input, JsonEventStream events, IAnsi
                 return StepGo.Quit;
             default:
                 Gone(PartProtocol.GoneReason);
-                ct.ThrowIfCancellationRequested();
-                // Not cancelled: a signal is stopping the run already (its exit code stands), so stop here too.
-                throw new OperationCanceledException(PartProtocol.GoneReason, ct);
+                await StoppedAsync(ct);
+                return StepGo.Quit; // not reached: StoppedAsync throws
         }
+    }
+
+    /// <summary>
+    /// Waits for the run to be cancelled, then throws as a cancelled wait does: the one told the controller is gone (by
+    /// us, or by the reader a moment before) cancels it, or a signal that came first has.
+    /// </summary>
+    private static async Task StoppedAsync(CancellationToken ct)
+    {
+        await Task.Delay(Timeout.InfiniteTimeSpan, ct);
+        throw new OperationCanceledException(ct);
     }
 
     /// <summary>From the teardown on, the end of input changes nothing: the controller may close it once the steps are over.</summary>

@@ -459,10 +459,10 @@ public static class Program
         part?.Start(why =>
         {
             if (interrupts.On(Processes.SIGHUP) != InterruptAction.StopAndTearDown) return; // a signal is stopping it already
-            console.MarkupLine($"[yellow]{Markup.Escape(why)}: stopping after the current command, then tearing down[/]");
             if (events is not null) events.Interruption = why;
             events?.Fail(why, null);
             cts.Cancel();
+            console.MarkupLine($"[yellow]{Markup.Escape(why)}: stopping after the current command, then tearing down[/]");
         });
 
         // Report files are opened before the lab starts: a path that cannot be written is a usage error, with nothing built.
