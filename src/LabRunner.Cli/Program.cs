@@ -31,7 +31,9 @@ public static class Program
         if (parsed.Errors.Count > 0)
         {
             // `run --format json --bogus`: a tool reading the events gets its one error line too.
-            var events = parsed.CommandResult.Command.Name is "run" or "replay" && AsksForJson(args) ? new JsonEventStream(Console.OpenStandardOutput()) : null;
+            // `part` speaks only JSON: its controller reads the error as it reads any end.
+            var command = parsed.CommandResult.Command.Name;
+            var events = command == "part" || command is "run" or "replay" && AsksForJson(args) ? new JsonEventStream(Console.OpenStandardOutput()) : null;
             var code = new Problem(string.Join(Environment.NewLine, parsed.Errors.Select(e => $"error: {e.Message}")), "run 'labrunner --help' for usage",
                 ExitCodes.InvalidInput).Tell(events);
             events?.End(code);
@@ -131,6 +133,26 @@ public static class Program
             { bundleFile, replayPlan, host, uplink, driverOption, verbose, step, until, from, stateDir, junit, transcript, htmlReport, bundle, scriptTimeout, runFormat };
         replay.SetAction(Streaming(console, runFormat, (r, output, events) => ReplayAsync(output, r.GetValue(bundleFile)!, Settings(r, null), r.GetValue(replayPlan), events)));
 
+        var labId = new Option<string>("--lab-id")
+        {
+            Required = true,
+            HelpName = "ID",
+            Description = "the part's lab id, in its journal and names (the controller's: lab id-host, e.g. 3f9a1c-a): 1 to 32 of a-z, 0-9 and '-'",
+        };
+        labId.Validators.Add(r =>
+        {
+            if (PartProtocol.CheckLabId(r.GetValueOrDefault<string>()) is { } why) r.AddError(why);
+        });
+        var sandbox = new Option<bool>("--sandbox") { Description = "run the part in a sandbox namespace instead of this host's own (tests; a part runs as with run --host by default)" };
+        var part = new Command("part", "Run one host's part of a multi-host lab for a controller (labrunner run --inventory): as run --host --format json, " +
+                                       "the lab file read from standard input (line 1, base64 of its YAML), then before each step and before each step's " +
+                                       "expectations an 'awaiting' event and a wait for the controller's line: go, or quit. The end of input tears down (exit 129).\n" +
+                                       "Exit codes: as run; 2 also for a line that is not go or quit (after the teardown)")
+            { labId, runtimeOption, driverOption, uplink, stateDir, sandbox, verbose };
+        part.SetAction(Streaming(console, _ => true, (r, output, events) => PartAsync(output,
+            new RunSettings(!r.GetValue(sandbox), r.GetValue(uplink), r.GetValue(runtimeOption), r.GetValue(verbose), false, r.GetValue(stateDir)!)
+                { Driver = r.GetValue(driverOption), LabId = r.GetValue(labId) }, events!)));
+
         var validate = new Command("validate", "Check a lab file without touching anything (exit 2 with file:line:col when invalid)") { file, scriptTimeout };
         validate.SetAction(Telling((r, ct) => ValidateAsync(console, r.GetValue(file)!, ScriptTimeout(r), ct)));
 
@@ -194,7 +216,7 @@ public static class Program
         }));
 
         var root = new RootCommand("labrunner: step-by-step Linux container-networking labs, asserted and always torn down")
-            { run, validate, plan, graph, ls, exec, shell, clean, image, replay, schema };
+            { run, part, validate, plan, graph, ls, exec, shell, clean, image, replay, schema };
 
         var shellName = new Argument<string>("shell") { Description = "bash" };
         shellName.AcceptOnlyFromAmong("bash");
@@ -235,9 +257,13 @@ public static class Program
     /// </summary>
     private static Func<ParseResult, CancellationToken, Task<int>> Streaming(GuardedConsole console, Option<string> format,
         Func<ParseResult, GuardedConsole, JsonEventStream?, Task<int>> command) =>
+        Streaming(console, r => r.GetValue(format) == "json", command);
+
+    private static Func<ParseResult, CancellationToken, Task<int>> Streaming(GuardedConsole console, Func<ParseResult, bool> json,
+        Func<ParseResult, GuardedConsole, JsonEventStream?, Task<int>> command) =>
         async (r, ct) =>
         {
-            if (r.GetValue(format) != "json") return await Telling((rr, _) => command(rr, console, null))(r, ct);
+            if (!json(r)) return await Telling((rr, _) => command(rr, console, null))(r, ct);
             // Standard output is the tools': the person's text goes to standard error, a terminal there or not.
             var text = new GuardedConsole(AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) }), terminal: !Console.IsErrorRedirected);
             if (Console.IsErrorRedirected) text.Profile.Width = 100_000;
@@ -302,6 +328,9 @@ public static class Program
 
         /// <summary>--driver: netlink or iproute2; null: $LABRUNNER_DRIVER, else the default.</summary>
         public string? Driver { get; init; }
+
+        /// <summary>part's --lab-id: the run's fixed id; null: a random one.</summary>
+        public string? LabId { get; init; }
     }
 
     private static async Task<int> ValidateAsync(IAnsiConsole console, string path, TimeSpan scriptTimeout, CancellationToken ct)
@@ -416,7 +445,34 @@ public static class Program
         if (!scenario.Hosts.IsEmpty || settings.Inventory is not null)
             return await RunAcrossHostsAsync(console, LabPath(path), scenario, settings, dryRun, events);
         if (events is not null) events.Lab = scenario.Name;
-        path = LabPath(path);
+        return await RunScenarioAsync(console, scenario, LabPath(path), settings, dryRun, events);
+    }
+
+    /// <summary>
+    /// `labrunner part`: one host's part of a multi-host lab, for its controller. Line 1 of standard input is the lab
+    /// (base64 YAML, <see cref="PartProtocol"/>); then it runs as `run --host --format json` (or in a sandbox with
+    /// --sandbox) with its barriers (<see cref="PartBarriers"/>) answered by the following lines.
+    /// </summary>
+    private static async Task<int> PartAsync(GuardedConsole console, RunSettings settings, JsonEventStream events)
+    {
+        events.File = PartProtocol.FileName;
+        var input = new StreamReader(Console.OpenStandardInput(), new System.Text.UTF8Encoding(false), detectEncodingFromByteOrderMarks: false);
+        var scenario = PartProtocol.LoadLab(input.ReadLine()); // exit 2 (<part>:line:col) when it is no valid lab
+        events.Lab = scenario.Name;
+        // A fixed id's journal that exists is a part of this lab still running here, or one that died: never share it.
+        if (Directory.Exists(Path.Combine(settings.StateDir, settings.LabId!)))
+        {
+            var clean = settings.StateDir == LabJournal.DefaultRoot ? $"labrunner clean {settings.LabId}" : $"labrunner clean --state-dir {settings.StateDir} {settings.LabId}";
+            return Problem.Environment($"a run with the lab id {settings.LabId} has a journal in {settings.StateDir} already: a part of this lab still running here, or one that died",
+                $"wait for it to end, or, if it died, run `{clean}` (labrunner ls shows which)").Tell(events);
+        }
+        var part = new PartBarriers(input, events, console);
+        return await RunScenarioAsync(console, scenario, PartProtocol.FileName, settings, dryRun: false, events, part);
+    }
+
+    private static async Task<int> RunScenarioAsync(GuardedConsole console, Scenario scenario, string path, RunSettings settings, bool dryRun, JsonEventStream? events,
+        PartBarriers? part = null)
+    {
         var selection = StepSelection.Of(scenario, settings.From, settings.Until); // an unknown STEP is exit 2, before anything runs
         // A bundle holds the lab file, read again after the run: a pipe's text is gone by then.
         if (settings.Bundle is not null && (!LabFiles.IsRegularFile(path) || LabFiles.IsDescriptor(path)))
@@ -480,6 +536,15 @@ public static class Program
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => OnSignal(c, Processes.SIGINT));
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => OnSignal(c, Processes.SIGTERM));
         using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c => OnSignal(c, Processes.SIGHUP));
+        // A part's controller gone (end of input) is an ssh hang-up: stop after the current command, tear down, exit 129.
+        part?.Start(why =>
+        {
+            if (interrupts.On(Processes.SIGHUP) != InterruptAction.StopAndTearDown) return; // a signal is stopping it already
+            if (events is not null) events.Interruption = why;
+            events?.Fail(why, null);
+            cts.Cancel();
+            console.MarkupLine($"[yellow]{Markup.Escape(why)}: stopping after the current command, then tearing down[/]");
+        });
 
         // Report files are opened before the lab starts: a path that cannot be written is a usage error, with nothing built.
         foreach (var report in new[] { settings.JUnit, settings.Transcript, settings.Report, settings.Bundle }.OfType<string>())
@@ -488,7 +553,7 @@ public static class Program
         var reporter = new ConsoleReporter(console, settings.Verbose, plan: dryRun, selection);
         var recorder = new RunRecorder();
         // Commands reach them all: the console, the report files and, with --format json, the event stream.
-        var observer = new CompositeObserver([reporter, recorder, .. events is null ? Array.Empty<LabObserver>() : [events]]);
+        var observer = new CompositeObserver([reporter, recorder, .. events is null ? Array.Empty<LabObserver>() : [events], .. part is null ? Array.Empty<LabObserver>() : [part]]);
         ICommandRunner runner = dryRun
             ? new DryRunCommandRunner(observer.CommandRan)
             : CommandDrivers.Create(driver, new CliWrapCommandRunner(observer.CommandRan), observer.CommandRan);
@@ -497,8 +562,11 @@ public static class Program
         {
             Sandbox = !settings.Host,
             StateRoot = settings.StateDir,
-            ScenarioPath = Path.GetFullPath(path),
-            BeforeStep = settings.Stepping && !dryRun ? new PausePrompt(console, Console.In, selection).BeforeStepAsync : null,
+            LabId = settings.LabId,
+            ScenarioPath = part is null ? Path.GetFullPath(path) : path,
+            BeforeStep = part is not null ? part.BeforeStepAsync : settings.Stepping && !dryRun ? new PausePrompt(console, Console.In, selection).BeforeStepAsync : null,
+            BeforeExpectations = part is null ? null : part.BeforeExpectationsAsync,
+            QuitReason = part is null ? null : part.QuitReason,
             Until = selection.Until,
             Fault = FaultFromEnvironment(),
             // The HTML report and the transcript draw what the kernel held after each step (what `command` actions did included).
@@ -507,7 +575,16 @@ public static class Program
             KeepCaptures = settings.Bundle is not null && !dryRun,
         };
         // What the engine throws (a pcap filter libpcap refuses, a --host clash, an environment problem) is told by Telling.
-        var result = await new LabEngine(runner, runtime, observer, options).RunAsync(scenario, cts.Token);
+        LabResult result;
+        try
+        {
+            result = await new LabEngine(runner, runtime, observer, options).RunAsync(scenario, cts.Token);
+        }
+        catch (OperationCanceledException) when (part is not null && cts.IsCancellationRequested)
+        {
+            // Stopped before the lab was up (the preflight, the runtime's daemon): nothing was built, so nothing to tear down.
+            return new Problem("interrupted before the lab started; nothing was built", null, interrupts.ExitCode).Tell(events);
+        }
         try
         {
             // The bundle's version probes are shown (--verbose) but are not part of the run the reports describe.
@@ -519,6 +596,8 @@ public static class Program
             return (Problem.Environment($"a report could not be written: {e.Message}", "free space where the report goes, or give another path")
                 with { ExitCode = result.Teardown.Clean ? ExitCodes.Environment : ExitCodes.LeftBehind }).Tell(events);
         }
+        // A protocol error ended the part like a quit; it is the controller's mistake (exit 2), unless something was left (4).
+        if (part?.ProtocolError is not null && result.Teardown.Clean) return ExitCodes.InvalidInput;
         return dryRun ? ExitCodes.Passed : result.ExitCode(interrupts.ExitCode);
     }
 

@@ -98,6 +98,9 @@ public sealed partial class WatchedRun : IAsyncDisposable
     /// <summary>Types text on its stdin (e.g. "\n" at a --pause prompt).</summary>
     public void Type(string text) => _stdin.Writer.TryWrite(text);
 
+    /// <summary>Closes its stdin once what was typed is written: the end of input, as when a `labrunner part`'s controller dies.</summary>
+    public void EndInput() => _stdin.Writer.TryComplete();
+
     /// <summary>Waits until its output satisfies <paramref name="seen"/>; throws (with the output) if it ends or the time runs out first.</summary>
     public async Task WaitForAsync(Func<string, bool> seen, string what, TimeSpan timeout, CancellationToken ct = default)
     {

@@ -20,7 +20,17 @@ public enum StepGo
 }
 
 /// <summary>The run paused before <see cref="Step"/> (0-based <see cref="Index"/> of <see cref="Count"/>), its lab up.</summary>
-public sealed record StepPause(LiveLab Lab, Step Step, int Index, int Count);
+public sealed record StepPause(LiveLab Lab, Step Step, int Index, int Count)
+{
+    /// <summary>True: paused between the step's actions (all done) and its expectations (<see cref="LabOptions.BeforeExpectations"/>).</summary>
+    public bool BeforeExpectations { get; init; }
+
+    /// <summary>Where the run paused, for reasons: "step 3.4" or "the expectations of step 3.4".</summary>
+    public string Where => (BeforeExpectations ? "the expectations of step " : "step ") + StepSelector.Ref(Step, Index);
+}
+
+/// <summary>A pause answered <see cref="StepGo.Quit"/> inside a step (<see cref="LabOptions.BeforeExpectations"/>): the run ends there.</summary>
+internal sealed class QuitAtPauseException() : Exception("the run was ended at a pause");
 
 public sealed record LabOptions
 {
@@ -40,6 +50,20 @@ public sealed record LabOptions
     /// run there, torn down as if the lab ended after the steps run so far.
     /// </summary>
     public Func<StepPause, CancellationToken, Task<StepGo>>? BeforeStep { get; init; }
+
+    /// <summary>
+    /// Called in each step of <see cref="LabEngine.RunAsync"/> once its actions are all done, before its expectations
+    /// are checked (also for a step without expectations; not after an action failed: the step fails there). A lock-step
+    /// controller (<c>labrunner part</c>) waits there for every host's actions. <see cref="StepGo.Quit"/> ends the run
+    /// there: the step is cut short (not passed, its expectations not run) and torn down, as a quit before a step is.
+    /// </summary>
+    public Func<StepPause, CancellationToken, Task<StepGo>>? BeforeExpectations { get; init; }
+
+    /// <summary>
+    /// Why a run ended when a pause answered <see cref="StepGo.Quit"/>, for the steps not run (<see cref="LabResult.StoppedEarly"/>);
+    /// by default "ended at the pause before step 3.4 (q)", --step's.
+    /// </summary>
+    public Func<StepPause, string>? QuitReason { get; init; }
 
     /// <summary>
     /// The last step <see cref="LabEngine.RunAsync"/> runs (0-based; <c>--until</c>), then it tears down: the run ends
@@ -81,6 +105,8 @@ public sealed class LabEngine(ICommandRunner runner, IContainerRuntime runtime, 
     public async Task<LabResult> RunAsync(Scenario scenario, CancellationToken ct = default)
     {
         var lab = await CreateAsync(scenario, ct);
+        lab.BeforeExpectations = options.BeforeExpectations;
+        lab.QuitReason = options.QuitReason ?? DefaultQuitReason;
         EnvironmentProblemException? environmentProblem = null;
         // A signal (ct) or a reporter that cannot write (observer.Failed) stops the run; either way it is torn down.
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct, observer.Failed);
@@ -97,9 +123,10 @@ public sealed class LabEngine(ICommandRunner runner, IContainerRuntime runtime, 
                     lab.MarkStopped($"ended after step {StepSelector.Ref(until, last)} (--until)");
                     break;
                 }
-                if (options.BeforeStep is not null && await options.BeforeStep(new StepPause(lab, step, i, scenario.Steps.Length), stop.Token) == StepGo.Quit)
+                var pause = new StepPause(lab, step, i, scenario.Steps.Length);
+                if (options.BeforeStep is not null && await options.BeforeStep(pause, stop.Token) == StepGo.Quit)
                 {
-                    lab.MarkStopped($"ended at the pause before step {StepSelector.Ref(step, i)} (q)");
+                    lab.MarkStopped(lab.QuitReason(pause));
                     break;
                 }
                 if (!(await lab.RunStepAsync(step, stop.Token)).Passed) break;
@@ -108,6 +135,10 @@ public sealed class LabEngine(ICommandRunner runner, IContainerRuntime runtime, 
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
             if (ct.IsCancellationRequested) lab.MarkInterrupted();
+        }
+        catch (QuitAtPauseException)
+        {
+            // Quit between a step's actions and its expectations: marked stopped already; the step is left cut short.
         }
         catch (EnvironmentProblemException e)
         {
@@ -129,6 +160,8 @@ public sealed class LabEngine(ICommandRunner runner, IContainerRuntime runtime, 
         if (environmentProblem is not null && result.Teardown.Clean) throw environmentProblem;
         return result;
     }
+
+    private static string DefaultQuitReason(StepPause pause) => $"ended at the pause before {pause.Where} (q)";
 
     /// <summary>
     /// Builds the lab's sandbox (or, with --host, checks the host) and returns the live lab without running any

@@ -54,6 +54,12 @@ public sealed class LiveLab : IAsyncDisposable
     /// <summary>Read the kernel's topology after each step (<see cref="LabOptions.ObserveTopology"/>).</summary>
     internal bool ObserveTopology { get; init; }
 
+    /// <summary>The pause between a step's actions and its expectations (<see cref="LabOptions.BeforeExpectations"/>; only in <see cref="LabEngine.RunAsync"/>).</summary>
+    internal Func<StepPause, CancellationToken, Task<StepGo>>? BeforeExpectations { get; set; }
+
+    /// <summary>Why the run ended at a pause that quit (<see cref="LabOptions.QuitReason"/>).</summary>
+    internal Func<StepPause, string> QuitReason { get; set; } = pause => $"ended at the pause before {pause.Where}";
+
     /// <summary>Keep each capture's pcap in its expectation's result (<see cref="LabOptions.KeepCaptures"/>).</summary>
     internal bool KeepCaptures
     {
@@ -121,6 +127,16 @@ public sealed class LiveLab : IAsyncDisposable
                 if (result.Ok) continue;
                 failures.Add($"{action.Span}: {action.Keyword} {Describe(action, result)}");
                 break;
+            }
+            if (failures.Count == 0 && BeforeExpectations is { } pauseHere)
+            {
+                var pause = new StepPause(this, step, index, count) { BeforeExpectations = true };
+                if (await pauseHere(pause, ct) == StepGo.Quit)
+                {
+                    // Cut short like a step a signal stops (not passed, its expectations not run), but on purpose: not interrupted.
+                    MarkStopped(QuitReason(pause));
+                    throw new QuitAtPauseException();
+                }
             }
             if (failures.Count == 0)
             {

@@ -293,7 +293,8 @@ public sealed partial class LabJournal : IDisposable
 
     private static string OneLine(string text) => text.ReplaceLineEndings(" ").Trim();
 
-    [GeneratedRegex("^[a-z0-9]{1,32}$")]
+    // A random id is 6 hex digits; a part of a multi-host lab (labrunner part) has lab id-host, e.g. 3f9a1c-a.
+    [GeneratedRegex("^[a-z0-9][a-z0-9-]{0,31}$")]
     private static partial Regex LabIdForm();
 
     [GeneratedRegex(@"^\.(?:new|gone)-.*-([0-9]+)$")]

@@ -70,6 +70,23 @@ public sealed class JsonEventStream : LabObserver
     /// <summary>A plan (<c>replay --plan</c>): every command is listed, none run.</summary>
     public bool Plan { get; set; }
 
+    /// <summary>
+    /// Why an interrupted run ended, when no signal did (<c>labrunner part</c>: "the controller is gone (end of input)"):
+    /// the <c>reason</c> of each <c>step-not-run</c>. Null: "ended by a signal".
+    /// </summary>
+    public string? Interruption { get; set; }
+
+    /// <summary>
+    /// <c>awaiting</c> (<c>labrunner part</c>): the run waits at a barrier for its controller's next line, before
+    /// <paramref name="pause"/>'s step or, with <see cref="StepPause.BeforeExpectations"/>, before its expectations.
+    /// </summary>
+    public void Awaiting(StepPause pause) =>
+        Emit("awaiting", w =>
+        {
+            w.WriteString("before", pause.BeforeExpectations ? "expectations" : "step");
+            WriteStep(w, pause.Step, pause.Index, pause.Count);
+        });
+
     /// <summary>Standard output (a terminal) hung up: write nothing more, and never throw.</summary>
     public void Detach() => _detached = true;
 
@@ -263,9 +280,9 @@ public sealed class JsonEventStream : LabObserver
         }
     }
 
-    private static string NotRunReason(LabResult result) =>
+    private string NotRunReason(LabResult result) =>
         result.StoppedEarly
-        ?? (result.Outcome == LabOutcome.Interrupted ? "ended by a signal"
+        ?? (result.Outcome == LabOutcome.Interrupted ? Interruption ?? "ended by a signal"
             : result.FailedStep is { } failed ? $"ended at the failed step {failed}"
             : "ended by an error");
 
