@@ -9,8 +9,8 @@ namespace LabRunner.MultiHost;
 /// <summary>
 /// A lab across hosts, as each host runs it: the host addresses of the inventory written in
 /// (<c>${hosts.NAME.address}</c>), and one part per host — the lab's YAML with the same steps (titles, numbers, texts),
-/// each holding only the actions and expectations <c>on:</c> that host, without <c>hosts</c> and <c>on</c>, and with the
-/// host's uplink. A part is an ordinary one-host lab: the host's labrunner loads, journals, runs and tears it down.
+/// each holding only the actions and expectations <c>on:</c> that host, without <c>hosts</c> and <c>on</c>, with the
+/// host's uplink, and one empty step at the end (<see cref="LastStepTitle"/>). A part is an ordinary one-host lab: the host's labrunner loads, journals, runs and tears it down.
 /// </summary>
 public static partial class HostParts
 {
@@ -74,11 +74,18 @@ public static partial class HostParts
                     else step.Children[new YamlScalarNode(key)] = kept;
                 }
             }
+        // The last barrier: every host waits before this empty step until every host has run every step, so no host
+        // tears down while another still checks something against it.
+        if (steps is YamlSequenceNode all)
+            all.Add(new YamlMappingNode { { "title", LastStepTitle } });
         var writer = new StringWriter();
         stream.Save(writer, assignAnchors: false);
         // YamlStream ends a document with "...": a part is one document, read whole.
         return writer.ToString().TrimEnd().TrimEnd('.').TrimEnd() + "\n";
     }
+
+    /// <summary>The title of the empty step every part ends with (its barrier is the one before the teardowns).</summary>
+    public const string LastStepTitle = "every host has run every step: tearing down";
 
     /// <summary>The part as the first line of <c>labrunner part</c>'s standard input: base64 of its UTF-8 text.</summary>
     public static string Encode(string partText) => Convert.ToBase64String(Encoding.UTF8.GetBytes(partText));

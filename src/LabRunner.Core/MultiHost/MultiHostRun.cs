@@ -20,7 +20,7 @@ public sealed record MultiHostOptions
 /// (<see cref="SshTransport"/>) and first asked for its labrunner; one that does not answer is exit 3 with nothing
 /// built anywhere. Then each host runs its part (<see cref="HostParts"/>) with its own labrunner (<c>labrunner part</c>:
 /// its own journal, written and fsync'd on that host before each action), and the controller keeps them in step: at
-/// each barrier (before a step, before its expectations, before the teardown) it waits until every host is there, then
+/// each barrier (before a step, before its expectations, and before the teardown: the part's last, empty step) it waits until every host is there, then
 /// lets all go on — so a ping from a container on one host to one on another runs only once both are built, and the
 /// teardowns run in parallel. A host that fails (or whose connection drops) ends the lab: the others are told to quit
 /// at their next barrier. The controller's death closes every part's input: each host tears its part down by itself.
@@ -75,17 +75,18 @@ public sealed class MultiHostRun(Scenario lab, string labText, Inventory invento
         // Ctrl-C, SIGTERM or SIGHUP: every part's input ends, so every host tears down at once; we wait for them.
         using var onInterrupt = interrupt.Register(() => parts.ForEach(p => p.CloseInput()));
 
-        var barriers = lab.Steps.SelectMany((s, i) => new[] { ("step", i + 1), ("expectations", i + 1) }).Append(("teardown", 0)).ToList();
+        // Two barriers a step, the part's last (empty) step included: its first is the one before the teardowns.
+        var barriers = Enumerable.Range(1, lab.Steps.Length + 1).SelectMany(i => new[] { ("step", i), ("expectations", i) }).ToList();
         var quitting = false;
         foreach (var (before, position) in barriers)
         {
-            if (position > 0 && before == "step")
-                output.WriteLine($"Step {position}/{lab.Steps.Length}: {lab.Steps[position - 1].Title}");
-            // Every host to this barrier: relay what it reports on the way.
+            // Every host to this barrier: relay what it reports on the way (the previous step's results).
             var arrived = await Task.WhenAll(parts.Select(p => ToBarrierAsync(p, before, position)));
             if (interrupt.IsCancellationRequested) break;
             if (arrived.All(a => a))
             {
+                if (position <= lab.Steps.Length && before == "step")
+                    output.WriteLine($"Step {position}/{lab.Steps.Length}: {lab.Steps[position - 1].Title}");
                 parts.ForEach(p => p.Send("go"));
                 continue;
             }
@@ -118,7 +119,7 @@ public sealed class MultiHostRun(Scenario lab, string labText, Inventory invento
             if (PartSession.Event(e) == "awaiting")
             {
                 var at = e.GetProperty("before").GetString();
-                var pos = at == "teardown" ? 0 : e.GetProperty("step").GetProperty("position").GetInt32();
+                var pos = e.GetProperty("step").GetProperty("position").GetInt32();
                 if (at == before && pos == position) return true;
                 output.WriteLine($"  ! [{part.Host.Name}] is at the barrier before {at} {pos}, not before {before} {position}: ending the lab");
                 return false;
