@@ -323,6 +323,10 @@ UseDNS no
 PrintMotd no
 PrintLastLog no
 X11Forwarding no
+# A controller gone without a word (its network dropped) is noticed in ~15 s: the session ends, and a lab part
+# running in it sees the end of its input and tears down (docs/MULTI-HOST.md recommends the same on real hosts).
+ClientAliveInterval 5
+ClientAliveCountMax 3
 # in sshd itself, no shell: up's readiness check logs in with sftp, which does not pay for root's dotfiles
 Subsystem sftp internal-sftp
 EOF

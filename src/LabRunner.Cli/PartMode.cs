@@ -1,3 +1,5 @@
+using LabRunner.Execution;
+using LabRunner.Model;
 using System.Text;
 using System.Threading.Channels;
 using LabRunner.Engine;
@@ -94,6 +96,11 @@ public static class PartProtocol
         Quit => PartAnswer.Quit,
         _ => PartAnswer.Garbage,
     };
+
+    /// <summary>'ping FROM TO COUNT' at a barrier: run another host's capture traffic from a place of this part; else null.</summary>
+    public static (string From, string To, int Count)? PingRequest(string? line) =>
+        line?.Trim().Split(' ', StringSplitOptions.RemoveEmptyEntries) is ["ping", var from, var to, var count] && int.TryParse(count, out var n) && n is >= 1 and <= 20
+            ? (from, to, n) : null;
 
     /// <summary>A line as quoted in a message: at most 40 characters, control characters shown as '?'.</summary>
     public static string Shorten(string line)
@@ -193,14 +200,13 @@ public sealed class PartBarriers(TextReader input, JsonEventStream events, IAnsi
             await StoppedAsync(ct);
         }
         string? line;
-        try
+        while (true)
         {
-            line = await _lines.Reader.ReadAsync(ct);
-            lock (_gate) _unread--;
-        }
-        catch (ChannelClosedException)
-        {
-            line = null;
+            line = await NextLineAsync(ct);
+            // At a barrier the controller may ask for another host's capture traffic first: 'ping FROM TO COUNT'.
+            if (PartProtocol.PingRequest(line) is not { } ping) break;
+            var outcome = await pause.Lab.PingFromAsync(ping.From, ping.To, ping.Count, ct);
+            events.TrafficFinished(outcome);
         }
         switch (PartProtocol.Answer(line))
         {
@@ -224,6 +230,43 @@ public sealed class PartBarriers(TextReader input, JsonEventStream events, IAnsi
                 await StoppedAsync(ct);
                 return StepGo.Quit; // not reached: StoppedAsync throws
         }
+    }
+
+    private async Task<string?> NextLineAsync(CancellationToken ct)
+    {
+        try
+        {
+            var line = await _lines.Reader.ReadAsync(ct);
+            lock (_gate) _unread--;
+            return line;
+        }
+        catch (ChannelClosedException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// A capture of this part whose ping runs on another host (<see cref="LabOptions.OtherHostTraffic"/>): with its
+    /// tcpdumps listening, an <c>awaiting</c> event (<c>before: "traffic"</c>), then the controller's
+    /// <c>done EXIT BASE64-STDOUT</c> once that host has pinged. The end of input is the controller gone, as at a barrier.
+    /// </summary>
+    public async Task<CommandOutcome> OtherHostTrafficAsync(CaptureTraffic traffic, CancellationToken ct)
+    {
+        events.AwaitingTraffic(traffic);
+        var line = await NextLineAsync(ct);
+        if (line is null)
+        {
+            Gone(PartProtocol.GoneReason);
+            await StoppedAsync(ct);
+        }
+        var words = line!.Trim().Split(' ', 3);
+        if (words is ["done", var code, ..] && int.TryParse(code, out var exit))
+        {
+            var stdout = words.Length == 3 ? System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(words[2])) : "";
+            return new CommandOutcome(exit, stdout, exit == 0 ? "" : $"the ping on host {traffic.OnHost} exited {exit}", TimeSpan.Zero);
+        }
+        return new CommandOutcome(2, "", $"the controller answered '{PartProtocol.Shorten(line)}', not 'done EXIT OUTPUT', for the ping on host {traffic.OnHost}", TimeSpan.Zero);
     }
 
     /// <summary>

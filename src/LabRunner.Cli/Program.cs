@@ -566,6 +566,7 @@ public static class Program
             ScenarioPath = part is null ? Path.GetFullPath(path) : path,
             BeforeStep = part is not null ? part.BeforeStepAsync : settings.Stepping && !dryRun ? new PausePrompt(console, Console.In, selection).BeforeStepAsync : null,
             BeforeExpectations = part is null ? null : part.BeforeExpectationsAsync,
+            OtherHostTraffic = part is null ? null : part.OtherHostTrafficAsync,
             QuitReason = part is null ? null : part.QuitReason,
             Until = selection.Until,
             Fault = FaultFromEnvironment(),

@@ -76,6 +76,51 @@ public sealed class MultiHostSpecs
         Assert.Contains(message, e.Message);
     }
 
+    private const string CrossCapture = "lab: x\nhosts: [a, b]\nsteps:\n  - title: t\n    on: a\n    actions:\n      - container-run: c1\n" +
+        "    expect:\n      - on: b\n        capture:\n          while: { ping: { on: HOST, from: c1, to: 10.0.0.2 } }\n          on: [ { link: eth0, sees: [icmp] } ]\n";
+
+    [Fact]
+    public void A_capture_on_one_host_may_watch_a_ping_another_host_sends()
+    {
+        var lab = ScenarioLoader.Load(CrossCapture.Replace("HOST", "a"), "x.yaml");
+
+        var capture = Assert.IsType<CaptureExpectation>(lab.Steps[0].Expectations[0]);
+        Assert.Equal(("b", "a", "c1"), (capture.OnHost, capture.While.OnHost, capture.While.From.Name));
+        Assert.Equal("while c1 on a pings 10.0.0.2: eth0 sees 'icmp'", capture.Describe());
+        // b's part names c1, a place it does not have, only as the ping's: it loads on its own.
+        var part = ScenarioLoader.Load(HostParts.PartText(CrossCapture.Replace("HOST", "a"), "b", null), "<part b>");
+        Assert.Equal("a", Assert.IsType<CaptureExpectation>(part.Steps[0].Expectations[0]).While.OnHost);
+    }
+
+    [Theory]
+    [InlineData("c", "x.yaml:11:32: error: unknown host 'c'")]
+    [InlineData("b", "x.yaml:11:32: error: the ping's 'on: b' is the capture's own host")]
+    public void A_captures_ping_on_a_wrong_host_is_exit_2(string host, string message)
+    {
+        var e = Assert.Throws<ScenarioInvalidException>(() => ScenarioLoader.Load(CrossCapture.Replace("HOST", host), "x.yaml"));
+
+        Assert.Contains(message, e.Message);
+    }
+
+    [Fact]
+    public void A_captures_ping_on_another_host_needs_a_lab_across_hosts()
+    {
+        var e = Assert.Throws<ScenarioInvalidException>(() => ScenarioLoader.Load(
+            "lab: x\nsteps:\n  - title: t\n    expect:\n      - capture:\n          while: { ping: { on: a, from: n1, to: 10.0.0.2 } }\n          on: [ { link: lo, sees: [icmp] } ]\n", "x.yaml"));
+
+        Assert.Contains("x.yaml:6:32: error: the ping's 'on' names a host, but this lab has no 'hosts'", e.Message);
+    }
+
+    [Theory]
+    [InlineData("ping c1 10.0.0.2 3", true)]
+    [InlineData("ping c1 10.0.0.2", false)]
+    [InlineData("ping c1 10.0.0.2 99", false)]
+    [InlineData("go", false)]
+    public void A_part_at_a_barrier_takes_a_ping_for_another_hosts_capture(string line, bool ping)
+    {
+        Assert.Equal(ping, LabRunner.Cli.PartProtocol.PingRequest(line) is not null);
+    }
+
     [Fact]
     public void A_step_says_the_host_of_all_its_entries_and_an_entry_may_say_another()
     {

@@ -60,6 +60,12 @@ public sealed record LabOptions
     public Func<StepPause, CancellationToken, Task<StepGo>>? BeforeExpectations { get; init; }
 
     /// <summary>
+    /// A capture's ping on another host (<c>while: { ping: { on: b, … } }</c>): run by the controller of a lab across
+    /// hosts on that host, while this host's captures listen (<c>labrunner part</c>). Null: such a capture fails, saying so.
+    /// </summary>
+    public Func<CaptureTraffic, CancellationToken, Task<CommandOutcome>>? OtherHostTraffic { get; init; }
+
+    /// <summary>
     /// Why a run ended when a pause answered <see cref="StepGo.Quit"/>, for the steps not run (<see cref="LabResult.StoppedEarly"/>);
     /// by default "ended at the pause before step 3.4 (q)", --step's.
     /// </summary>
@@ -199,7 +205,7 @@ public sealed class LabEngine(ICommandRunner runner, IContainerRuntime runtime, 
         if (!options.Sandbox && Kinds.HostModel.Play(scenario).UsesWan)
             throw new UsageException("the lab works in 'wan', the far side of the sandbox's uplink, and with --host there is none",
                 "run it without --host (in a sandbox), or give the lab a netns of its own for the outside (netns-add) instead of 'wan'");
-        var session = new LabSession(options.LabId ?? NewLabId(), options.Sandbox, scenario.Uplink);
+        var session = new LabSession(options.LabId ?? NewLabId(), options.Sandbox, scenario.Uplink) { OtherHostTraffic = options.OtherHostTraffic };
         // The runtime first: the --host preflight asks it whether the lab's container names are taken.
         if (!runner.IsDryRun && scenario.AllActions.Any(a => a.UsesContainerRuntime)) await runtime.PrepareAsync(ct);
         if (!options.Sandbox && !runner.IsDryRun) await PreflightHostModeAsync(scenario, session, ct);
@@ -238,7 +244,7 @@ public sealed class LabEngine(ICommandRunner runner, IContainerRuntime runtime, 
             }
             catch (IOException) when (options.LabId is null && attempt < 10 && Directory.Exists(Path.Combine(options.StateRoot, session.LabId)))
             {
-                session = new LabSession(NewLabId(), options.Sandbox, session.Uplink) { UplinkIp = session.UplinkIp };
+                session = new LabSession(NewLabId(), options.Sandbox, session.Uplink) { UplinkIp = session.UplinkIp, OtherHostTraffic = options.OtherHostTraffic };
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException && !Directory.Exists(Path.Combine(options.StateRoot, session.LabId)))
             {

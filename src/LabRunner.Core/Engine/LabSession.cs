@@ -26,6 +26,12 @@ public sealed class LabSession
 
     public string LabId { get; }
 
+    /// <summary>
+    /// Runs a capture's ping that is on another host of a lab across hosts (<see cref="CaptureTraffic.OnHost"/>): in a
+    /// host's part, the controller has that host run it (<see cref="LabOptions.OtherHostTraffic"/>); null elsewhere.
+    /// </summary>
+    public Func<CaptureTraffic, CancellationToken, Task<CommandOutcome>>? OtherHostTraffic { get; init; }
+
     /// <summary>True when the lab's host is a namespace of its own; false with --host.</summary>
     public bool Sandbox { get; }
 

@@ -74,6 +74,19 @@ public sealed class LiveLab : IAsyncDisposable
         [Place.Host, .. _usesWan ? [Place.Wan] : Array.Empty<Place>(), .. Scenario.AllActions.Select(a => a.Declares).OfType<Place>().Where(p => p.Kind == PlaceKind.Netns).Distinct(),
          .. Session.Containers.Keys.Order(StringComparer.Ordinal).Select(Place.Container)];
 
+    /// <summary>
+    /// A ping from a place of this lab named <paramref name="from"/>, as a capture sends it (0.2 s apart): the traffic of
+    /// another host's capture in a lab across hosts (<c>labrunner part</c>, asked by the controller). Exit 2 when the lab
+    /// has no such place.
+    /// </summary>
+    public Task<CommandOutcome> PingFromAsync(string from, string to, int count, CancellationToken ct)
+    {
+        var place = LabPlaces().FirstOrDefault(p => p.Name == from);
+        return place is null
+            ? Task.FromResult(new CommandOutcome(2, "", $"this host's part has no place '{from}' (places: {string.Join(", ", LabPlaces().Select(p => p.Name))})", TimeSpan.Zero))
+            : new PlaceCommands(Session, _runner, _runtime).PingAsync(place, Session.Expand(to), count, CommandPurpose.Observe, ct, "-i", "0.2");
+    }
+
     /// <summary>The live names: lab id, physical namespaces, container PIDs.</summary>
     public LabSession Session { get; }
 

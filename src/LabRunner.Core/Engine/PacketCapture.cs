@@ -64,7 +64,9 @@ internal sealed class PacketCapture(LabSession session, ICommandRunner runner, P
                 if (!command.Ready) break;
             }
             if (started.All(s => s.Command.Ready))
-                ping = await RunPingAsync(traffic, ct);
+                ping = traffic.OnHost is null ? await RunPingAsync(traffic, ct)
+                    : session.OtherHostTraffic is { } other ? await other(traffic, ct)
+                    : new CommandOutcome(2, "", $"the ping runs on host {traffic.OnHost}: only a lab run across hosts (--inventory) can run it", TimeSpan.Zero);
         }
         finally
         {

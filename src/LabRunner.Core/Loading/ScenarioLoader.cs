@@ -203,6 +203,9 @@ public static class ScenarioLoader
             if (runtime is not null && !Runtimes.ContainerRuntimes.Names.Contains(runtime))
                 errors.Add(map.SpanOf("runtime"), $"unknown runtime '{runtime}'", $"use one of: {string.Join(", ", Runtimes.ContainerRuntimes.Names)}");
             _hosts = ReadHosts(map);
+            // Written by the controller into a host's part (HostParts): the hosts of the whole lab, for a capture whose
+            // traffic runs on another host.
+            var partOf = map.StringList("part-of") ?? [];
             var stepsNode = map.Node("steps");
             map.RejectUnknownKeys("the scenario (top level)");
             var steps = ImmutableArray.CreateBuilder<Step>();
@@ -216,7 +219,26 @@ public static class ScenarioLoader
                     if (ReadStep(stepNode) is { } step) steps.Add(step);
                 if (stepList.Items.Length == 0) errors.Add(stepList.Span, "'steps' is empty");
             }
+            CheckTrafficHosts(steps, [.. _hosts, .. partOf]);
             return new Scenario(name, description, uplink, steps.ToImmutable(), map.Span) { Runtime = runtime, Hosts = _hosts };
+        }
+
+        /// <summary>A capture's ping 'on:' another host: only in a lab across hosts, a host of it, not the capture's own.</summary>
+        private void CheckTrafficHosts(IEnumerable<Step> steps, ImmutableArray<string> hosts)
+        {
+            foreach (var e in steps.SelectMany(s => s.Expectations))
+            {
+                var traffic = e switch { CaptureExpectation c => c.While, CounterExpectation { While: { } w } => w, _ => null };
+                if (traffic?.OnHost is not { } on) continue;
+                if (e is CounterExpectation)
+                    errors.Add(traffic.Span, "a counter's traffic runs on the counter's own host", "remove 'on' from its ping");
+                else if (hosts.IsEmpty)
+                    errors.Add(traffic.Span, "the ping's 'on' names a host, but this lab has no 'hosts'", "declare the hosts at the top (hosts: [a, b]) or remove 'on'");
+                else if (!hosts.Contains(on))
+                    errors.Add(traffic.Span, $"unknown host '{on}'", $"hosts: {string.Join(", ", hosts)}");
+                else if (on == e.OnHost)
+                    errors.Add(traffic.Span, $"the ping's 'on: {on}' is the capture's own host", "remove it: a capture's traffic runs on its own host unless said otherwise");
+            }
         }
 
         private ImmutableArray<string> _hosts = [];

@@ -52,6 +52,8 @@ public static partial class HostParts
         var stream = new YamlStream();
         stream.Load(new StringReader(labText));
         var root = (YamlMappingNode)stream.Documents[0].RootNode;
+        // The hosts of the whole lab, for a capture whose ping runs on another host (the part's loader checks its 'on').
+        if (root.Children.TryGetValue(new YamlScalarNode("hosts"), out var hosts)) root.Children[new YamlScalarNode("part-of")] = hosts;
         root.Children.Remove(new YamlScalarNode("hosts"));
         if (uplink is not null)
             root.Children[new YamlScalarNode("uplink")] = new YamlMappingNode { { "name", uplink } };

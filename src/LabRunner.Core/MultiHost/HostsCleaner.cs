@@ -16,10 +16,16 @@ public sealed class HostsCleaner(Inventory inventory, TextWriter output)
 
     public async Task<int> CleanAsync(string? id, CancellationToken ct)
     {
-        var control = Directory.CreateTempSubdirectory("lr-ssh-clean-").FullName;
+        var control = ControlDirectories.Create("clean");
         var ssh = new SshTransport(inventory.SshConfig, control);
         try
         {
+            // A killed controller's ssh masters and their sockets: ended and removed first.
+            foreach (var stale in ControlDirectories.Stale())
+            {
+                await ControlDirectories.RemoveAsync(stale, ssh, inventory.Hosts.Values, _runner);
+                output.WriteLine($"removed {stale}: the ssh master sockets of a controller that is gone");
+            }
             var hosts = inventory.Hosts.Values.OrderBy(h => h.Name, StringComparer.Ordinal).ToList();
             var results = await Task.WhenAll(hosts.Select(h => CleanHostAsync(ssh, h, id is null ? null : $"{id}-{h.Name}", _runner, ct)));
             foreach (var (host, result) in hosts.Zip(results))
@@ -31,8 +37,7 @@ public sealed class HostsCleaner(Inventory inventory, TextWriter output)
         }
         finally
         {
-            await Task.WhenAll(inventory.Hosts.Values.Select(h => _runner.RunAsync([.. ssh.ExitMaster(h)], CommandPurpose.Teardown, CancellationToken.None)));
-            try { Directory.Delete(control, recursive: true); } catch (IOException) { }
+            await ControlDirectories.RemoveAsync(control, ssh, inventory.Hosts.Values, _runner);
         }
     }
 

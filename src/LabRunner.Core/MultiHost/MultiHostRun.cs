@@ -33,7 +33,7 @@ public sealed class MultiHostRun(Scenario lab, string labText, Inventory invento
     {
         var hosts = inventory.For(lab);
         var id = options.LabId ?? Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(3));
-        var control = Directory.CreateTempSubdirectory($"lr-ssh-{id}-").FullName;
+        var control = ControlDirectories.Create(id);
         var ssh = new SshTransport(inventory.SshConfig, control);
         try
         {
@@ -47,8 +47,7 @@ public sealed class MultiHostRun(Scenario lab, string labText, Inventory invento
         }
         finally
         {
-            await Task.WhenAll(hosts.Select(h => _runner.RunAsync([.. ssh.ExitMaster(h)], CommandPurpose.Teardown, CancellationToken.None)));
-            try { Directory.Delete(control, recursive: true); } catch (IOException) { }
+            await ControlDirectories.RemoveAsync(control, ssh, hosts, _runner);
         }
     }
 
@@ -80,8 +79,9 @@ public sealed class MultiHostRun(Scenario lab, string labText, Inventory invento
         var quitting = false;
         foreach (var (before, position) in barriers)
         {
-            // Every host to this barrier: relay what it reports on the way (the previous step's results).
-            var arrived = await Task.WhenAll(parts.Select(p => ToBarrierAsync(p, before, position)));
+            // Every host to this barrier: relay what it reports on the way (the previous step's results), and serve the
+            // pings other hosts' captures wait for.
+            var arrived = await ToBarrierTogetherAsync(parts, before, position);
             if (interrupt.IsCancellationRequested) break;
             if (arrived.All(a => a))
             {
@@ -111,23 +111,74 @@ public sealed class MultiHostRun(Scenario lab, string labText, Inventory invento
         .. options.Driver is null ? Array.Empty<string>() : ["--driver", options.Driver],
     ];
 
-    /// <summary>Reads the part's events up to the barrier asked for (true) or its end (false), relaying them.</summary>
-    private async Task<bool> ToBarrierAsync(PartSession part, string before, int position)
+    /// <summary>
+    /// Every part to the barrier asked for; true for each that got there, false for one that ended. A part whose capture
+    /// waits for another host's ping (<c>awaiting</c> <c>traffic</c>) is served once that host is at the barrier: it is
+    /// sent <c>ping FROM TO COUNT</c>, and its outcome goes back to the capturing part (<c>done EXIT BASE64</c>).
+    /// </summary>
+    private async Task<bool[]> ToBarrierTogetherAsync(List<PartSession> parts, string before, int position)
+    {
+        var pending = parts.ToDictionary(p => p, p => ToBarrierAsync(p, before, position));
+        var arrived = new Dictionary<PartSession, bool>();
+        var traffic = new List<(PartSession Capturer, JsonElement Ping)>();
+        while (pending.Count > 0 || traffic.Count > 0)
+        {
+            foreach (var (capturer, ping) in traffic.ToList())
+            {
+                var on = ping.GetProperty("on").GetString();
+                var pinger = parts.FirstOrDefault(p => p.Host.Name == on);
+                if (pinger is not null && !arrived.ContainsKey(pinger) && pending.Count > 0) continue; // not there yet
+                traffic.Remove((capturer, ping));
+                var (exit, stdout) = pinger is not null && arrived.GetValueOrDefault(pinger) ? await PingOnAsync(pinger, ping) : (255, "");
+                if (exit == 255 && stdout.Length == 0)
+                    output.WriteLine($"  ! [{capturer.Host.Name}] its capture's ping on {on} could not run (that host is not at the barrier)");
+                capturer.Send($"done {exit} {Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(stdout))}");
+                pending[capturer] = ToBarrierAsync(capturer, before, position);
+            }
+            if (pending.Count == 0) break;
+            var done = await Task.WhenAny(pending.Values);
+            var part = pending.First(kv => kv.Value == done).Key;
+            pending.Remove(part);
+            var result = await done;
+            if (result.Traffic is { } request) traffic.Add((part, request));
+            else arrived[part] = result.Arrived;
+        }
+        return [.. parts.Select(p => arrived.GetValueOrDefault(p))];
+    }
+
+    /// <summary>Has <paramref name="pinger"/> (at a barrier) run a capture's ping for another host; its exit code and output.</summary>
+    private async Task<(int Exit, string Stdout)> PingOnAsync(PartSession pinger, JsonElement ping)
+    {
+        pinger.Send($"ping {ping.GetProperty("from").GetString()} {ping.GetProperty("to").GetString()} {ping.GetProperty("count").GetInt32()}");
+        while (await pinger.NextEventAsync(CancellationToken.None) is { } e)
+        {
+            if (PartSession.Event(e) == "traffic-finished") return (e.GetProperty("exitCode").GetInt32(), Text(e, "stdout"));
+            Relay(pinger, e);
+        }
+        return (255, "");
+    }
+
+    private sealed record BarrierResult(bool Arrived, JsonElement? Traffic);
+
+    /// <summary>Reads the part's events up to the barrier asked for, its end, or a capture waiting for another host's ping.</summary>
+    private async Task<BarrierResult> ToBarrierAsync(PartSession part, string before, int position)
     {
         while (await part.NextEventAsync(CancellationToken.None) is { } e)
         {
+            if (PartSession.Event(e) == "awaiting" && e.GetProperty("before").GetString() == "traffic")
+                return new BarrierResult(false, e.GetProperty("traffic").Clone());
             if (PartSession.Event(e) == "awaiting")
             {
                 var at = e.GetProperty("before").GetString();
                 var pos = e.GetProperty("step").GetProperty("position").GetInt32();
-                if (at == before && pos == position) return true;
+                if (at == before && pos == position) return new BarrierResult(true, null);
                 output.WriteLine($"  ! [{part.Host.Name}] is at the barrier before {at} {pos}, not before {before} {position}: ending the lab");
-                return false;
+                return new BarrierResult(false, null);
             }
             Relay(part, e);
-            if (PartSession.Event(e) is "result" or "error") return false;
+            if (PartSession.Event(e) is "result" or "error") return new BarrierResult(false, null);
         }
-        return false;
+        return new BarrierResult(false, null);
     }
 
     /// <summary>What a person needs of a host's events: failed actions, every expectation, the teardown, errors.</summary>

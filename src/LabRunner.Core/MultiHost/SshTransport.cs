@@ -42,3 +42,44 @@ public sealed record SshTransport(string? ConfigFile, string ControlDirectory)
             ? word
             : "'" + word.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
 }
+
+/// <summary>
+/// The directory of a controller's ssh master sockets (/tmp/lr-ssh-…), with an <c>owner</c> file (its PID and start
+/// time). A controller removes its own at the end; one killed leaves it, with masters that end 10 s after their last
+/// session. <c>clean --hosts</c> finds those of dead controllers (<see cref="Stale"/>), ends their masters and removes them.
+/// </summary>
+public static class ControlDirectories
+{
+    private const string Prefix = "lr-ssh-";
+
+    public static string Create(string name)
+    {
+        var dir = Directory.CreateTempSubdirectory($"{Prefix}{name}-").FullName;
+        var pid = Environment.ProcessId;
+        File.WriteAllText(Path.Combine(dir, "owner"), $"{pid} {Platform.Processes.StartTime(pid) ?? 0}\n");
+        return dir;
+    }
+
+    /// <summary>Control directories whose owner is gone (a controller killed): nothing in them serves anyone.</summary>
+    public static IReadOnlyList<string> Stale() =>
+        [.. Directory.EnumerateDirectories(Path.GetTempPath(), Prefix + "*").Where(dir =>
+        {
+            var owner = File.Exists(Path.Combine(dir, "owner")) ? File.ReadAllText(Path.Combine(dir, "owner")).Split(' ', StringSplitOptions.TrimEntries) : [];
+            return owner.Length == 2 && int.TryParse(owner[0], out var pid) && long.TryParse(owner[1], out var start) && !Platform.Processes.IsRunning(pid, start);
+        })];
+
+    /// <summary>Ends the masters of <paramref name="hosts"/> in <paramref name="dir"/> (ssh -O exit), then removes it.</summary>
+    public static async Task RemoveAsync(string dir, SshTransport ssh, IEnumerable<InventoryHost> hosts, Execution.ICommandRunner runner)
+    {
+        if (Directory.EnumerateFileSystemEntries(dir).Any(e => Path.GetFileName(e) != "owner"))
+            await Task.WhenAll(hosts.Select(h => runner.RunAsync([.. (ssh with { ControlDirectory = dir }).ExitMaster(h)], Execution.CommandPurpose.Teardown, CancellationToken.None)));
+        try
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A socket a master still holds is removed by the master itself; the directory goes next time.
+        }
+    }
+}

@@ -87,6 +87,31 @@ public sealed class JsonEventStream : LabObserver
             WriteStep(w, pause.Step, pause.Index, pause.Count);
         });
 
+    /// <summary>
+    /// A host's part waits, its captures listening, for a ping another host runs (a cross-host capture,
+    /// docs/MULTI-HOST.md): <c>awaiting</c> with <c>before: "traffic"</c> and the ping.
+    /// </summary>
+    public void AwaitingTraffic(CaptureTraffic traffic) =>
+        Emit("awaiting", w =>
+        {
+            w.WriteString("before", "traffic");
+            w.WriteStartObject("traffic");
+            w.WriteString("on", traffic.OnHost);
+            w.WriteString("from", traffic.From.Name);
+            w.WriteString("to", traffic.To);
+            w.WriteNumber("count", traffic.Count);
+            w.WriteEndObject();
+        });
+
+    /// <summary>The ping the controller asked this host's part to run for another host's capture, as it ended.</summary>
+    public void TrafficFinished(CommandOutcome ping) =>
+        Emit("traffic-finished", w =>
+        {
+            w.WriteNumber("exitCode", ping.ExitCode);
+            w.WriteString("stdout", ping.Stdout);
+            w.WriteString("error", ping.Succeeded ? null : ping.Error);
+        });
+
     /// <summary>Standard output (a terminal) hung up: write nothing more, and never throw.</summary>
     public void Detach() => _detached = true;
 

@@ -53,6 +53,7 @@ public sealed record CaptureExpectation(CaptureTraffic While, ImmutableArray<Cap
                         new("from", FieldType.Place, "the host, netns or container that pings", Required: true),
                         new("to", FieldType.PingTarget, "an IPv4 or IPv6 address, or ${uplink.ip}", Required: true),
                         new("count", FieldType.Integer, "echo requests (default 2)") { Min = 1, Max = 20 },
+                        new("on", FieldType.Name, "in a lab across hosts: the host the ping runs on, when not the capture's (docs/MULTI-HOST.md)"),
                     ],
                 },
             ],
@@ -62,7 +63,7 @@ public sealed record CaptureExpectation(CaptureTraffic While, ImmutableArray<Cap
     public override string Keyword => Kind.Keyword;
 
     public override string Describe() =>
-        $"while {While.From.Name} pings {While.To}: " + string.Join("; ", On.Select(p => p.Describe()));
+        $"while {While.From.Name}{(While.OnHost is null ? "" : $" on {While.OnHost}")} pings {While.To}: " + string.Join("; ", On.Select(p => p.Describe()));
 
     public override IEnumerable<string?> Templated => [While.To];
 
@@ -75,7 +76,7 @@ public sealed record CaptureExpectation(CaptureTraffic While, ImmutableArray<Cap
     /// </summary>
     public override void Check(HostModel host)
     {
-        host.Namespace(While.From);
+        if (While.OnHost is null) host.Namespace(While.From); // on another host: that host's part knows its places
         foreach (var point in On) host.Namespace(point.In, point.Span);
     }
 
@@ -104,12 +105,15 @@ public sealed record CaptureExpectation(CaptureTraffic While, ImmutableArray<Cap
         CaptureTraffic? traffic = null;
         if (w.Has("ping") && w.Map("ping", "'ping'") is { } ping)
         {
-            var from = ping.OptionalPlace("from");
-            if (from is null) ping.Error(ping.Span, "'from' is missing", "name the host, netns or container that pings");
+            // On another host (a lab across hosts), 'from' is a place of that host: this one does not resolve it.
+            var on = ping.String("on");
+            var from = on is null ? ping.OptionalPlace("from")
+                : ping.String("from") is { } name ? new Place(name == Place.Host.Name ? PlaceKind.Host : PlaceKind.Netns, name) : null;
+            if (from is null && !ping.Has("from")) ping.Error(ping.Span, "'from' is missing", "name the host, netns or container that pings");
             var to = ping.Target("to", ipv6: true);
             var count = ping.Int("count", 1, 20) ?? 2;
             ping.RejectUnknownKeys("'ping'");
-            traffic = from is null || to is null ? null : new CaptureTraffic(from, to, count);
+            traffic = from is null || to is null ? null : new CaptureTraffic(from, to, count) { OnHost = on, Span = on is null ? ping.Span : ping.SpanOf("on") };
         }
         else if (!w.Has("ping")) w.Error(w.Span, "'while' needs 'ping'", "e.g. 'while: { ping: { from: busybox-2, to: 172.16.100.101 } }'");
         w.RejectUnknownKeys("'while'");
@@ -158,7 +162,17 @@ public sealed record CaptureExpectation(CaptureTraffic While, ImmutableArray<Cap
 }
 
 /// <summary>The traffic of a capture: <see cref="Count"/> pings from a place to an address (answered or not).</summary>
-public sealed record CaptureTraffic(Place From, string To, int Count);
+public sealed record CaptureTraffic(Place From, string To, int Count)
+{
+    /// <summary>In a lab across hosts: the host the ping runs on, when it is not the capture's; null: the capture's host.</summary>
+    public string? OnHost { get; init; }
+
+    public SourceSpan Span { get; init; } = SourceSpan.None;
+
+    public bool Equals(CaptureTraffic? other) => other is not null && From == other.From && To == other.To && Count == other.Count && OnHost == other.OnHost;
+
+    public override int GetHashCode() => HashCode.Combine(From, To, Count, OnHost);
+}
 
 /// <summary>One link to capture on, and the pcap filters its packets must (<see cref="Sees"/>) and must not (<see cref="Never"/>) match.</summary>
 public sealed record CapturePoint(string Link, Place In, ImmutableArray<string> Sees, ImmutableArray<string> Never)
