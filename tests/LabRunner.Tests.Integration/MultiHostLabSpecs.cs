@@ -93,14 +93,7 @@ public sealed class MultiHostLabSpecs(SshTestbed bed) : IClassFixture<SshTestbed
         Require();
         var before = HostSnapshot.Take();
         var hostsBefore = await bed.StatesAsync(Ct);
-        var output = new StringBuilder();
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(Ct);
-        var run = CliWrap.Cli.Wrap("dotnet").WithArguments([Path.Combine(AppContext.BaseDirectory, "labrunner.dll"), "run", LabCli.Scenario("multi-host/host-gw.yaml"), "--inventory", bed.Inventory])
-            .WithEnvironmentVariables(new Dictionary<string, string?> { ["DOTNET_EnableDiagnostics"] = "0" })
-            .WithStandardOutputPipe(PipeTarget.ToStringBuilder(output)).WithValidation(CommandResultValidation.None).ExecuteAsync(stop.Token);
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (!output.ToString().Contains($"Step {step}/", StringComparison.Ordinal) && !run.Task.IsCompleted && DateTime.UtcNow < deadline)
-            await Task.Delay(20, Ct);
+        var (run, output) = await StartUntilStepAsync(step);
         Assert.False(run.Task.IsCompleted, $"the run ended before step {step}: {output}");
         Assert.Equal(0, await LabCli.ShAsync(["kill", "-KILL", run.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture)], Ct));
         Assert.Equal(137, (await run).ExitCode);
@@ -124,12 +117,7 @@ public sealed class MultiHostLabSpecs(SshTestbed bed) : IClassFixture<SshTestbed
         Require();
         var before = HostSnapshot.Take();
         var hostsBefore = await bed.StatesAsync(Ct);
-        var output = new StringBuilder();
-        var run = CliWrap.Cli.Wrap("dotnet").WithArguments([Path.Combine(AppContext.BaseDirectory, "labrunner.dll"), "run", LabCli.Scenario("multi-host/host-gw.yaml"), "--inventory", bed.Inventory])
-            .WithStandardOutputPipe(PipeTarget.ToStringBuilder(output)).WithValidation(CommandResultValidation.None).ExecuteAsync(Ct);
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (!output.ToString().Contains("Step 3/", StringComparison.Ordinal) && !run.Task.IsCompleted && DateTime.UtcNow < deadline)
-            await Task.Delay(20, Ct);
+        var (run, output) = await StartUntilStepAsync(3);
         // The controller's ssh child that runs b's part: its last word is the quoted remote command with "part" and "-b".
         var client = ChildrenOf(run.ProcessId).Single(pid => File.ReadAllText($"/proc/{pid}/cmdline").Split('\0') is var argv
             && argv[0] == "ssh" && argv.Contains("b") && argv[^2].Contains(" part ", StringComparison.Ordinal));
@@ -165,6 +153,20 @@ public sealed class MultiHostLabSpecs(SshTestbed bed) : IClassFixture<SshTestbed
         Assert.Equal(hostsBefore, await bed.StatesAsync(Ct));
         Assert.Empty(before.Diff(HostSnapshot.Take()));
         File.Delete(inventory);
+    }
+
+    /// <summary>The controller running host-gw on the test bed, once it has printed "Step <paramref name="step"/>/" (or ended).</summary>
+    private async Task<(CommandTask<CommandResult> Run, StringBuilder Output)> StartUntilStepAsync(int step)
+    {
+        var output = new StringBuilder();
+        // Without .NET's diagnostics IPC: a controller killed with SIGKILL would leave its debugger pipes in /tmp.
+        var run = CliWrap.Cli.Wrap("dotnet").WithArguments([Path.Combine(AppContext.BaseDirectory, "labrunner.dll"), "run", LabCli.Scenario("multi-host/host-gw.yaml"), "--inventory", bed.Inventory])
+            .WithEnvironmentVariables(new Dictionary<string, string?> { ["DOTNET_EnableDiagnostics"] = "0" })
+            .WithStandardOutputPipe(PipeTarget.ToStringBuilder(output)).WithValidation(CommandResultValidation.None).ExecuteAsync(Ct);
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (!output.ToString().Contains($"Step {step}/", StringComparison.Ordinal) && !run.Task.IsCompleted && DateTime.UtcNow < deadline)
+            await Task.Delay(20, Ct);
+        return (run, output);
     }
 
     private static IEnumerable<int> ChildrenOf(int parent) =>
