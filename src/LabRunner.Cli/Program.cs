@@ -406,18 +406,22 @@ public static class Program
         if (!Processes.IsRoot) return Problem.Environment("labrunner run needs root (each host's part runs as root over ssh, and this machine's ssh keys are root's)").Tell(events);
 
         using var cts = new CancellationTokenSource();
+        int? interruptedWith = null; // the exit code of the first signal: 130, 143 or 129, as a one-host run's
         var registrations = new[] { PosixSignal.SIGINT, PosixSignal.SIGTERM, PosixSignal.SIGHUP }.Select(signal =>
             PosixSignalRegistration.Create(signal, context =>
             {
                 context.Cancel = true; // every host's part is told (end of input) and tears down; we wait for them
+                interruptedWith ??= context.Signal switch { PosixSignal.SIGINT => 130, PosixSignal.SIGTERM => 143, _ => 129 };
                 if (context.Signal == PosixSignal.SIGHUP) console.Detach();
                 console.MarkupLine($"[yellow]{context.Signal}: ending the lab on every host[/]");
                 cts.Cancel();
             })).ToList();
         try
         {
-            return await new MultiHostRun(scenario, text, inventory, new ConsoleLines(console),
+            var code = await new MultiHostRun(scenario, text, inventory, new ConsoleLines(console),
                 new MultiHostOptions { Runtime = settings.Runtime, Driver = settings.Driver, Verbose = settings.Verbose }).RunAsync(cts.Token);
+            // Interrupted: the signal's code, unless something was left behind (4 says more).
+            return interruptedWith is { } signalled && code != ExitCodes.LeftBehind ? signalled : code;
         }
         finally
         {

@@ -107,6 +107,28 @@ public sealed class MultiHostLabSpecs(SshTestbed bed) : IClassFixture<SshTestbed
         Assert.Empty(before.Diff(HostSnapshot.Take()));
     }
 
+    /// <summary>Ctrl-C (SIGINT) to the controller: every host's part is told (its input ends), tears down, and the run exits 130.</summary>
+    [Fact]
+    public async Task A_controller_interrupted_tears_every_host_down_and_exits_130()
+    {
+        Require();
+        var before = HostSnapshot.Take();
+        var hostsBefore = await bed.StatesAsync(Ct);
+        var (run, output) = await StartUntilStepAsync(2);
+        Assert.False(run.Task.IsCompleted, $"the run ended before step 2: {output}");
+
+        Assert.True(Processes.Signal(run.ProcessId, 2));
+        var result = await run;
+
+        Assert.True(result.ExitCode == 130, output.ToString());
+        Assert.Contains("SIGINT: ending the lab on every host", output.ToString());
+        Assert.Contains("[a] teardown: nothing of the lab is left on this host", output.ToString());
+        Assert.Contains("[b] teardown: nothing of the lab is left on this host", output.ToString());
+        Assert.Equal(hostsBefore, await bed.StatesAsync(Ct));
+        Assert.Empty(ControlDirectoriesLeft());
+        Assert.Empty(before.Diff(HostSnapshot.Take()));
+    }
+
     /// <summary>
     /// Host b's ssh session ends mid-lab (its ssh client killed: the connection is gone for the controller): the lab fails
     /// clearly, the others quit, and b's part, its input ended, tears down; the controller confirms it over a new connection.
@@ -160,7 +182,8 @@ public sealed class MultiHostLabSpecs(SshTestbed bed) : IClassFixture<SshTestbed
     {
         var output = new StringBuilder();
         // Without .NET's diagnostics IPC: a controller killed with SIGKILL would leave its debugger pipes in /tmp.
-        var run = CliWrap.Cli.Wrap("dotnet").WithArguments([Path.Combine(AppContext.BaseDirectory, "labrunner.dll"), "run", LabCli.Scenario("multi-host/host-gw.yaml"), "--inventory", bed.Inventory])
+        // env --default-signal: a test host started in the background inherits SIGINT ignored, and so would the controller.
+        var run = CliWrap.Cli.Wrap("env").WithArguments(["--default-signal=INT,TERM", "dotnet", Path.Combine(AppContext.BaseDirectory, "labrunner.dll"), "run", LabCli.Scenario("multi-host/host-gw.yaml"), "--inventory", bed.Inventory])
             .WithEnvironmentVariables(new Dictionary<string, string?> { ["DOTNET_EnableDiagnostics"] = "0" })
             .WithStandardOutputPipe(PipeTarget.ToStringBuilder(output)).WithValidation(CommandResultValidation.None).ExecuteAsync(Ct);
         var deadline = DateTime.UtcNow.AddSeconds(60);

@@ -68,8 +68,7 @@ public sealed class MultiHostRun(Scenario lab, string labText, Inventory invento
 
     private async Task<int> RunPartsAsync(ImmutableArray<InventoryHost> hosts, SshTransport ssh, string id, CancellationToken interrupt)
     {
-        using var forceful = new CancellationTokenSource();
-        var parts = hosts.Select(h => new PartSession(h, ssh.Labrunner(h, PartArguments(h, id)), forceful.Token)).ToList();
+        var parts = hosts.Select(h => new PartSession(h, ssh.Labrunner(h, PartArguments(h, id)))).ToList();
         foreach (var part in parts) part.Send(HostParts.Encode(HostParts.PartText(labText, part.Host.Name, part.Host.Uplink)));
         // Ctrl-C, SIGTERM or SIGHUP: every part's input ends, so every host tears down at once; we wait for them.
         using var onInterrupt = interrupt.Register(() => parts.ForEach(p => p.CloseInput()));

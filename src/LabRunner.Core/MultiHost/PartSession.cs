@@ -19,7 +19,7 @@ internal sealed class PartSession
     private readonly StringBuilder _stderr = new();
     private readonly Task<CliWrap.CommandResult> _process;
 
-    public PartSession(InventoryHost host, IReadOnlyList<string> argv, CancellationToken forceful)
+    public PartSession(InventoryHost host, IReadOnlyList<string> argv)
     {
         Host = host;
         // setsid: the terminal's Ctrl-C reaches the controller only, which then ends the parts in order (end of input).
@@ -48,7 +48,7 @@ internal sealed class PartSession
             }))
             .WithStandardErrorPipe(PipeTarget.ToDelegate(line => { lock (_stderr) _stderr.AppendLine(line); }))
             .WithValidation(CommandResultValidation.None)
-            .ExecuteAsync(CancellationToken.None, forceful);
+            .ExecuteAsync(CancellationToken.None); // never killed from here: its input ending is how a part is stopped
         _ = _process.ContinueWith(_ => _events.Writer.TryComplete(), TaskScheduler.Default);
     }
 
