@@ -57,10 +57,7 @@ public sealed class MultiHostLabSpecs(SshTestbed bed) : IClassFixture<SshTestbed
     private static void Require()
     {
         Root.Require();
-        if (File.Exists("/usr/sbin/sshd")) return;
-        const string why = "the ssh test bed needs openssh-server (/usr/sbin/sshd): install it with vagrant/provision.sh --tools";
-        if (Environment.GetEnvironmentVariable("CI") is not null) Assert.Fail(why);
-        Assert.Skip(why);
+        SshTestbedSpecs.RequireSshd();
     }
 
     [Theory]

@@ -66,7 +66,7 @@ public sealed class SshTestbedSpecs
     }
 
     /// <summary>The script needs OpenSSH's server (vagrant/provision.sh --tools installs it); CI provisions it, so there it fails.</summary>
-    private static void RequireSshd()
+    internal static void RequireSshd()
     {
         if (File.Exists("/usr/sbin/sshd")) return;
         const string why = "the ssh test bed needs openssh-server (/usr/sbin/sshd): install it with vagrant/provision.sh --tools";
