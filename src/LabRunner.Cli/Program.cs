@@ -705,7 +705,8 @@ public static class Program
 
     /// <summary>
     /// Test-only switch for fault injection (docs/RELIABILITY.md): LABRUNNER_FAULT_AFTER_ACTION=k and
-    /// LABRUNNER_FAULT_SIGNAL=KILL|INT|TERM|HUP make the run signal itself right after action k.
+    /// LABRUNNER_FAULT_SIGNAL=KILL|INT|TERM|HUP make the run signal itself right after action k; with
+    /// LABRUNNER_FAULT_WHILE_COMMAND=WORD (and LABRUNNER_FAULT_HOLD_SECONDS=S), while action k's command ending in WORD runs.
     /// </summary>
     private static FaultInjection? FaultFromEnvironment()
     {
@@ -717,7 +718,9 @@ public static class Program
             "HUP" => Processes.SIGHUP,
             _ => Processes.SIGKILL,
         };
-        return new FaultInjection(k, signal);
+        var hold = double.TryParse(Environment.GetEnvironmentVariable("LABRUNNER_FAULT_HOLD_SECONDS"), System.Globalization.NumberStyles.Float,
+            System.Globalization.CultureInfo.InvariantCulture, out var seconds) ? TimeSpan.FromSeconds(seconds) : TimeSpan.Zero;
+        return new FaultInjection(k, signal) { WhileCommand = Environment.GetEnvironmentVariable("LABRUNNER_FAULT_WHILE_COMMAND") is { Length: > 0 } w ? w : null, Hold = hold };
     }
 
     private static async Task<int> CleanAsync(IAnsiConsole console, bool verbose, string stateDir, IReadOnlyCollection<string> ids)

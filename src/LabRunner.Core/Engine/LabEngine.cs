@@ -9,8 +9,21 @@ using LabRunner.Runtimes;
 
 namespace LabRunner.Engine;
 
-/// <summary>Test-only: send <see cref="Signal"/> to ourselves right after scenario action number <see cref="AfterAction"/> (1-based).</summary>
-public sealed record FaultInjection(int AfterAction, int Signal);
+/// <summary>
+/// Test-only: send <see cref="Signal"/> to ourselves right after scenario action number <see cref="AfterAction"/>
+/// (1-based), or, with <see cref="WhileCommand"/>, while that action's command is running (<see cref="FaultInCommandRunner"/>).
+/// </summary>
+public sealed record FaultInjection(int AfterAction, int Signal)
+{
+    /// <summary>
+    /// The last word of one of the action's commands (e.g. "/usr/lib/cni/bridge"): the first such command of action
+    /// <see cref="AfterAction"/> signals the run itself once it has started, and then goes on without it.
+    /// </summary>
+    public string? WhileCommand { get; init; }
+
+    /// <summary>How long that command waits after the signal before it goes on (a slow command, still running when `clean` comes).</summary>
+    public TimeSpan Hold { get; init; }
+}
 
 /// <summary>What a pause before a step answers: run it, or end the run here (tear down, as if the lab ended).</summary>
 public enum StepGo

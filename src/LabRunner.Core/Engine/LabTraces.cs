@@ -11,7 +11,7 @@ public sealed record SweepResult(IReadOnlyList<string> Removed, IReadOnlyList<st
 /// Everything on the machine that carries one lab's id, found without the journal: named namespaces <c>lr-ID</c>,
 /// <c>lr-ID-*</c>, <c>lr-ID_wan</c> (and nsfs mounts of those names); containers labelled <c>labrunner.lab=ID</c> in
 /// containerd and Docker; processes labelled <c>LABRUNNER_CONTAINER=ID/…</c> (process-runtime containers and
-/// captures' tcpdumps); and /var/run/netns links into those containers' PIDs. Teardown and `clean` sweep them after
+/// captures' tcpdumps) or <c>CNI_CONTAINERID=labrunner-ID-…</c> (a dead run's CNI plugins, ended first); and /var/run/netns links into those containers' PIDs. Teardown and `clean` sweep them after
 /// replaying the journal, so a journal that is damaged, cut short or wrong still leaves nothing; what cannot be
 /// removed, or cannot be looked for (a runtime's daemon is down), is named. Never a looser pattern than the lab id.
 /// </summary>
@@ -37,6 +37,9 @@ public sealed class LabTraces(ICommandRunner runner, Func<string, IContainerRunt
         var removed = new List<string>();
         var leftovers = new List<string>();
         var lookIn = runtimeNames.Distinct().Select(runtimes).ToList();
+
+        // 0. A dead run's CNI plugins still in the middle of an ADD: ended before what they build is removed.
+        foreach (var problem in Model.Cni.EndPlugins(id => IsLabCniContainerId(labId, id))) leftovers.Add(problem);
 
         // 1. Containers first (and their PIDs, before they are gone: /var/run/netns/PID links point into them).
         var containers = new List<(IContainerRuntime Runtime, LabContainer Container)>();
@@ -101,10 +104,18 @@ public sealed class LabTraces(ICommandRunner runner, Func<string, IContainerRunt
         var traces = new List<string>();
         traces.AddRange(Names(labId).Select(n => $"{NetnsDir}/{n} still exists"));
         traces.AddRange(Platform.NsfsMounts.MountPoints().Where(m => IsLabName(labId, Path.GetFileName(m))).Select(m => $"{m} is still an nsfs mount"));
-        traces.AddRange(Platform.Processes.WithEnvironmentName(ProcessRuntime.LabelVariable)
-            .Where(p => p.Value.StartsWith(labId + "/", StringComparison.Ordinal)).Select(p => $"{p.Value} still runs (container process {p.Pid})"));
+        foreach (var (pid, name, value) in Platform.Processes.WithEnvironmentNames([ProcessRuntime.LabelVariable, Model.Cni.ContainerIdVariable]))
+        {
+            if (name == ProcessRuntime.LabelVariable && value.StartsWith(labId + "/", StringComparison.Ordinal))
+                traces.Add($"{value} still runs (container process {pid})");
+            else if (name == Model.Cni.ContainerIdVariable && IsLabCniContainerId(labId, value))
+                traces.Add($"{Model.Cni.ContainerIdVariable}={value} still runs (CNI plugin process {pid})");
+        }
         return traces;
     }
+
+    /// <summary>A CNI_CONTAINERID the lab gives its attachments (<see cref="Model.Cni.ContainerId"/>: labrunner-ID-PLACE).</summary>
+    private static bool IsLabCniContainerId(string labId, string containerId) => containerId.StartsWith($"labrunner-{labId}-", StringComparison.Ordinal);
 
     /// <summary>A sandbox name of the lab: lr-ID, lr-ID-NAME or lr-ID_wan.</summary>
     private static bool IsLabName(string labId, string name)

@@ -46,7 +46,8 @@ public sealed class LiveLab : IAsyncDisposable
         _observer = observer;
         _runtimes = runtimes;
         _runtime = runtime;
-        _executor = new ActionExecutor(session, journal, runner, runtime);
+        var actions = fault is { WhileCommand: not null } ? new FaultInCommandRunner(runner, fault, () => _actionsDone + 1 == fault.AfterAction) : runner;
+        _executor = new ActionExecutor(session, journal, actions, runtime);
         _evaluator = new ExpectationEvaluator(session, runner, runtime, journal, LabPlaces);
         _topology = new TopologyReader(session, runner);
     }
@@ -355,7 +356,7 @@ public sealed class LiveLab : IAsyncDisposable
     /// <summary>Test-only fault injection (docs/RELIABILITY.md): signal ourselves right after action k.</summary>
     private void InjectFault(int actionsDone)
     {
-        if (_fault is { } fault && fault.AfterAction == actionsDone)
+        if (_fault is { WhileCommand: null } fault && fault.AfterAction == actionsDone)
             Platform.Processes.Signal(Environment.ProcessId, fault.Signal);
     }
 

@@ -77,17 +77,24 @@ public static class Processes
         [.. WithEnvironmentName(name).Where(p => p.Value == value).Select(p => p.Pid)];
 
     /// <summary>Live processes that carry the environment variable NAME, with its value.</summary>
-    public static IReadOnlyList<(int Pid, string Value)> WithEnvironmentName(string name)
+    public static IReadOnlyList<(int Pid, string Value)> WithEnvironmentName(string name) =>
+        [.. WithEnvironmentNames([name]).Select(p => (p.Pid, p.Value))];
+
+    /// <summary>Live processes that carry one of the environment variables <paramref name="names"/>, with its value (one look at /proc for all).</summary>
+    public static IReadOnlyList<(int Pid, string Name, string Value)> WithEnvironmentNames(IReadOnlyList<string> names)
     {
-        var prefix = name + "=";
-        var found = new List<(int, string)>();
+        var prefixes = names.Select(n => n + "=").ToList();
+        var found = new List<(int, string, string)>();
         foreach (var dir in Directory.EnumerateDirectories("/proc"))
         {
             if (!int.TryParse(Path.GetFileName(dir), out var pid)) continue;
             try
             {
-                var entry = System.Text.Encoding.UTF8.GetString(File.ReadAllBytes($"{dir}/environ")).Split('\0').FirstOrDefault(e => e.StartsWith(prefix, StringComparison.Ordinal));
-                if (entry is not null && IsRunning(pid)) found.Add((pid, entry[prefix.Length..]));
+                var entries = System.Text.Encoding.UTF8.GetString(File.ReadAllBytes($"{dir}/environ")).Split('\0');
+                var matches = prefixes.Select(prefix => (prefix, entry: entries.FirstOrDefault(e => e.StartsWith(prefix, StringComparison.Ordinal))))
+                    .Where(m => m.entry is not null).ToList();
+                if (matches.Count == 0 || !IsRunning(pid)) continue;
+                found.AddRange(matches.Select(m => (pid, m.prefix[..^1], m.entry![m.prefix.Length..])));
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
@@ -102,6 +109,23 @@ public static class Processes
     public const int SIGINT = 2;
     public const int SIGKILL = 9;
     public const int SIGTERM = 15;
+
+    /// <summary>
+    /// SIGKILL to <paramref name="pid"/> if it is still the process started at <paramref name="startTime"/>, then waits
+    /// up to <paramref name="wait"/> for it to be gone; true once it is (or was never there).
+    /// </summary>
+    public static bool KillAndWait(int pid, long? startTime, TimeSpan wait)
+    {
+        if (!IsRunning(pid, startTime)) return true;
+        Signal(pid, SIGKILL);
+        var until = DateTime.UtcNow + wait;
+        while (IsRunning(pid, startTime))
+        {
+            if (DateTime.UtcNow > until) return false;
+            Thread.Sleep(10);
+        }
+        return true;
+    }
 
     /// <summary>Sends a signal; false if the process is gone.</summary>
     public static bool Signal(int pid, int signal) => kill(pid, signal) == 0;
