@@ -2,8 +2,11 @@
 # The local test bed for multi-host labs (docs/MULTI-HOST.md): N throwaway "hosts" on this
 # machine, each reachable over real OpenSSH, as labrunner's controller reaches real hosts.
 #
-#   scripts/ssh-testbed.sh up N [--dir DIR]    N hosts a, b, c, ... (N = 1..8); the last line on
-#                                               stdout is DIR/inventory.yaml's absolute path
+#   scripts/ssh-testbed.sh up N [--dir DIR] [--uplinks NAME,NAME,...]
+#                                               N hosts a, b, c, ... (N = 1..8); the last line on
+#                                               stdout is DIR/inventory.yaml's absolute path.
+#                                               --uplinks names each host's underlay link (default
+#                                               eth0 on every host), as real machines differ
 #   scripts/ssh-testbed.sh down [--dir DIR]    remove everything `up` made, by its record in DIR
 #                                               (idempotent: nothing there is fine)
 #   scripts/ssh-testbed.sh status [--dir DIR]  what exists; exit 0 when the test bed is up and whole
@@ -14,7 +17,7 @@
 # What each part is, and why:
 #   - ltb-underlay: a network namespace with bridge br0 (10.99.0.1/24), the hosts' shared LAN. Never
 #     the machine's own namespace: the machine gets no link, address or route of ours.
-#   - ltb-X per host: a network namespace, lo up, eth0 (a veth whose peer sits on br0) with
+#   - ltb-X per host: a network namespace, lo up, eth0 or --uplinks' name (a veth whose peer sits on br0) with
 #     10.99.0.(10+i)/24 (a=.11, b=.12, ...). Created from inside ltb-underlay, so even the veth's
 #     first moment is not in the machine's namespace.
 #   - its own mount namespace per host (`ip netns exec` makes one, slave of the machine's, and
@@ -50,7 +53,7 @@ READY_TIMEOUT="${LTB_READY_TIMEOUT:-15}" # seconds every sshd gets to accept a c
 
 say() { echo "$PROG: $*" >&2; }
 die() { say "$*"; exit 1; }
-usage() { sed -n '5,13s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
+usage() { sed -n '5,16s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
 
 # ---------------------------------------------------------------- arguments
 cmd="${1:-}"
@@ -61,17 +64,26 @@ case "$cmd" in
   "") say "missing command"; usage >&2; exit 2 ;;
   *) say "unknown command '$cmd'"; usage >&2; exit 2 ;;
 esac
-DIR=/run/lr-testbed N=""
+DIR=/run/lr-testbed N="" UPLINKS=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --dir) [[ $# -ge 2 && -n "$2" ]] || { say "--dir needs a directory"; exit 2; }; DIR="$2"; shift 2 ;;
     --dir=*) DIR="${1#--dir=}"; shift ;;
+    --uplinks) [[ $# -ge 2 && -n "$2" ]] || { say "--uplinks needs names, e.g. --uplinks eth0,enp0s8"; exit 2; }; UPLINKS="$2"; shift 2 ;;
+    --uplinks=*) UPLINKS="${1#--uplinks=}"; shift ;;
     -h | --help) usage; exit 0 ;;
     *) if [[ "$cmd" == up && -z "$N" ]]; then N="$1"; shift; else say "unexpected argument '$1'"; usage >&2; exit 2; fi ;;
   esac
 done
 if [[ "$cmd" == up ]]; then
   [[ "$N" =~ ^[1-8]$ ]] || { say "up needs a host count from 1 to 8 (got '${N:-nothing}'): scripts/ssh-testbed.sh up 2"; exit 2; }
+  IFS=, read -r -a UPLINK_NAMES <<<"$UPLINKS"
+  if [[ -n "$UPLINKS" ]]; then
+    [[ ${#UPLINK_NAMES[@]} -eq $N ]] || { say "--uplinks names ${#UPLINK_NAMES[@]} links for $N hosts: give one per host, e.g. --uplinks eth0,enp0s8"; exit 2; }
+    for u in "${UPLINK_NAMES[@]}"; do
+      [[ "$u" =~ ^[a-zA-Z][a-zA-Z0-9_.-]{0,14}$ && "$u" != lo ]] || { say "--uplinks: '$u' is not an interface name (a letter, then up to 14 letters, digits, '_', '.', '-')"; exit 2; }
+    done
+  fi
 fi
 [[ "$DIR" == /* ]] || DIR="$PWD/$DIR"
 DIR="${DIR%/}"
@@ -202,14 +214,15 @@ if [[ "$cmd" == status ]]; then
   fi
   while read -r kind name pid config; do
     [[ "$kind" == sshd ]] || continue
-    addr="$(ip -n "ltb-$name" -br -4 addr show dev eth0 2>/dev/null | awk '{print $3}')"
+    up="$(awk -v h="$name" '$1 == h":" {print $6}' "$DIR/inventory.yaml" 2>/dev/null | tr -d ,)"
+    addr="$(ip -n "ltb-$name" -br -4 addr show dev "${up:-eth0}" 2>/dev/null | awk '{print $3}')"
     if [[ -r "/proc/$pid/cmdline" ]] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$config"; then
       state="sshd PID $pid running"
     else
       state="sshd PID $pid NOT RUNNING"; whole=1
     fi
     ns_exists "ltb-$name" || { state+=", netns ltb-$name MISSING"; whole=1; }
-    echo "  host $name:     netns ltb-$name, eth0 ${addr:-(no address)}, $state"
+    echo "  host $name:     netns ltb-$name, ${up:-eth0} ${addr:-(no address)}, $state"
   done <"$STATE"
   exit "$whole"
 fi
@@ -291,18 +304,18 @@ ip -n "$UNDERLAY" link set br0 up
 } >"$DIR/inventory.yaml.tmp"
 
 for ((i = 0; i < N; i++)); do
-  h="${HOSTS[$i]}" addr="$(address_of "$i")" ns="ltb-${HOSTS[$i]}" hd="$DIR/hosts/${HOSTS[$i]}"
+  h="${HOSTS[$i]}" addr="$(address_of "$i")" ns="ltb-${HOSTS[$i]}" hd="$DIR/hosts/${HOSTS[$i]}" up="${UPLINK_NAMES[$i]:-eth0}"
   mkdir -p "$hd"
 
   record "netns $ns"
   ip netns add "$ns" || die "could not create network namespace $ns"
   ip -n "$ns" link set lo up
   # Made in the underlay, its peer straight into the host: never a link in the machine's namespace.
-  ip -n "$UNDERLAY" link add "$ns" type veth peer name eth0 netns "$ns" || die "could not create the veth of host $h"
+  ip -n "$UNDERLAY" link add "$ns" type veth peer name "$up" netns "$ns" || die "could not create the veth of host $h"
   ip -n "$UNDERLAY" link set "$ns" master br0
   ip -n "$UNDERLAY" link set "$ns" up
-  ip -n "$ns" addr add "$addr/24" dev eth0
-  ip -n "$ns" link set eth0 up
+  ip -n "$ns" addr add "$addr/24" dev "$up"
+  ip -n "$ns" link set "$up" up
 
   ssh-keygen -q -t ed25519 -N "" -C "lr-testbed host $h" -f "$hd/ssh_host_ed25519_key" </dev/null || die "ssh-keygen failed for host $h"
   cat >"$hd/sshd_config" <<EOF
@@ -364,7 +377,7 @@ Host $h
   ProxyCommand nsenter --net=/run/netns/$UNDERLAY socat STDIO TCP:%h:%p
 
 EOF
-  echo "  $h: { ssh: $h, uplink: eth0, address: $addr, labrunner: \"dotnet $LABRUNNER_DLL\" }" >>"$DIR/inventory.yaml.tmp"
+  echo "  $h: { ssh: $h, uplink: $up, address: $addr, labrunner: \"dotnet $LABRUNNER_DLL\" }" >>"$DIR/inventory.yaml.tmp"
 done
 
 # Every sshd accepts a connection (and so the keys, known_hosts and ProxyCommand all work) or up fails.

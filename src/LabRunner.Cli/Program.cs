@@ -400,9 +400,13 @@ public static class Program
             return Problem.Usage($"{string.Join(", ", unsupported)}: not available for a lab across hosts yet", "run it without; each host's uplink comes from the inventory").Tell(events);
         var inventory = Inventory.LoadFile(settings.Inventory);
         var hosts = inventory.For(scenario);
-        // The lab again, with the inventory's host addresses written in, checked as a whole before any host is touched.
-        var text = HostParts.WithHostAddresses(File.ReadAllText(path), path, h => hosts.FirstOrDefault(x => x.Name == h)?.Address);
-        scenario = ScenarioLoader.Load(text, path);
+        // The lab again, with the inventory's host addresses and uplinks written in, checked as a whole (each host's part
+        // with its own uplink) before any host is touched. A host the inventory gives no uplink keeps the lab's.
+        var uplinks = hosts.Where(h => h.Uplink is not null).ToDictionary(h => h.Name, h => h.Uplink!);
+        var text = HostParts.WithHostFields(File.ReadAllText(path), path, (h, field) => field == "uplink"
+            ? uplinks.GetValueOrDefault(h, scenario.Uplink.Name)
+            : hosts.FirstOrDefault(x => x.Name == h)?.Address);
+        scenario = ScenarioLoader.Load(text, path, uplinks);
         if (!Processes.IsRoot) return Problem.Environment("labrunner run needs root (each host's part runs as root over ssh, and this machine's ssh keys are root's)").Tell(events);
 
         using var cts = new CancellationTokenSource();

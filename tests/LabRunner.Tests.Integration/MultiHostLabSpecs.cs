@@ -8,7 +8,8 @@ namespace LabRunner.Tests.Integration;
 
 /// <summary>
 /// A test bed of three hosts (scripts/ssh-testbed.sh up 3: real sshd in namespaces of their own, reached with the
-/// system's ssh), made once for <see cref="MultiHostLabSpecs"/> and removed after it.
+/// system's ssh), made once for <see cref="MultiHostLabSpecs"/> and removed after it. Their uplinks have three names, as
+/// real machines' NICs do, so every lab shows it runs unchanged wherever its hosts name their links differently.
 /// </summary>
 public sealed class SshTestbed : IAsyncLifetime
 {
@@ -18,12 +19,15 @@ public sealed class SshTestbed : IAsyncLifetime
 
     public string SshConfig => Path.Combine(Dir, "ssh_config");
 
+    /// <summary>Hosts a, b and c's links to each other (the inventory's uplinks).</summary>
+    public static readonly string[] Uplinks = ["eth0", "enp0s8", "ens5"];
+
     private static string Script => Path.Combine(LabCli.RepoRoot, "scripts", "ssh-testbed.sh");
 
     public async ValueTask InitializeAsync()
     {
         if (!Processes.IsRoot || !File.Exists("/usr/sbin/sshd")) return; // each spec says why it cannot run
-        var up = await CliWrap.Cli.Wrap("bash").WithArguments([Script, "up", "3", "--dir", Dir]).WithValidation(CommandResultValidation.None).ExecuteBufferedAsync();
+        var up = await CliWrap.Cli.Wrap("bash").WithArguments([Script, "up", "3", "--dir", Dir, "--uplinks", string.Join(',', Uplinks)]).WithValidation(CommandResultValidation.None).ExecuteBufferedAsync();
         if (up.ExitCode != 0) throw new InvalidOperationException($"ssh-testbed.sh up 3 failed: {up.StandardOutput}{up.StandardError}");
     }
 

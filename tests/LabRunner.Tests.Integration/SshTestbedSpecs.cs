@@ -27,14 +27,14 @@ public sealed class SshTestbedSpecs
         LabRun? down = null;
         try
         {
-            var up = await Sh(["bash", Script, "up", "2", "--dir", dir]);
+            var up = await Sh(["bash", Script, "up", "2", "--dir", dir, "--uplinks", "eth0,enp0s8"]); // as two real machines may name their NICs
             Assert.True(up.ExitCode == 0, up.ToString());
             var inventory = up.Stdout.TrimEnd().Split('\n')[^1];
             Assert.Equal(Path.Combine(dir, "inventory.yaml"), inventory);
             var text = await File.ReadAllTextAsync(inventory, Ct);
             Assert.Contains($"ssh-config: {dir}/ssh_config", text);
             Assert.Contains("a: { ssh: a, uplink: eth0, address: 10.99.0.11, labrunner: \"dotnet ", text);
-            Assert.Contains("b: { ssh: b, uplink: eth0, address: 10.99.0.12, labrunner: \"dotnet ", text);
+            Assert.Contains("b: { ssh: b, uplink: enp0s8, address: 10.99.0.12, labrunner: \"dotnet ", text);
 
             // One login per host (each runs root's shell startup files): host a makes a named namespace and a file in
             // its /run/labrunner and sees both; host b sees neither, and neither does the machine.
@@ -46,9 +46,9 @@ public sealed class SshTestbedSpecs
             Assert.Contains($"NETNS: {netns}", a.Stdout);
             Assert.Contains($"RUN: {probe}", a.Stdout);
 
-            var b = await Sh(["ssh", "-F", config, "b", "--", "ip -br addr show dev eth0 && echo NETNS: $(ip netns list) && echo RUN: $(ls /run/labrunner)"]);
+            var b = await Sh(["ssh", "-F", config, "b", "--", "ip -br addr show dev enp0s8 && echo NETNS: $(ip netns list) && echo RUN: $(ls /run/labrunner)"]);
             Assert.True(b.ExitCode == 0, b.ToString());
-            Assert.Matches(@"(?m)^eth0@\S+\s+UP\s+10\.99\.0\.12/24", b.Stdout);
+            Assert.Matches(@"(?m)^enp0s8@\S+\s+UP\s+10\.99\.0\.12/24", b.Stdout);
             Assert.DoesNotContain(netns, b.Stdout);
             Assert.DoesNotContain(probe, b.Stdout);
 

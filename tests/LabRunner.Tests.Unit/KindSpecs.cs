@@ -209,6 +209,7 @@ public sealed class KindSpecs
         _ when type == typeof(Uplink) => new Uplink("eth9", "10.9.9.9/24"),
         _ when type == typeof(CaptureTraffic) => ((CaptureTraffic)value!) with { To = "10.9.9.9" },
         _ when type == typeof(ImmutableArray<string>) => ((ImmutableArray<string>)value!).Add("zz"),
+        _ when type == typeof(ImmutableDictionary<string, string>) => ((ImmutableDictionary<string, string>)value!).SetItem("zz", "eth9"),
         _ when type == typeof(ImmutableArray<string>?) => (value as ImmutableArray<string>? ?? []).Add("zz"),
         _ when type.IsGenericType && type.GetGenericTypeDefinition() == typeof(ImmutableArray<>) =>
             type.GetMethod("RemoveAt")!.Invoke(value, [0]), // one fewer element

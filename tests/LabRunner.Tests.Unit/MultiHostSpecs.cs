@@ -34,7 +34,7 @@ public sealed class MultiHostSpecs
         Assert.All(lab.Steps.SelectMany(s => s.Expectations), e => Assert.Contains(e.OnHost, hosts));
         foreach (var host in hosts)
         {
-            var part = ScenarioLoader.Load(HostParts.PartText(HostParts.WithStandInAddresses(text, file), host, "eth0"), $"<part {host}>");
+            var part = ScenarioLoader.Load(HostParts.PartText(HostParts.WithStandIns(text, file), host, "eth0"), $"<part {host}>");
             var model = lab.PartOn(host);
             Assert.Empty(part.Hosts);
             Assert.Equal("eth0", part.Uplink.Name);
@@ -134,10 +134,76 @@ public sealed class MultiHostSpecs
     {
         const string text = "via: ${hosts.b.address}\nlocal: ${hosts.a.address} ${hosts.b.address}\n";
 
-        Assert.Equal("via: 10.0.0.2\nlocal: 10.0.0.1 10.0.0.2\n", HostParts.WithHostAddresses(text, "x.yaml", h => h == "a" ? "10.0.0.1" : "10.0.0.2"));
-        Assert.Equal("via: 192.0.2.1\nlocal: 192.0.2.2 192.0.2.1\n", HostParts.WithStandInAddresses(text, "x.yaml"));
-        var e = Assert.Throws<ScenarioInvalidException>(() => HostParts.WithHostAddresses(text, "x.yaml", h => h == "a" ? "10.0.0.1" : null));
+        Assert.Equal("via: 10.0.0.2\nlocal: 10.0.0.1 10.0.0.2\n", HostParts.WithHostFields(text, "x.yaml", (h, _) => h == "a" ? "10.0.0.1" : "10.0.0.2"));
+        Assert.Equal("via: 192.0.2.1\nlocal: 192.0.2.2 192.0.2.1\n", HostParts.WithStandIns(text, "x.yaml"));
+        var e = Assert.Throws<ScenarioInvalidException>(() => HostParts.WithHostFields(text, "x.yaml", (h, _) => h == "a" ? "10.0.0.1" : null));
         Assert.Contains("x.yaml:1:6: error: no address for host 'b'", e.Message);
+    }
+
+    [Fact]
+    public void Host_uplinks_come_from_the_inventory_and_stand_in_as_the_labs_own_uplink_without_one()
+    {
+        const string text = "uplink: { name: eth0 }\ndev: \"${hosts.b.uplink}\"\nlink: \"${hosts.a.uplink}\"\n";
+
+        Assert.Equal("uplink: { name: eth0 }\ndev: \"enp0s8\"\nlink: \"eth1\"\n",
+            HostParts.WithHostFields(text, "x.yaml", (h, field) => field == "uplink" ? (h == "a" ? "eth1" : "enp0s8") : null));
+        Assert.Equal("uplink: { name: eth0 }\ndev: \"eth0\"\nlink: \"eth0\"\n", HostParts.WithStandIns(text, "x.yaml"));
+        Assert.Equal(Uplink.Default.Name, HostParts.LabUplinkName("lab: no uplink\n"));
+        Assert.Equal(Uplink.Default.Name, HostParts.LabUplinkName("{ not: yaml"));
+    }
+
+    [Fact]
+    public void A_host_field_other_than_address_or_uplink_is_exit_2_at_its_position_with_the_nearest()
+    {
+        var e = Assert.Throws<ScenarioInvalidException>(() => HostParts.WithStandIns("lab: x\nvia: ${hosts.a.adress}\n", "x.yaml"));
+
+        Assert.Contains("x.yaml:2:6: error: a host has no field 'adress'", e.Message);
+        Assert.Contains("did you mean 'address'?", e.Message);
+    }
+
+    [Theory]
+    [InlineData("host-gw.yaml")]
+    [InlineData("vxlan.yaml")]
+    [InlineData("flannel.yaml")]
+    public void A_lab_runs_unchanged_on_hosts_whose_uplinks_have_other_names_each_part_checked_with_its_own(string file)
+    {
+        string[] names = ["eth0", "enp0s8", "ens5"];
+        var text = File.ReadAllText(Lab(file));
+        var hosts = ScenarioLoader.Load(text, file).Hosts;
+        var uplinks = hosts.Select((h, i) => (h, names[i])).ToDictionary(x => x.h, x => x.Item2);
+
+        var written = HostParts.WithHostFields(text, file, (h, field) => field == "uplink" ? uplinks[h] : $"10.0.0.{hosts.IndexOf(h) + 1}");
+        var lab = ScenarioLoader.Load(written, file, uplinks); // each host's part checked with its uplink: no error
+
+        Assert.DoesNotContain("${hosts.", written);
+        foreach (var host in hosts)
+        {
+            Assert.Equal(uplinks[host], lab.PartOn(host).Uplink.Name);
+            var part = ScenarioLoader.Load(HostParts.PartText(written, host, uplinks[host]), $"<part {host}>");
+            Assert.Equal(uplinks[host], part.Uplink.Name);
+        }
+    }
+
+    [Fact]
+    public void A_lab_that_names_one_hosts_uplink_literally_is_refused_for_a_host_whose_uplink_is_another()
+    {
+        const string text = """
+            lab: literal
+            hosts: [a, b]
+            uplink: { name: eth0 }
+            steps:
+              - title: an overlay on each host's uplink
+                actions:
+                  - { on: a, vxlan-add: { name: vx0, id: 42, dev: eth0, local: 10.0.0.1 } }
+                  - { on: b, vxlan-add: { name: vx0, id: 42, dev: eth0, local: 10.0.0.2 } }
+            """;
+
+        ScenarioLoader.Load(text, "x.yaml", new Dictionary<string, string> { ["a"] = "eth0", ["b"] = "eth0" });
+        var e = Assert.Throws<ScenarioInvalidException>(() => ScenarioLoader.Load(text, "x.yaml", new Dictionary<string, string> { ["b"] = "enp0s8" }));
+
+        Assert.Contains("on b:", e.Message);
+        Assert.Contains("eth0", e.Message);
+        Assert.DoesNotContain("on a:", e.Message);
     }
 
     [Fact]

@@ -84,6 +84,9 @@ public static class LabSchema
     /// <summary>An address field may also be an inventory's host address, written in before the lab is loaded.</summary>
     private const string HostAddress = @"\$\{hosts\.[A-Za-z0-9_-]+\.address\}";
 
+    /// <summary>An interface field may also be an inventory's host uplink (a lab across hosts' underlay), written in the same way.</summary>
+    private const string HostUplink = @"\$\{hosts\.[A-Za-z0-9_-]+\.uplink\}";
+
     /// <summary>A kind's mapping of fields; with a short form, a bare value standing for that field is allowed too.</summary>
     private static JsonNode Fields(IEnumerable<FieldSpec> fields, string? shortForm)
     {
@@ -118,7 +121,10 @@ public static class LabSchema
     {
         var schema = type switch
         {
-            FieldType.Interface => Text(pattern: "^[A-Za-z0-9][A-Za-z0-9_.-]*$", maxLength: Names.MaxInterfaceBytes),
+            FieldType.Interface => new JsonObject
+            {
+                ["anyOf"] = Array(Text(pattern: "^[A-Za-z0-9][A-Za-z0-9_.-]*$", maxLength: Names.MaxInterfaceBytes), Text(pattern: "^" + HostUplink + "$")),
+            },
             FieldType.Name => Text(pattern: "^[A-Za-z0-9][A-Za-z0-9_.-]*$", maxLength: Names.MaxObjectName),
             FieldType.Cidr => Text(pattern: @"^[0-9]{1,3}(\.[0-9]{1,3}){3}/[0-9]{1,2}$"),
             FieldType.Ipv4 => Text(pattern: @"^([0-9]{1,3}(\.[0-9]{1,3}){3}|" + HostAddress + ")$"),

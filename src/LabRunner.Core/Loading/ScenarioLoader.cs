@@ -67,7 +67,10 @@ public static class ScenarioLoader
         return buffer[..total];
     }
 
-    public static Scenario Load(string text, string file)
+    /// <param name="hostUplinks">
+    /// A lab across hosts: each host's uplink name from the inventory, where it has one; that host's part is checked with it.
+    /// </param>
+    public static Scenario Load(string text, string file, IReadOnlyDictionary<string, string>? hostUplinks = null)
     {
         var errors = new ErrorList();
         if (text.Length > MaxFileBytes && Encoding.UTF8.GetByteCount(text) > MaxFileBytes)
@@ -76,9 +79,9 @@ public static class ScenarioLoader
             throw Invalid(new SourceSpan(file, 1, 1), "file contains NUL bytes: it is binary, not a YAML scenario");
         if (FirstForbiddenCharacter(text, file) is { } odd)
             throw Invalid(odd.Span, $"character U+{(int)odd.Char:X4} is not allowed in a scenario", "remove it: control characters, byte order marks and Unicode line/paragraph separators have no place in a lab (and trip the YAML parser)");
-        // A lab across hosts names host addresses the inventory gives (${hosts.NAME.address}); the controller writes them in
-        // before loading. Any still there (validate, plan) are checked with stand-ins from the documentation range.
-        text = MultiHost.HostParts.WithStandInAddresses(text, file);
+        // A lab across hosts names host addresses and uplinks the inventory gives (${hosts.NAME.address}, .uplink); the
+        // controller writes them in before loading. Any still there (validate, plan) are checked with stand-ins.
+        text = MultiHost.HostParts.WithStandIns(text, file);
         PreScan(text, file);
         var stream = new YamlStream();
         try
@@ -102,6 +105,11 @@ public static class ScenarioLoader
 
         var scenario = new Reader(errors).Read(FieldValue.FromYaml(stream.Documents[0].RootNode, file));
         if (errors.Errors.Count > 0) throw Capped(errors.Errors);
+        if (hostUplinks is not null)
+            scenario = scenario! with
+            {
+                HostUplinks = hostUplinks.Where(u => scenario.Hosts.Contains(u.Key) && u.Value != scenario.Uplink.Name).ToImmutableDictionary(),
+            };
         // A lab across hosts is played host by host: each host has its own places (a name may exist on two hosts).
         var flowErrors = scenario!.Hosts.IsEmpty
             ? ScenarioValidator.Validate(scenario)

@@ -13,7 +13,8 @@ public sealed record Scenario(
     /// <summary>Value equality, lists included (<see cref="Sequences"/>).</summary>
     public bool Equals(Scenario? other) =>
         other is not null && Name == other.Name && Description == other.Description && Uplink == other.Uplink && Sequences.Equal(Steps, other.Steps) &&
-        Span == other.Span && Runtime == other.Runtime && Sequences.Equal(Hosts, other.Hosts);
+        Span == other.Span && Runtime == other.Runtime && Sequences.Equal(Hosts, other.Hosts) &&
+        HostUplinks.Count == other.HostUplinks.Count && !HostUplinks.Except(other.HostUplinks).Any();
 
     public override int GetHashCode() => HashCode.Combine(Name, Description, Uplink, Sequences.Hash(Steps), Span, Runtime, Sequences.Hash(Hosts));
 
@@ -23,10 +24,21 @@ public sealed record Scenario(
     /// </summary>
     public ImmutableArray<string> Hosts { get; init; } = [];
 
-    /// <summary>This lab's part on <paramref name="host"/>: the same steps (titles, numbers), each with only what runs there.</summary>
+    /// <summary>
+    /// The hosts whose uplink is not the lab's <see cref="Uplink"/> name (the inventory's <c>uplink</c>), by host: their
+    /// parts are played, and checked, with that name.
+    /// </summary>
+    public ImmutableDictionary<string, string> HostUplinks { get; init; } = ImmutableDictionary<string, string>.Empty;
+
+    /// <summary>
+    /// This lab's part on <paramref name="host"/>: the same steps (titles, numbers), each with only what runs there, and
+    /// the host's uplink name.
+    /// </summary>
     public Scenario PartOn(string host) => this with
     {
         Hosts = [],
+        HostUplinks = ImmutableDictionary<string, string>.Empty,
+        Uplink = HostUplinks.TryGetValue(host, out var uplink) ? Uplink with { Name = uplink } : Uplink,
         Steps = [.. Steps.Select(s => s with
         {
             Actions = [.. s.Actions.Where(a => a.OnHost == host).Select(a => a with { OnHost = null })],

@@ -2,32 +2,43 @@ using System.Text;
 using System.Text.RegularExpressions;
 using LabRunner.Loading;
 using LabRunner.Model;
+using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
 namespace LabRunner.MultiHost;
 
 /// <summary>
-/// A lab across hosts, as each host runs it: the host addresses of the inventory written in
-/// (<c>${hosts.NAME.address}</c>), and one part per host — the lab's YAML with the same steps (titles, numbers, texts),
+/// A lab across hosts, as each host runs it: the host addresses and uplinks of the inventory written in
+/// (<c>${hosts.NAME.address}</c>, <c>${hosts.NAME.uplink}</c>), and one part per host — the lab's YAML with the same steps (titles, numbers, texts),
 /// each holding only the actions and expectations <c>on:</c> that host, without <c>hosts</c> and <c>on</c>, with the
 /// host's uplink, and one empty step at the end (<see cref="LastStepTitle"/>). A part is an ordinary one-host lab: the host's labrunner loads, journals, runs and tears it down.
 /// </summary>
 public static partial class HostParts
 {
+    /// <summary>The fields of a host a lab may name: <c>${hosts.NAME.address}</c> and <c>${hosts.NAME.uplink}</c>.</summary>
+    public static readonly IReadOnlyList<string> HostFields = ["address", "uplink"];
+
     /// <summary>
-    /// Writes each <c>${hosts.NAME.address}</c> as the address <paramref name="addressOf"/> gives; one it cannot give is
-    /// exit 2 at its line. Done on the text, before loading, so the address fields are checked like any other.
+    /// Writes each <c>${hosts.NAME.FIELD}</c> as <paramref name="valueOf"/>(NAME, FIELD) gives it: the host's address, or
+    /// the name of its uplink (the link to the other hosts, which differs from machine to machine). A value it cannot give,
+    /// or a field that is not one of <see cref="HostFields"/>, is exit 2 at its line. Done on the text, before loading,
+    /// so the fields written are checked like any other.
     /// </summary>
-    public static string WithHostAddresses(string text, string file, Func<string, string?> addressOf)
+    public static string WithHostFields(string text, string file, Func<string, string, string?> valueOf)
     {
         var errors = new List<ScenarioError>();
         var lines = text.Split('\n');
         for (var i = 0; i < lines.Length; i++)
-            lines[i] = AddressReference().Replace(lines[i], m =>
+            lines[i] = HostReference().Replace(lines[i], m =>
             {
-                if (addressOf(m.Groups[1].Value) is { } address) return address;
-                errors.Add(new ScenarioError(new SourceSpan(file, i + 1, m.Index + 1), $"no address for host '{m.Groups[1].Value}'",
-                    "give it in the inventory (address: ...) and list the host in 'hosts'"));
+                var (host, field) = (m.Groups[1].Value, m.Groups[2].Value);
+                var at = new SourceSpan(file, i + 1, m.Index + 1);
+                if (!HostFields.Contains(field))
+                    errors.Add(new ScenarioError(at, $"a host has no field '{field}'",
+                        $"write ${{hosts.{host}.address}} or ${{hosts.{host}.uplink}}{(Suggest.Nearest(field, HostFields) is { } near ? $" (did you mean '{near}'?)" : "")}"));
+                else if (valueOf(host, field) is { } value) return value;
+                else
+                    errors.Add(new ScenarioError(at, $"no {field} for host '{host}'", $"give it in the inventory ({field}: ...) and list the host in 'hosts'"));
                 return m.Value;
             });
         if (errors.Count > 0) throw new ScenarioInvalidException([.. errors]);
@@ -35,15 +46,43 @@ public static partial class HostParts
     }
 
     /// <summary>
-    /// Stand-in addresses for checking a lab without an inventory (<c>labrunner validate</c>, <c>plan</c>): host i of
-    /// <c>hosts:</c> is 192.0.2.(i+1), from the documentation range (RFC 5737), never a real machine's.
+    /// Stand-ins for checking a lab without an inventory (<c>labrunner validate</c>, <c>plan</c>): host i of the
+    /// references is 192.0.2.(i+1), from the documentation range (RFC 5737), never a real machine's; every host's uplink
+    /// is the lab's own (<c>uplink: { name }</c>), which is also what a host without one in the inventory gets.
     /// </summary>
-    public static string WithStandInAddresses(string text, string file)
+    public static string WithStandIns(string text, string file)
     {
+        if (!text.Contains("${hosts.", StringComparison.Ordinal)) return text;
         var order = new List<string>();
-        foreach (Match m in AddressReference().Matches(text))
-            if (!order.Contains(m.Groups[1].Value)) order.Add(m.Groups[1].Value);
-        return WithHostAddresses(text, file, h => order.IndexOf(h) is var i and >= 0 && i < 250 ? $"192.0.2.{i + 1}" : null);
+        foreach (Match m in HostReference().Matches(text))
+            if (m.Groups[2].Value == "address" && !order.Contains(m.Groups[1].Value)) order.Add(m.Groups[1].Value);
+        var uplink = LabUplinkName(text);
+        return WithHostFields(text, file, (h, field) => field switch
+        {
+            "uplink" => uplink,
+            _ => order.IndexOf(h) is var i and >= 0 && i < 250 ? $"192.0.2.{i + 1}" : null,
+        });
+    }
+
+    /// <summary>
+    /// The lab's <c>uplink: { name }</c> as written (the default, <see cref="Uplink.Default"/>, if none): each host's
+    /// uplink unless the inventory names another. Text that is no YAML gives the default; the loader says what is wrong.
+    /// </summary>
+    public static string LabUplinkName(string text)
+    {
+        try
+        {
+            var stream = new YamlStream();
+            stream.Load(new StringReader(text));
+            if (stream.Documents.Count == 1 && stream.Documents[0].RootNode is YamlMappingNode root &&
+                root.Children.TryGetValue(new YamlScalarNode("uplink"), out var uplink) && uplink is YamlMappingNode map &&
+                Scalar(map, "name") is { Length: > 0 } name)
+                return name;
+        }
+        catch (YamlException)
+        {
+        }
+        return Uplink.Default.Name;
     }
 
     /// <summary>The part of <paramref name="labText"/> (a lab with <c>hosts:</c>, already loaded without error) that runs on <paramref name="host"/>.</summary>
@@ -95,6 +134,6 @@ public static partial class HostParts
     private static string? Scalar(YamlMappingNode map, string key) =>
         map.Children.TryGetValue(new YamlScalarNode(key), out var value) ? (value as YamlScalarNode)?.Value : null;
 
-    [GeneratedRegex(@"\$\{hosts\.([A-Za-z0-9_-]+)\.address\}")]
-    private static partial Regex AddressReference();
+    [GeneratedRegex(@"\$\{hosts\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\}")]
+    private static partial Regex HostReference();
 }

@@ -8,7 +8,7 @@ namespace LabRunner.MultiHost;
 
 /// <summary>
 /// Where the hosts of a lab are (<c>--inventory FILE</c>): each host name a lab's <c>hosts:</c> uses, mapped to an ssh
-/// destination, the interface that is its uplink, its underlay address (for <c>${hosts.NAME.address}</c>) and the
+/// destination, the interface that is its uplink, its underlay address (for <c>${hosts.NAME.address}</c>; the uplink is <c>${hosts.NAME.uplink}</c>) and the
 /// command that runs labrunner there. The same lab runs on the local test bed, on VMs and on servers with another
 /// inventory. Read with the lab loader's rules and messages (file:line:col, exit 2).
 /// </summary>
