@@ -209,7 +209,7 @@ public sealed class CniSpecs
     {
         var result = Cni.Result.Parse(JsonNode.Parse(BridgeResult)!.AsObject(), "eth0");
 
-        Assert.Equal(new Cni.Result("172.16.100.101/24", "172.16.100.1", "1a:3c:93:09:ed:7b", ["cni0", "vethc552bbd4"]) with { HostInterfaces = result.HostInterfaces }, result);
+        Assert.Equal(new Cni.Result("172.16.100.101/24", "172.16.100.1", "1a:3c:93:09:ed:7b", ["cni0", "vethc552bbd4"]) with { HostInterfaces = result.HostInterfaces, HostVeth = "vethc552bbd4" }, result);
         Assert.Equal(["cni0", "vethc552bbd4"], result.HostInterfaces);
 
         var session = new LabSession("ab12cd", true, Uplink.Default);
@@ -217,6 +217,21 @@ public sealed class CniSpecs
             Cni.Define(session, Place.Container("busybox-1"), "eth0", JsonNode.Parse(BridgeResult)!.AsObject()));
         Assert.Equal("172.16.100.101 172.16.100.101/24 172.16.100.1 1a:3c:93:09:ed:7b vethc552bbd4 ${busybox-2.eth0.ip}",
             session.Expand("${busybox-1.eth0.ip} ${busybox-1.eth0.cidr} ${busybox-1.eth0.gateway} ${busybox-1.eth0.mac} ${busybox-1.eth0.host-veth} ${busybox-2.eth0.ip}"));
+    }
+
+    [Fact]
+    public void With_an_egress_limit_bandwidth_appends_its_ifb_to_the_result_and_the_host_veth_is_still_the_veths_end()
+    {
+        var result = JsonNode.Parse(BridgeResult)!.AsObject();
+        result["interfaces"]!.AsArray().Add(new JsonObject { ["name"] = "bwp95d3e17646bc", ["mac"] = "a2:17:b2:55:01:7a" });
+
+        var parsed = Cni.Result.Parse(result, "eth0");
+
+        Assert.Equal(["cni0", "vethc552bbd4", "bwp95d3e17646bc"], parsed.HostInterfaces);
+        Assert.Equal("vethc552bbd4", parsed.HostVeth);
+        var session = new LabSession("ab12cd", true, Uplink.Default);
+        Cni.Define(session, Place.Container("busybox-1"), "eth0", result);
+        Assert.Equal("vethc552bbd4", session.Expand("${busybox-1.eth0.host-veth}"));
     }
 
     [Fact]

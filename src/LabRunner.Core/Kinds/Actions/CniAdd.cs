@@ -321,17 +321,23 @@ public static partial class Cni
         }
         if (r.Gateway is { } gw) session.Define($"{prefix}.gateway", gw);
         if (r.Mac is { } mac) session.Define($"{prefix}.mac", mac);
-        if (r.HostInterfaces.Count > 0) session.Define($"{prefix}.host-veth", r.HostInterfaces[^1]);
+        if (r.HostVeth is { } veth) session.Define($"{prefix}.host-veth", veth);
         return $"{ifname} in {place.Name}: {r.Cidr ?? "no address"}{(r.Gateway is null ? "" : $" via {r.Gateway}")}{(r.Mac is null ? "" : $", {r.Mac}")}";
     }
 
     /// <summary>
     /// What a result (0.3.x, 0.4.0 or 1.0.0) says about the interface in the container: its address (the one the result
     /// puts on it, else the first), gateway and MAC; and the host-side interfaces, in the result's order (bridge: the
-    /// bridge, then the veth's host end; ptp: the host end), so the last is the veth's host end.
+    /// bridge, then the veth's host end; ptp: the host end; a chained bandwidth with an egress limit appends its ifb).
     /// </summary>
     public sealed record Result(string? Cidr, string? Gateway, string? Mac, IReadOnlyList<string> HostInterfaces)
     {
+        /// <summary>
+        /// The veth's host end: the last host interface listed before the container's own (a main plugin lists it just
+        /// before; a later plugin's, such as bandwidth's ifb, comes after), else the last host interface.
+        /// </summary>
+        public string? HostVeth { get; init; }
+
         public static Result Parse(JsonObject result, string ifname)
         {
             var interfaces = (result["interfaces"] as JsonArray ?? []).OfType<JsonObject>().ToList();
@@ -340,8 +346,11 @@ public static partial class Cni
             // The address on the interface in the container, else the first (a result may not say which interface).
             var ip = ips.FirstOrDefault(i => inside >= 0 && i["interface"] is JsonValue v && v.TryGetValue<int>(out var n) && n == inside) ?? ips.FirstOrDefault();
             var mac = inside >= 0 ? (string?)interfaces[inside]["mac"] : null;
-            var host = interfaces.Where(i => (string?)i["sandbox"] is not { Length: > 0 }).Select(i => (string?)i["name"]).OfType<string>().ToList();
-            return new Result((string?)ip?["address"], (string?)ip?["gateway"], mac, host);
+            static List<string> OnHost(IEnumerable<JsonObject> list) =>
+                [.. list.Where(i => (string?)i["sandbox"] is not { Length: > 0 }).Select(i => (string?)i["name"]).OfType<string>()];
+            var host = OnHost(interfaces);
+            var beforeInside = inside >= 0 ? OnHost(interfaces.Take(inside)) : host;
+            return new Result((string?)ip?["address"], (string?)ip?["gateway"], mac, host) { HostVeth = beforeInside.Count > 0 ? beforeInside[^1] : host.LastOrDefault() };
         }
     }
 
