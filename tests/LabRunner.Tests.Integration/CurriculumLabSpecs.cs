@@ -5,8 +5,8 @@ using LabRunner.Testing;
 namespace LabRunner.Tests.Integration;
 
 /// <summary>
-/// The curriculum's labs (scenarios/curriculum/), each run whole in its sandbox on the process runtime and on
-/// containerd: every step holds (the expected failures included, with their why:), and the machine is as before. A lab
+/// The curriculum's labs (scenarios/curriculum/), each run whole in its sandbox on every runtime (process,
+/// containerd, Docker): every step holds (the expected failures included, with their why:), and the machine is as before. A lab
 /// needing a kernel feature this kernel lacks (vlan.yaml without 802.1Q) must stop before building anything: exit 3,
 /// naming the module, and nothing touched.
 /// </summary>
@@ -17,7 +17,7 @@ public sealed class CurriculumLabSpecs
     public static TheoryData<string, string> Labs() =>
     [
         .. Directory.EnumerateFiles(Folder, "*.yaml").Select(f => Path.GetFileName(f)!).Order(StringComparer.Ordinal)
-            .SelectMany(lab => new[] { "process", "containerd" }.Select(runtime => new TheoryDataRow<string, string>(lab, runtime))),
+            .SelectMany(lab => Runtimes.ContainerRuntimes.Names.Select(runtime => new TheoryDataRow<string, string>(lab, runtime))),
     ];
 
     [Theory]

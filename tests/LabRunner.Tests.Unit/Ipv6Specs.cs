@@ -137,7 +137,7 @@ public sealed class Ipv6Specs
     [InlineData("      - address: { dev: br-0, address: \"fd00::1/200\" }", 13, 40, "prefix length in 'fd00::1/200' must be a number from 0 to 128")]
     [InlineData("      - route: { in: busybox-1, to: default, via: \"fd00::1:\" }", 13, 51, "'fd00::1:' is not an IPv6 address")]
     [InlineData("      - capture: { while: { ping: { from: busybox-1, to: \"fd00::1::\" } }, on: [ { link: veth-1, sees: [icmp6] } ] }", 13, 58, "'fd00::1::' is not an IPv6 address")]
-    [InlineData("      - connect: { from: busybox-1, to: \"fd00::1\", port: 80 }", 13, 41, "'fd00::1' is not an IPv4 address")] // connect stays IPv4
+    [InlineData("      - connect: { from: busybox-1, to: \"fd00::1:\", port: 80 }", 13, 41, "'fd00::1:' is not an IPv6 address")]
     public void A_bad_IPv6_expectation_is_refused_where_it_is_written(string expectation, int line, int column, string message)
     {
         var error = Scenarios.ErrorIn(Lab("      - link-up: veth-1", "    expect:\n" + expectation));

@@ -62,7 +62,7 @@ public sealed class L4KindSpecs
         using var state = new TempDirectory();
         var plan = await Plan.MakeAsync(Scenarios.Load(Lab("      - serve: { app: udp-echo, port: 5353, in: n1 }")), state.Path, Ct);
 
-        Assert.Contains("ip netns exec lr-test01-n1 socat UDP-LISTEN:5353,fork,reuseaddr EXEC:cat", plan.CommandsFor(CommandPurpose.Action));
+        Assert.Contains("ip netns exec lr-test01-n1 socat UDP6-LISTEN:5353,fork,reuseaddr,ipv6only=0 EXEC:cat", plan.CommandsFor(CommandPurpose.Action));
         Assert.Contains("kill -KILL <serve-n1-5353.pid>", plan.CommandsFor(CommandPurpose.Teardown));
     }
 

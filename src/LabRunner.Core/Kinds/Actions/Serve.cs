@@ -76,7 +76,9 @@ public sealed record Serve(string App, int Port, string? Page, Place In) : LabAc
             server = ["busybox", "httpd", "-f", "-p", port, "-h", root];
         }
         else if (App == "echo") server = ["busybox", "nc", "-ll", "-p", port, "-e", "cat"];
-        else server = ["socat", $"UDP-LISTEN:{port},fork,reuseaddr", "EXEC:cat"]; // a child per peer, labelled like its parent
+        // A child per peer, labelled like its parent; on :: with ipv6only=0, so IPv4 and IPv6 peers alike (also where a
+        // place has IPv6 turned off: the socket is still made, and IPv4 reaches it mapped).
+        else server = ["socat", $"UDP6-LISTEN:{port},fork,reuseaddr,ipv6only=0", "EXEC:cat"];
 
         // Write-ahead, as for a container: the undo finds the server (and what it forked) by its label.
         context.Journal.Append(new UndoRemoveContainer($"stop the {App} server on port {port} in {In}", "process", label) { Resource = ResourceRef.ForServer(label) });

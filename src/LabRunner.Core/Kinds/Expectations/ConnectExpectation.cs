@@ -30,7 +30,7 @@ public sealed partial record ConnectExpectation(Place From, string To, int Port,
     public static readonly ExpectationKind Kind = new("connect", "a TCP connection (or a UDP exchange) from a place to ADDRESS:PORT: connected, refused, timed-out or unreachable",
         [
             new("from", FieldType.Place, "the host, netns or container that connects", Required: true),
-            new("to", FieldType.Ipv4Target, "an IPv4 address, or ${uplink.ip}", Required: true),
+            new("to", FieldType.PingTarget, "an IPv4 or IPv6 address, or ${uplink.ip}", Required: true),
             new("port", FieldType.Integer, "the port", Required: true),
             new("result", FieldType.Choice, "how it must end (default connected)") { Choices = [.. Results] },
             new("protocol", FieldType.Choice, "tcp (the default; busybox nc) or udp (one datagram and its answer; socat)") { Choices = [.. Protocols] },
@@ -42,7 +42,7 @@ public sealed partial record ConnectExpectation(Place From, string To, int Port,
         {
             var from = r.OptionalPlace("from");
             if (from is null) r.Error(r.Span, "'from' is missing", "name the host, netns or container that connects");
-            var to = r.Target("to");
+            var to = r.Target("to", ipv6: true);
             var port = r.Int("port", 1, 65535, required: true);
             var result = r.Choice("result", Results, "unknown result '{0}'", "use connected, refused, timed-out or unreachable", fallback: "connected")!;
             var protocol = r.Choice("protocol", Protocols, "unknown protocol '{0}'", "use tcp or udp", fallback: "tcp")!;
