@@ -156,9 +156,9 @@ public static class Program
         var validate = new Command("validate", "Check a lab file without touching anything (exit 2 with file:line:col when invalid)") { file, scriptTimeout };
         validate.SetAction(Telling((r, ct) => ValidateAsync(console, r.GetValue(file)!, ScriptTimeout(r), ct)));
 
-        var plan = new Command("plan", "Show every command a run would execute, teardown included; touches nothing") { file, host, uplink, runtimeOption, scriptTimeout };
+        var plan = new Command("plan", "Show every command a run would execute, teardown included; touches nothing") { file, host, uplink, runtimeOption, scriptTimeout, inventoryOption };
         plan.SetAction(Telling((r, ct) => RunAsync(console, r.GetValue(file)!, new RunSettings(r.GetValue(host), r.GetValue(uplink), r.GetValue(runtimeOption), false, false, LabJournal.DefaultRoot)
-            { ScriptTimeout = ScriptTimeout(r) }, dryRun: true)));
+            { ScriptTimeout = ScriptTimeout(r), Inventory = r.GetValue(inventoryOption) }, dryRun: true)));
 
         var afterStep = new Option<string?>("--after-step")
         {
@@ -387,17 +387,18 @@ public static class Program
     {
         if (scenario.Hosts.IsEmpty)
             return Problem.Usage($"--inventory is for a lab across hosts, and {path} has no 'hosts:'", "run it without --inventory, or declare its hosts (docs/MULTI-HOST.md)").Tell(events);
-        if (settings.Inventory is null)
-            return Problem.Usage($"lab {scenario.Name} runs across hosts ({string.Join(", ", scenario.Hosts)}): say where they are with --inventory FILE",
-                "docs/MULTI-HOST.md; `scripts/ssh-testbed.sh up 2` makes 2 hosts on this machine and prints its inventory").Tell(events);
         var unsupported = new (bool Given, string Option)[]
         {
-            (dryRun, "plan"), (settings.Host, "--host"), (settings.Stepping, "--step"), (settings.From is not null, "--from"), (settings.Until is not null, "--until"),
+            (settings.Host, "--host"), (settings.Stepping, "--step"), (settings.From is not null, "--from"), (settings.Until is not null, "--until"),
             (settings.JUnit is not null, "--junit"), (settings.Transcript is not null, "--transcript"), (settings.Report is not null, "--report"),
             (settings.Bundle is not null, "--bundle"), (settings.Format == "json" || events is not null, "--format json"), (settings.Uplink is not null, "--uplink"),
         }.Where(u => u.Given).Select(u => u.Option).ToList();
         if (unsupported.Count > 0)
             return Problem.Usage($"{string.Join(", ", unsupported)}: not available for a lab across hosts yet", "run it without; each host's uplink comes from the inventory").Tell(events);
+        if (dryRun) return await PlanAcrossHostsAsync(console, path, scenario, settings);
+        if (settings.Inventory is null)
+            return Problem.Usage($"lab {scenario.Name} runs across hosts ({string.Join(", ", scenario.Hosts)}): say where they are with --inventory FILE",
+                "docs/MULTI-HOST.md; `scripts/ssh-testbed.sh up 2` makes 2 hosts on this machine and prints its inventory").Tell(events);
         var inventory = Inventory.LoadFile(settings.Inventory);
         var hosts = inventory.For(scenario);
         // The lab again, with the inventory's host addresses and uplinks written in, checked as a whole (each host's part
@@ -444,6 +445,33 @@ public static class Program
             return Problem.Usage($"'{ids[0]}' is not a lab id: the controller prints it ('id 3f9a1c'); each host's part is ID-HOST").Tell();
         var inventory = Inventory.LoadFile(inventoryFile);
         return await new HostsCleaner(inventory, new ConsoleLines(console)).CleanAsync(ids.Length == 1 ? ids[0] : null, ct);
+    }
+
+    /// <summary>
+    /// `plan` of a lab across hosts: each host's part as that host runs it (`labrunner part` runs it in the host's own
+    /// namespace, as --host), with the inventory's addresses and uplinks when one is given, else with stand-ins
+    /// (192.0.2.x, the lab's uplink). Nothing is reached: no ssh, no root.
+    /// </summary>
+    private static async Task<int> PlanAcrossHostsAsync(GuardedConsole console, string path, Scenario scenario, RunSettings settings)
+    {
+        IReadOnlyList<InventoryHost>? hosts = settings.Inventory is null ? null : Inventory.LoadFile(settings.Inventory).For(scenario);
+        var uplinks = hosts?.Where(h => h.Uplink is not null).ToDictionary(h => h.Name, h => h.Uplink!) ?? [];
+        var text = File.ReadAllText(path);
+        // Without an inventory, host i of 'hosts:' stands at 192.0.2.(i+1) (the documentation range) with the lab's uplink.
+        string? StandIn(string h) => scenario.Hosts.IndexOf(h) is var i and >= 0 ? $"192.0.2.{i + 1}" : null;
+        text = HostParts.WithHostFields(text, path, (h, field) => field == "uplink"
+            ? uplinks.GetValueOrDefault(h, scenario.Uplink.Name)
+            : hosts is null ? StandIn(h) : hosts.FirstOrDefault(x => x.Name == h)?.Address);
+        foreach (var host in scenario.Hosts)
+        {
+            var where = hosts?.FirstOrDefault(h => h.Name == host) is { } h ? $"ssh {h.Ssh}" : $"no --inventory: a stand-in address, {StandIn(host)}";
+            console.MarkupLine($"[bold]Host {Markup.Escape(host)}[/] ({Markup.Escape(where)}): its part, as `labrunner part` runs it there, in the host's own namespace");
+            var part = ScenarioLoader.Load(HostParts.PartText(text, host, uplinks.GetValueOrDefault(host)), path);
+            var code = await RunScenarioAsync(console, part, path, settings with { Host = true, Inventory = null }, dryRun: true, events: null);
+            if (code != ExitCodes.Passed) return code;
+            console.WriteLine();
+        }
+        return ExitCodes.Passed;
     }
 
     private static async Task<int> RunAsync(GuardedConsole console, string path, RunSettings settings, bool dryRun, JsonEventStream? events = null)

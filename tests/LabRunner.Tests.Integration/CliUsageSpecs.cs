@@ -96,6 +96,34 @@ public sealed class CliUsageSpecs
     }
 
     [Fact]
+    public async Task Plan_of_a_lab_across_hosts_shows_each_hosts_part_with_the_inventorys_addresses_and_uplinks_or_stand_ins()
+    {
+        var lab = LabCli.Scenario("multi-host/vxlan.yaml");
+        var inventory = Path.Combine(Path.GetTempPath(), $"lr-plan-inventory-{Guid.NewGuid():N}.yaml");
+        await File.WriteAllTextAsync(inventory, "hosts:\n  a: { ssh: root@10.0.0.1, address: 10.0.0.1 }\n  b: { ssh: node-b, uplink: enp0s8, address: 10.0.0.2 }\n", Ct);
+        try
+        {
+            var given = await LabCli.RunAsync(["plan", lab, "--inventory", inventory], ct: Ct);
+            var standIns = await LabCli.RunAsync(["plan", lab], ct: Ct);
+
+            Assert.True(given.ExitCode == 0, given.ToString());
+            var hostB = given.Stdout.IndexOf("Host b (ssh node-b)", StringComparison.Ordinal);
+            Assert.True(given.Stdout.IndexOf("Host a (ssh root@10.0.0.1)", StringComparison.Ordinal) is >= 0 and var hostA && hostA < hostB, given.Stdout);
+            // Each host's tunnel end with its own address and its own uplink (b's is enp0s8; a has none in the inventory: the lab's eth0).
+            Assert.Contains("$ ip link add name vxlan0 type vxlan id 42 remote 10.0.0.2 local 10.0.0.1 dev eth0 dstport 4789", given.Stdout[..hostB]);
+            Assert.Contains("$ ip link add name vxlan0 type vxlan id 42 remote 10.0.0.1 local 10.0.0.2 dev enp0s8 dstport 4789", given.Stdout[hostB..]);
+            Assert.Contains("nothing was run", given.Stdout);
+            Assert.True(standIns.ExitCode == 0, standIns.ToString());
+            Assert.Contains("Host a (no --inventory: a stand-in address, 192.0.2.1)", standIns.Stdout);
+            Assert.Contains("remote 192.0.2.2 local 192.0.2.1 dev eth0", standIns.Stdout);
+        }
+        finally
+        {
+            File.Delete(inventory);
+        }
+    }
+
+    [Fact]
     public async Task Ls_of_an_empty_state_directory_lists_nothing()
     {
         var state = Directory.CreateTempSubdirectory("labrunner-cli-ls-").FullName;
