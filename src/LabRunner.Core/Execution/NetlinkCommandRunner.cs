@@ -23,9 +23,12 @@ public sealed class NetlinkCommandRunner(ICommandRunner inner, Action<CommandEve
 
     public async Task<CommandOutcome> RunAsync(IReadOnlyList<string> argv, CommandPurpose purpose, CancellationToken ct = default)
     {
-        if (inner.IsDryRun || IpCommand.Parse(argv) is not { } command) return await inner.RunAsync(argv, purpose, ct);
+        if (inner.IsDryRun) return await inner.RunAsync(argv, purpose, ct);
         var watch = Stopwatch.StartNew();
-        if (await RunAsync(command, ct) is not { } result) return await inner.RunAsync(argv, purpose, ct); // only ip can tell
+        IpResult? result;
+        if (PingCommand.Parse(argv) is { } ping) result = await IcmpPing.RunAsync(ping, ct); // busybox ping's exchange, in-process
+        else if (IpCommand.Parse(argv) is not { } command) return await inner.RunAsync(argv, purpose, ct);
+        else if ((result = await RunAsync(command, ct)) is null) return await inner.RunAsync(argv, purpose, ct); // only ip can tell
         var outcome = new CommandOutcome(result.ExitCode, result.Stdout, result.Stderr, watch.Elapsed);
         onCommand?.Invoke(new CommandEvent(purpose, [.. argv], outcome) { Driver = DriverName });
         return outcome;

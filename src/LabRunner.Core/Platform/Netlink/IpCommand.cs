@@ -80,7 +80,13 @@ public sealed record ProcessNamespace(int Pid) : IpNamespace
 {
     public override string Path => $"/proc/{Pid.ToString(CultureInfo.InvariantCulture)}/ns/net";
 
-    public override NamespaceErrorTexts Errors => NamespaceErrorTexts.Nsenter(Path);
+    /// <summary>
+    /// nsenter opens the UTS namespace before the network one: with <c>-n -u</c> (the process runtime's exec) a process
+    /// that is gone is told as <c>cannot open /proc/PID/ns/uts</c>.
+    /// </summary>
+    public bool WithUts { get; init; }
+
+    public override NamespaceErrorTexts Errors => NamespaceErrorTexts.Nsenter(WithUts ? Path[..^"net".Length] + "uts" : Path);
 
     public override int SwitchFailureExitCode => 1;
 }

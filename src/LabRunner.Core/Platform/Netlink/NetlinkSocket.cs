@@ -92,10 +92,18 @@ public sealed class NetlinkSocket : IDisposable
     {
         ArgumentNullException.ThrowIfNull(namespacePath);
         ArgumentNullException.ThrowIfNull(errors);
-        return NamespaceThread.Run(() => OpenOnThisThread(namespacePath, errors));
+        return InNamespace(namespacePath, errors, Open);
     }
 
-    private static NetlinkSocket OpenOnThisThread(string namespacePath, NamespaceErrorTexts errors)
+    /// <summary>
+    /// <paramref name="make"/> run on the <see cref="NamespaceThread"/> while it is in <paramref name="namespacePath"/>:
+    /// a socket it makes belongs to that namespace for its life (a netlink socket here, a ping's ICMP socket in
+    /// <see cref="IcmpPing"/>). A failure to get there is a <see cref="NetlinkException"/> in <paramref name="errors"/>' words.
+    /// </summary>
+    internal static T InNamespace<T>(string namespacePath, NamespaceErrorTexts errors, Func<T> make) =>
+        NamespaceThread.Run(() => InNamespaceOnThisThread(namespacePath, errors, make));
+
+    private static T InNamespaceOnThisThread<T>(string namespacePath, NamespaceErrorTexts errors, Func<T> make)
     {
         var own = open("/proc/thread-self/ns/net", O_RDONLY_CLOEXEC);
         if (own < 0) throw Failure("Cannot open this thread's network namespace");
@@ -114,7 +122,7 @@ public sealed class NetlinkSocket : IDisposable
         }
         try
         {
-            return Open();
+            return make();
         }
         finally
         {
