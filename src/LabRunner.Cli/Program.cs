@@ -403,10 +403,7 @@ public static class Program
         var hosts = inventory.For(scenario);
         // The lab again, with the inventory's host addresses and uplinks written in, checked as a whole (each host's part
         // with its own uplink) before any host is touched. A host the inventory gives no uplink keeps the lab's.
-        var uplinks = hosts.Where(h => h.Uplink is not null).ToDictionary(h => h.Name, h => h.Uplink!);
-        var text = HostParts.WithHostFields(File.ReadAllText(path), path, (h, field) => field == "uplink"
-            ? uplinks.GetValueOrDefault(h, scenario.Uplink.Name)
-            : hosts.FirstOrDefault(x => x.Name == h)?.Address);
+        var (text, uplinks) = HostParts.WithInventory(File.ReadAllText(path), path, scenario, hosts);
         scenario = ScenarioLoader.Load(text, path, uplinks);
         if (!Processes.IsRoot) return Problem.Environment("labrunner run needs root (each host's part runs as root over ssh, and this machine's ssh keys are root's)").Tell(events);
 
@@ -455,16 +452,10 @@ public static class Program
     private static async Task<int> PlanAcrossHostsAsync(GuardedConsole console, string path, Scenario scenario, RunSettings settings)
     {
         IReadOnlyList<InventoryHost>? hosts = settings.Inventory is null ? null : Inventory.LoadFile(settings.Inventory).For(scenario);
-        var uplinks = hosts?.Where(h => h.Uplink is not null).ToDictionary(h => h.Name, h => h.Uplink!) ?? [];
-        var text = File.ReadAllText(path);
-        // Without an inventory, host i of 'hosts:' stands at 192.0.2.(i+1) (the documentation range) with the lab's uplink.
-        string? StandIn(string h) => scenario.Hosts.IndexOf(h) is var i and >= 0 ? $"192.0.2.{i + 1}" : null;
-        text = HostParts.WithHostFields(text, path, (h, field) => field == "uplink"
-            ? uplinks.GetValueOrDefault(h, scenario.Uplink.Name)
-            : hosts is null ? StandIn(h) : hosts.FirstOrDefault(x => x.Name == h)?.Address);
+        var (text, uplinks) = HostParts.WithInventory(File.ReadAllText(path), path, scenario, hosts);
         foreach (var host in scenario.Hosts)
         {
-            var where = hosts?.FirstOrDefault(h => h.Name == host) is { } h ? $"ssh {h.Ssh}" : $"no --inventory: a stand-in address, {StandIn(host)}";
+            var where = hosts?.FirstOrDefault(h => h.Name == host) is { } h ? $"ssh {h.Ssh}" : $"no --inventory: a stand-in address, {HostParts.StandInAddress(scenario, host)}";
             console.MarkupLine($"[bold]Host {Markup.Escape(host)}[/] ({Markup.Escape(where)}): its part, as `labrunner part` runs it there, in the host's own namespace");
             var part = ScenarioLoader.Load(HostParts.PartText(text, host, uplinks.GetValueOrDefault(host)), path);
             var code = await RunScenarioAsync(console, part, path, settings with { Host = true, Inventory = null }, dryRun: true, events: null);

@@ -106,9 +106,11 @@ public sealed class Cleaner(ICommandRunner runner, Func<string, IContainerRuntim
         if (!LabJournal.IsLabId(journal?.Header.LabId ?? id))
             return new CleanedLab(id, new TeardownReport(0, journal?.Problems ?? [],
                 [$"{dir}: '{id}' is not a lab id, so nothing can be looked for by it; check the directory and remove it by hand"]));
+        var stuck = LabTraces.EndDeadRunsPlugins(journal?.Header.LabId ?? id).ToList();
         var report = journal is not null
             ? await new Teardown(runner, runtimes).RunAsync(journal, ct)
             : await SweepOnlyAsync(id, ct);
+        if (stuck.Count > 0) report = report with { Leftovers = [.. report.Leftovers, .. stuck] };
         if (report.Clean)
         {
             if (journal is not null) journal.Delete();

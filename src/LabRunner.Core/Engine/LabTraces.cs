@@ -11,7 +11,7 @@ public sealed record SweepResult(IReadOnlyList<string> Removed, IReadOnlyList<st
 /// Everything on the machine that carries one lab's id, found without the journal: named namespaces <c>lr-ID</c>,
 /// <c>lr-ID-*</c>, <c>lr-ID_wan</c> (and nsfs mounts of those names); containers labelled <c>labrunner.lab=ID</c> in
 /// containerd and Docker; processes labelled <c>LABRUNNER_CONTAINER=ID/…</c> (process-runtime containers and
-/// captures' tcpdumps) or <c>CNI_CONTAINERID=labrunner-ID-…</c> (a dead run's CNI plugins, ended first); and /var/run/netns links into those containers' PIDs. Teardown and `clean` sweep them after
+/// captures' tcpdumps) or <c>CNI_CONTAINERID=labrunner-ID-…</c> (a dead run's CNI plugins: <see cref="EndDeadRunsPlugins"/>); and /var/run/netns links into those containers' PIDs. Teardown and `clean` sweep them after
 /// replaying the journal, so a journal that is damaged, cut short or wrong still leaves nothing; what cannot be
 /// removed, or cannot be looked for (a runtime's daemon is down), is named. Never a looser pattern than the lab id.
 /// </summary>
@@ -37,9 +37,6 @@ public sealed class LabTraces(ICommandRunner runner, Func<string, IContainerRunt
         var removed = new List<string>();
         var leftovers = new List<string>();
         var lookIn = runtimeNames.Distinct().Select(runtimes).ToList();
-
-        // 0. A dead run's CNI plugins still in the middle of an ADD: ended before what they build is removed.
-        foreach (var problem in Model.Cni.EndPlugins(id => IsLabCniContainerId(labId, id))) leftovers.Add(problem);
 
         // 1. Containers first (and their PIDs, before they are gone: /var/run/netns/PID links point into them).
         var containers = new List<(IContainerRuntime Runtime, LabContainer Container)>();
@@ -113,6 +110,14 @@ public sealed class LabTraces(ICommandRunner runner, Func<string, IContainerRunt
         }
         return traces;
     }
+
+    /// <summary>
+    /// A dead run's CNI plugins (and their IPAM children) still in the middle of an ADD: kill -9 of a run does not end
+    /// its children. `clean` ends them (by PID and start time) before replaying DEL, or they could build after DEL has
+    /// removed and reserve after it has released; what would not end, as problems. A live run's teardown has none (it
+    /// waits for its plugins), so it does not look.
+    /// </summary>
+    public static IEnumerable<string> EndDeadRunsPlugins(string labId) => Model.Cni.EndPlugins(id => IsLabCniContainerId(labId, id));
 
     /// <summary>A CNI_CONTAINERID the lab gives its attachments (<see cref="Model.Cni.ContainerId"/>: labrunner-ID-PLACE).</summary>
     private static bool IsLabCniContainerId(string labId, string containerId) => containerId.StartsWith($"labrunner-{labId}-", StringComparison.Ordinal);

@@ -46,6 +46,23 @@ public static partial class HostParts
     }
 
     /// <summary>
+    /// <paramref name="text"/> (the lab <paramref name="lab"/> was loaded from) with each host's address and uplink
+    /// written in: the inventory's <paramref name="hosts"/>, a host without an uplink there keeping the lab's; without an
+    /// inventory, host i of <c>hosts:</c> at <see cref="StandInAddress"/>. Also the uplinks the inventory names, by host.
+    /// </summary>
+    public static (string Text, IReadOnlyDictionary<string, string> Uplinks) WithInventory(string text, string file, Scenario lab, IReadOnlyList<InventoryHost>? hosts)
+    {
+        var uplinks = (hosts ?? []).Where(h => h.Uplink is not null).ToDictionary(h => h.Name, h => h.Uplink!);
+        var written = WithHostFields(text, file, (h, field) => field == "uplink"
+            ? uplinks.GetValueOrDefault(h, lab.Uplink.Name)
+            : hosts is null ? StandInAddress(lab, h) : hosts.FirstOrDefault(x => x.Name == h)?.Address);
+        return (written, uplinks);
+    }
+
+    /// <summary>Host i of the lab's <c>hosts:</c> at 192.0.2.(i+1), the documentation range (RFC 5737): for a plan without an inventory.</summary>
+    public static string? StandInAddress(Scenario lab, string host) => lab.Hosts.IndexOf(host) is var i and >= 0 and < 250 ? $"192.0.2.{i + 1}" : null;
+
+    /// <summary>
     /// Stand-ins for checking a lab without an inventory (<c>labrunner validate</c>, <c>plan</c>): host i of the
     /// references is 192.0.2.(i+1), from the documentation range (RFC 5737), never a real machine's; every host's uplink
     /// is the lab's own (<c>uplink: { name }</c>), which is also what a host without one in the inventory gets.

@@ -416,10 +416,6 @@ public static partial class Cni
         var foreign = !runner.IsDryRun && undo.NetnsPid is { } pid && int.TryParse(pid, NumberStyles.None, CultureInfo.InvariantCulture, out var p) &&
                       Processes.StartTime(p) is var now && now != undo.NetnsPidStart;
         var problems = new List<string>();
-        // A dead run's plugin may still be in the middle of its ADD (kill -9 of the run does not end its children): it is
-        // ended first, or it could build after DEL has removed, and reserve after DEL has released.
-        if (!runner.IsDryRun && ContainerIdOf(undo) is { } id)
-            problems.AddRange(EndPlugins(p => p == id));
         foreach (var call in undo.Calls)
         {
             var argv = foreign ? call.Argv.Select(a => a.StartsWith("CNI_NETNS=", StringComparison.Ordinal) ? "CNI_NETNS=" : a).ToArray() : call.Argv;
@@ -435,10 +431,6 @@ public static partial class Cni
         if (!runner.IsDryRun) File.Delete(undo.ResultPath);
         return null;
     }
-
-    /// <summary>The attachment's CNI_CONTAINERID, from its DEL's argv.</summary>
-    private static string? ContainerIdOf(UndoCni undo) =>
-        undo.Calls.SelectMany(c => c.Argv).FirstOrDefault(a => a.StartsWith("CNI_CONTAINERID=", StringComparison.Ordinal))?["CNI_CONTAINERID=".Length..];
 
     /// <summary>Live CNI plugins (and their IPAM children) whose CNI_CONTAINERID matches: they carry it in their environment.</summary>
     public static IReadOnlyList<(int Pid, string ContainerId)> PluginsRunning(Func<string, bool> containerId) =>
