@@ -110,6 +110,128 @@ public sealed class NetlinkDriverKernelSpecs
         Assert.Contains(iproute2.Outcomes, o => o.ExitCode == 255);
     }
 
+    /// <summary>The state the observations read: both ends of veths here and in n1, a bridge, a vxlan, addresses, neighbours, routes.</summary>
+    private static readonly (string Place, string Command)[] Observed =
+    [
+        ("host", "link set lo up"),
+        ("host", "link add name veth-1 type veth peer name veth-2"),
+        ("host", "link set dev veth-2 up netns {n1}"),
+        ("host", "link add name veth-3 type veth peer name veth-4"),            // same namespace; veth-4 stays down: M-DOWN on veth-3
+        ("host", "link add name br-0 type bridge"),
+        ("host", "link set dev veth-1 master br-0"),
+        ("host", "link set dev veth-3 master br-0"),
+        ("host", "link set dev br-0 up"),
+        ("host", "link set dev veth-1 up"),
+        ("host", "link set dev veth-3 up"),
+        ("host", "link set dev veth-4 mtu 1400 txqueuelen 500 alias spare end"),
+        ("host", "link property add dev veth-4 altname spare-alt"),
+        ("host", "link add name vx0 type vxlan id 42 local 172.16.100.1 dev br-0 dstport 4789"),
+        ("host", "addr add 172.16.100.1/24 dev br-0"),
+        ("host", "addr add 10.1.0.1/32 dev br-0"),
+        ("host", "addr add fd00:100::1/64 dev br-0 nodad"),
+        ("n1", "addr add 172.16.100.101/24 dev veth-2"),
+        ("n1", "addr add fd00:100::2/64 dev veth-2 nodad"),
+        ("n1", "route add default dev veth-2"),
+        ("n1", "route add 10.9.0.0/16 via 172.16.100.1"),
+        ("n1", "route add 10.9.1.1/32 dev veth-2"),
+        ("n1", "-6 route add default via fd00:100::1 dev veth-2"),
+        ("n1", "neigh add 172.16.100.1 lladdr 02:00:00:00:00:01 dev veth-2 nud permanent"),
+        ("n1", "neigh add 172.16.100.7 lladdr 02:00:00:00:00:07 dev veth-2 nud stale"),
+        ("n1", "neigh add 172.16.100.8 lladdr 02:00:00:00:00:08 dev veth-2 nud noarp"), // hidden by ip's default
+        ("n1", "neigh add fd00:100::1 lladdr 02:00:00:00:00:11 dev veth-2 nud permanent"),
+    ];
+
+    /// <summary>The observations the kinds make (ObserveContext, the link, links, bridge-ports, address, neighbor and route kinds).</summary>
+    private static readonly (string Place, string Command)[] Observations =
+    [
+        .. new[] { "lo", "veth-1", "veth-3", "veth-4", "spare-alt", "br-0", "vx0", "nosuch" }.Select(l => ("host", $"-j -d link show dev {l}")),
+        .. new[] { "lo", "veth-2", "nosuch" }.Select(l => ("n1", $"-j -d link show dev {l}")),
+        ("host", "-j link show"), ("n1", "-j link show"),
+        ("host", "-j link show master br-0"), ("host", "-j link show master veth-4"), ("host", "-j link show master nosuch"),
+        ("host", "-j addr show dev br-0"), ("host", "-j addr show dev lo"), ("host", "-j addr show dev veth-4"), ("n1", "-j addr show dev veth-2"),
+        ("host", "-j addr show dev nosuch"),
+        ("n1", "-j neigh show to 172.16.100.1"), ("n1", "-j neigh show to 172.16.100.7"), ("n1", "-j neigh show to 172.16.100.8"),
+        ("n1", "-j neigh show to 172.16.100.9"), ("n1", "-6 -j neigh show to fd00:100::1"),
+        ("host", "-j route show"), ("n1", "-j route show"), ("host", "-6 -j route show"), ("n1", "-6 -j route show"),
+        ("gone", "-j link show"),
+    ];
+
+    [Fact]
+    public async Task Every_observation_prints_the_values_ip_prints_for_the_fields_LabRunner_reads()
+    {
+        RequireRoot();
+        using var host = PrivateNetns.Create();
+        using var n1 = PrivateNetns.Create();
+        await AssertFreshAsync(host);
+        await AssertFreshAsync(n1);
+        var targets = new Dictionary<string, NetTarget>
+        {
+            ["host"] = new PidTarget("host", host.Tid.ToString(CultureInfo.InvariantCulture)),
+            ["n1"] = new PidTarget("n1", n1.Tid.ToString(CultureInfo.InvariantCulture)),
+            ["gone"] = new PidTarget("gone", int.MaxValue.ToString(CultureInfo.InvariantCulture)),
+        };
+        string[] Argv(string place, string command)
+        {
+            string[] argv = [.. targets[place].Ip(command.Replace("{n1}", targets["n1"].NetnsArgument, StringComparison.Ordinal).Split(' '))];
+            Assert.True(argv is ["nsenter", "-t", _, "-n", "ip", ..], "only the private namespaces, by their thread's id");
+            host.CheckTidIsInside();
+            n1.CheckTidIsInside();
+            return argv;
+        }
+        var ip = new CliWrapCommandRunner();
+        foreach (var (place, command) in Observed)
+        {
+            var words = Argv(place, command);
+            // "alias spare end": one argument with a space in it
+            if (command.Contains("alias", StringComparison.Ordinal)) words = [.. words.TakeWhile(w => w != "alias"), "alias", "spare end"];
+            var made = await ip.RunAsync(words, CommandPurpose.Action, Ct);
+            Assert.True(made.Succeeded, $"{command}: {made.Stderr}");
+        }
+
+        var events = new List<CommandEvent>();
+        var driver = new NetlinkCommandRunner(new CliWrapCommandRunner(events.Add), events.Add);
+        var mDown = false;
+        foreach (var (place, command) in Observations)
+        {
+            var argv = Argv(place, command);
+            var theirs = await ip.RunAsync(argv, CommandPurpose.Check, Ct);
+            var ours = await driver.RunAsync(argv, CommandPurpose.Check, Ct);
+            Assert.True((theirs.ExitCode, theirs.Stderr) == (ours.ExitCode, ours.Stderr),
+                $"{place}: ip {command}\n  ip:      exit {theirs.ExitCode} {theirs.Stderr}\n  netlink: exit {ours.ExitCode} {ours.Stderr}");
+            if (theirs.ExitCode != 0) continue;
+            var (a, b) = (JsonNode.Parse(theirs.Stdout)!.AsArray(), JsonNode.Parse(ours.Stdout)!.AsArray());
+            Assert.True(a.Count == b.Count, $"{place}: ip {command}: ip printed {a.Count} items, netlink {b.Count}:\n{theirs.Stdout}\n{ours.Stdout}");
+            var fields = command.Contains("neigh", StringComparison.Ordinal) ? IpJsonFields.Neighbour
+                : command.Contains("route", StringComparison.Ordinal) ? IpJsonFields.Route : IpJsonFields.Link;
+            for (var i = 0; i < a.Count; i++)
+            {
+                SameFields($"{place}: ip {command} [{i}]", a[i]!.AsObject(), b[i]!.AsObject(), fields);
+                if (b[i]!["linkinfo"] is JsonObject info) SameFields($"{place}: ip {command} [{i}].linkinfo", a[i]!["linkinfo"]!.AsObject(), info, IpJsonFields.LinkInfo);
+                else Assert.True(a[i]!["linkinfo"] is null || !command.Contains("-d", StringComparison.Ordinal) || a[i]!["linkinfo"]!["info_kind"] is null,
+                    $"{place}: ip {command} [{i}]: ip printed linkinfo, netlink did not");
+                if (a[i]!["addr_info"] is JsonArray addrs)
+                {
+                    var mine = b[i]!["addr_info"]!.AsArray();
+                    Assert.Equal(addrs.Count, mine.Count);
+                    for (var j = 0; j < addrs.Count; j++) SameFields($"{place}: ip {command} [{i}].addr_info[{j}]", addrs[j]!.AsObject(), mine[j]!.AsObject(), IpJsonFields.Address);
+                }
+                mDown |= b[i]!["flags"]?.ToJsonString().Contains("M-DOWN", StringComparison.Ordinal) == true;
+            }
+        }
+        Assert.True(mDown, "the state holds a veth whose same-namespace peer is down");
+        Assert.Equal(Observations.Length, events.Count(e => e.Driver == NetlinkCommandRunner.DriverName));
+    }
+
+    /// <summary>Each field the driver prints equals ip's (missing and null alike), and it prints no field outside <paramref name="fields"/>.</summary>
+    private static void SameFields(string what, JsonObject theirs, JsonObject ours, string[] fields)
+    {
+        foreach (var (key, _) in ours)
+            Assert.True(fields.Contains(key) || key is "linkinfo" or "addr_info", $"{what}: netlink printed {key}, which is not among the fields it answers for");
+        foreach (var field in fields)
+            Assert.True((theirs[field]?.ToJsonString() ?? "null") == (ours[field]?.ToJsonString() ?? "null"),
+                $"{what}: {field}: ip {theirs[field]?.ToJsonString() ?? "(none)"}, netlink {ours[field]?.ToJsonString() ?? "(none)"}");
+    }
+
     /// <summary>What a command ended with, as compared: exit code, stderr, and for a show whether it printed anything.</summary>
     private sealed record Outcome(string Command, int ExitCode, string Stderr, string Stdout);
 

@@ -162,7 +162,12 @@ public sealed partial class IpCommandSpecs
     [InlineData("ip -n /proc/1/ns/net link set dev veth-1 up")]
     [InlineData("nsenter -t 0042 -n ip link set dev veth-1 up")]
     [InlineData("nsenter -t 42 -n -u ip link set dev veth-1 up")]
-    [InlineData("ip -j link show")]
+    [InlineData("ip -j -d addr show")]                                           // TopologyReader's: every field, left to ip
+    [InlineData("ip -j neigh show")]
+    [InlineData("ip -j link show dev veth-1")]                                   // without -d: not a form the kinds build
+    [InlineData("ip -j neigh show to 10.0.0.0/24")]
+    [InlineData("ip -j neigh show to fd00::1")]                                  // IPv6 without -6
+    [InlineData("ip -j route get 10.0.0.1")]
     [InlineData("ip netns add n1")]
     [InlineData("sysctl -w net.ipv4.ip_forward=1")]
     public void Anything_else_falls_back_to_iproute2(string command) =>
@@ -222,6 +227,54 @@ public sealed partial class IpCommandSpecs
     }
 
     [Fact]
+    public async Task The_json_observations_print_ips_fields_from_the_dumps()
+    {
+        const InterfaceFlags Ether = InterfaceFlags.Broadcast | InterfaceFlags.Multicast;
+        var channel = new FakeChannel();
+        channel.LinkList.AddRange(
+        [
+            new NlLink(1, "lo", InterfaceFlags.Loopback | InterfaceFlags.Up | InterfaceFlags.Running | InterfaceFlags.LowerUp, OperState.Unknown, 65536, "00:00:00:00:00:00", null, null, null, null, null, null, 1000),
+            new NlLink(2, "veth-1", Ether | InterfaceFlags.Up, OperState.LowerLayerDown, 1500, "02:00:00:00:00:01", 4, 3, null, "veth", "bridge", null, 1000),
+            new NlLink(3, "veth-2", Ether, OperState.Down, 1400, "02:00:00:00:00:02", null, 2, null, "veth", null, "spare end", 500),
+            new NlLink(4, "br-0", Ether | InterfaceFlags.Up | InterfaceFlags.Running | InterfaceFlags.LowerUp, OperState.Up, 1500, "02:00:00:00:00:01", null, null, null, "bridge", null, null, 1000),
+            new NlLink(5, "veth-3", Ether | InterfaceFlags.Up | InterfaceFlags.Running | InterfaceFlags.LowerUp, OperState.Up, 1500, "02:00:00:00:00:03", null, 7, 0, "veth", null, null, 1000),
+        ]);
+        channel.Neighbours.AddRange(
+        [
+            new NlNeighbour(4, AddressFamily.InterNetwork, IPAddress.Parse("10.0.0.2"), "02:00:00:00:00:22", NeighbourState.Permanent, 0, 1),
+            new NlNeighbour(4, AddressFamily.InterNetwork, IPAddress.Parse("10.0.0.2"), "02:00:00:00:00:23", NeighbourState.NoArp, 0, 1),  // not shown by default
+            new NlNeighbour(4, AddressFamily.InterNetwork, IPAddress.Parse("10.0.0.3"), null, NeighbourState.Failed, 0, 1),
+            new NlNeighbour(4, AddressFamily.InterNetwork, IPAddress.Parse("10.0.0.3"), null, NeighbourState.None, 0, 1),               // not shown by default
+        ]);
+        channel.Routes.Add(new NlRoute(AddressFamily.InterNetwork, null, 0, IPAddress.Parse("10.0.0.254"), 4, 254, 3, 0, 1, null, null));
+        channel.Routes.Add(new NlRoute(AddressFamily.InterNetwork, IPAddress.Parse("10.0.0.1"), 32, null, 4, 255, 2, 254, 2, null, null)); // local table
+        channel.Routes.Add(new NlRoute(AddressFamily.InterNetwork, IPAddress.Parse("10.9.1.1"), 32, null, 9, 254, 3, 253, 1, null, null));
+        channel.Addresses.Add(new NlAddress(4, AddressFamily.InterNetworkV6, IPAddress.Parse("fd00::1"), 64, IPAddress.Parse("fd00::1"), 0, 0x40, null));
+        async Task<IpResult> Run(string command) => (await IpCommand.Parse(command.Split(' '))!.Operation.RunAsync(channel, Ct))!;
+        async Task<System.Text.Json.Nodes.JsonArray> Json(string command) => System.Text.Json.Nodes.JsonNode.Parse((await Run(command)).Stdout)!.AsArray();
+
+        // A same-namespace peer is named, and M-DOWN follows the flags when it is down; the master by name; -d's kinds.
+        Assert.Equal("""[{"ifindex":2,"link":"veth-2","ifname":"veth-1","flags":["NO-CARRIER","BROADCAST","MULTICAST","UP","M-DOWN"],"mtu":1500,"master":"br-0","operstate":"LOWERLAYERDOWN","txqlen":1000,"address":"02:00:00:00:00:01","linkinfo":{"info_kind":"veth","info_slave_kind":"bridge"}}]""" + "\n",
+            (await Run("ip -j -d link show dev veth-1")).Stdout);
+        // A peer in another namespace: its index and the netns id, no name, no M-DOWN; the alias (with a space).
+        Assert.Equal("""{"ifindex":5,"link_index":7,"ifname":"veth-3","flags":["BROADCAST","MULTICAST","UP","LOWER_UP"],"mtu":1500,"operstate":"UP","txqlen":1000,"address":"02:00:00:00:00:03","link_netnsid":0}""",
+            (await Json("ip -j link show"))[4]!.ToJsonString());
+        Assert.Equal("spare end", (await Json("ip -j link show"))[2]!["ifalias"]!.GetValue<string>());
+        Assert.Equal(["veth-1"], (await Json("ip -j link show master br-0")).Select(l => l!["ifname"]!.GetValue<string>()));
+        Assert.Equal(new IpResult(1, "", "Device \"veth-9\" does not exist.\n"), await Run("ip -j -d link show dev veth-9"));
+        Assert.Equal(new IpResult(255, "", "Error: argument \"br-9\" is wrong: Device does not exist\n\n"), await Run("ip -j link show master br-9"));
+        Assert.Equal(new IpResult(1, "", "Device \"veth-9\" does not exist.\n"), await Run("ip -j addr show dev veth-9"));
+        // addr: the link's fields without the alias, and each address with its flags.
+        var br = (await Json("ip -j addr show dev br-0"))[0]!;
+        Assert.Equal("""[{"family":"inet6","local":"fd00::1","prefixlen":64,"scope":"global","tentative":true}]""", br["addr_info"]!.ToJsonString());
+        // neigh: what ip shows by default (not NOARP, not NONE), without lladdr when there is none.
+        Assert.Equal("""[{"dst":"10.0.0.2","dev":"br-0","lladdr":"02:00:00:00:00:22","state":["PERMANENT"]}]""" + "\n", (await Run("ip -j neigh show to 10.0.0.2")).Stdout);
+        Assert.Equal("""[{"dst":"10.0.0.3","dev":"br-0","state":["FAILED"]}]""" + "\n", (await Run("ip -j neigh show to 10.0.0.3")).Stdout);
+        // route: the main table only; a host route without /32; an unknown device as ifN.
+        Assert.Equal("""[{"dst":"default","gateway":"10.0.0.254","dev":"br-0"},{"dst":"10.9.1.1","dev":"if9"}]""" + "\n", (await Run("ip -j route show")).Stdout);
+    }
+
+    [Fact]
     public void ENODEV_for_a_named_device_is_nodevs_exit_1_and_any_other_refusal_exit_2()
     {
         Assert.Equal(new IpResult(1, "", "Cannot find device \"veth-9\"\n"),
@@ -262,13 +315,13 @@ public sealed partial class IpCommandSpecs
         var events = new List<CommandEvent>();
         var runner = new NetlinkCommandRunner(inner, events.Add);
 
-        await runner.RunAsync(["ip", "-j", "link", "show"], CommandPurpose.Check, Ct);
+        await runner.RunAsync(["ip", "-j", "-d", "addr", "show"], CommandPurpose.Check, Ct);
         await runner.RunAsync(["sysctl", "-n", "net.ipv4.ip_forward"], CommandPurpose.Check, Ct);
         // A namespace that cannot be opened: told in ip's or nsenter's words, no process, no socket anywhere.
         var named = await runner.RunAsync(["ip", "-n", "lr-netlink-spec-nosuch", "link", "set", "dev", "x", "up"], CommandPurpose.Action, Ct);
         var pid = await runner.RunAsync(["nsenter", "-t", "2147483647", "-n", "ip", "link", "delete", "dev", "x"], CommandPurpose.Teardown, Ct);
 
-        Assert.Equal(["ip -j link show", "sysctl -n net.ipv4.ip_forward"], inner.Ran);
+        Assert.Equal(["ip -j -d addr show", "sysctl -n net.ipv4.ip_forward"], inner.Ran);
         Assert.Equal((255, "Cannot open network namespace \"lr-netlink-spec-nosuch\": No such file or directory\n"), (named.ExitCode, named.Stderr));
         Assert.Equal((1, "nsenter: cannot open /proc/2147483647/ns/net: No such file or directory\n"), (pid.ExitCode, pid.Stderr));
         Assert.Contains(GoneErrors.Namespace, g => named.Output.Contains(g, StringComparison.Ordinal));   // teardown: already gone
@@ -412,13 +465,22 @@ public sealed partial class IpCommandSpecs
             return Refusal is null ? Task.CompletedTask : Task.FromException(Refusal);
         }
 
-        public Task<IReadOnlyList<NlLink>> LinksAsync(CancellationToken ct) => Task.FromResult<IReadOnlyList<NlLink>>([.. Known.Select(Link)]);
+        /// <summary>What the link dump returns when not empty (else a DOWN veth for each known name).</summary>
+        public List<NlLink> LinkList { get; } = [];
+
+        public Task<IReadOnlyList<NlLink>> LinksAsync(CancellationToken ct) =>
+            Task.FromResult<IReadOnlyList<NlLink>>(LinkList.Count > 0 ? [.. LinkList] : [.. Known.Select(Link)]);
 
         public Task<IReadOnlyList<NlAddress>> AddressesAsync(AddressFamily family, CancellationToken ct) =>
-            Task.FromResult<IReadOnlyList<NlAddress>>([.. Addresses.Where(a => a.Family == family)]);
+            Task.FromResult<IReadOnlyList<NlAddress>>([.. Addresses.Where(a => family == AddressFamily.Unspecified || a.Family == family)]);
 
         public Task<IReadOnlyList<NlRoute>> RoutesAsync(AddressFamily family, CancellationToken ct) =>
             Task.FromResult<IReadOnlyList<NlRoute>>([.. Routes.Where(r => r.Family == family)]);
+
+        public List<NlNeighbour> Neighbours { get; } = [];
+
+        public Task<IReadOnlyList<NlNeighbour>> NeighboursAsync(AddressFamily family, CancellationToken ct) =>
+            Task.FromResult<IReadOnlyList<NlNeighbour>>([.. Neighbours.Where(n => n.Family == family)]);
 
         public NetnsDescriptor? OpenNamedNetns(string name)
         {

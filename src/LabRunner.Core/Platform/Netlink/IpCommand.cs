@@ -131,6 +131,8 @@ public interface IRtnlChannel
 
     Task<IReadOnlyList<NlRoute>> RoutesAsync(AddressFamily family, CancellationToken ct);
 
+    Task<IReadOnlyList<NlNeighbour>> NeighboursAsync(AddressFamily family, CancellationToken ct);
+
     /// <summary>
     /// <c>netns NAME</c>: a descriptor of /var/run/netns/NAME (netns_get_fd), held until disposed; null when it cannot
     /// be opened (iproute2 then reads the word as a PID).
@@ -155,7 +157,7 @@ public sealed class NetnsDescriptor(int fd, Action close) : IDisposable
 /// One <c>ip</c> command, parsed; <see cref="RunAsync"/> does what iproute2 6.1 does for it (names resolved to
 /// indexes first where ip resolves them, with ip's errors and exit codes) over a channel in the right namespace.
 /// </summary>
-public abstract record IpOperation
+public abstract partial record IpOperation
 {
     /// <summary>
     /// Runs it; null when only iproute2 can tell what happens (a <c>netns</c> word that is neither an openable name nor
@@ -178,6 +180,8 @@ public abstract record IpOperation
     /// addr del CIDR dev D
     /// -o addr show dev D to CIDR
     /// [-6] route add|del|show default|CIDR [via GW] [dev D]
+    /// -j -d link show dev N | -j link show [master M] | -j addr show dev D   (IpJsonShow.cs)
+    /// [-6] -j neigh show to IP | [-6] -j route show
     /// </code>
     /// null for anything else.
     /// </summary>
@@ -195,6 +199,14 @@ public abstract record IpOperation
         ["addr", "add", var cidr, "dev", var d, "nodad"] => ChangeAddress.Of(add: true, cidr, d, noDad: true),
         ["addr", "del", var cidr, "dev", var d] => ChangeAddress.Of(add: false, cidr, d, noDad: false),
         ["-o", "addr", "show", "dev", var d, "to", var cidr] => ShowAddress.Of(d, cidr),
+        ["-j", "-d", "link", "show", "dev", var n] => IpWords.IsDevice(n) ? new ShowLinksJson(n, null, Details: true) : null,
+        ["-j", "link", "show"] => new ShowLinksJson(null, null, Details: false),
+        ["-j", "link", "show", "master", var m] => IpWords.IsDevice(m) ? new ShowLinksJson(null, m, Details: false) : null,
+        ["-j", "addr", "show", "dev", var d] => IpWords.IsDevice(d) ? new ShowAddressesJson(d) : null,
+        ["-j", "neigh", "show", "to", var ip] => ShowNeighboursJson.Of(ip, ipv6: false),
+        ["-6", "-j", "neigh", "show", "to", var ip] => ShowNeighboursJson.Of(ip, ipv6: true),
+        ["-j", "route", "show"] => new ShowRoutesJson(AddressFamily.InterNetwork),
+        ["-6", "-j", "route", "show"] => new ShowRoutesJson(AddressFamily.InterNetworkV6),
         ["-6", "route", var verb, .. var spec] => RouteOperation.Of(verb, ipv6: true, spec),
         ["route", var verb, .. var spec] => RouteOperation.Of(verb, ipv6: false, spec),
         _ => null,

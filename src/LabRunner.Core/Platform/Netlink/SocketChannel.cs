@@ -37,6 +37,8 @@ public sealed class SocketChannel : IRtnlChannel, IDisposable
 
     public Task<IReadOnlyList<NlRoute>> RoutesAsync(AddressFamily family, CancellationToken ct) => _socket.RoutesAsync(family, ct);
 
+    public Task<IReadOnlyList<NlNeighbour>> NeighboursAsync(AddressFamily family, CancellationToken ct) => _socket.NeighboursAsync(family, ct);
+
     public NetnsDescriptor? OpenNamedNetns(string name)
     {
         var fd = open($"{IpWords.NetnsRunDirectory}/{name}", O_RDONLY_CLOEXEC);
