@@ -164,12 +164,7 @@ public sealed class NetlinkDriverKernelSpecs
         using var n1 = PrivateNetns.Create();
         await AssertFreshAsync(host);
         await AssertFreshAsync(n1);
-        var targets = new Dictionary<string, NetTarget>
-        {
-            ["host"] = new PidTarget("host", host.Tid.ToString(CultureInfo.InvariantCulture)),
-            ["n1"] = new PidTarget("n1", n1.Tid.ToString(CultureInfo.InvariantCulture)),
-            ["gone"] = new PidTarget("gone", int.MaxValue.ToString(CultureInfo.InvariantCulture)),
-        };
+        var targets = Targets(host, n1);
         string[] Argv(string place, string command)
         {
             string[] argv = [.. targets[place].Ip(command.Replace("{n1}", targets["n1"].NetnsArgument, StringComparison.Ordinal).Split(' '))];
@@ -243,12 +238,7 @@ public sealed class NetlinkDriverKernelSpecs
         using var n1 = PrivateNetns.Create();
         await AssertFreshAsync(host);
         await AssertFreshAsync(n1);
-        var targets = new Dictionary<string, NetTarget>
-        {
-            ["host"] = new PidTarget("host", host.Tid.ToString(CultureInfo.InvariantCulture)),
-            ["n1"] = new PidTarget("n1", n1.Tid.ToString(CultureInfo.InvariantCulture)),
-            ["gone"] = new PidTarget("gone", int.MaxValue.ToString(CultureInfo.InvariantCulture)),
-        };
+        var targets = Targets(host, n1);
         var run = new LabRun([], []);
         foreach (var (place, command) in Lab)
         {
@@ -271,57 +261,31 @@ public sealed class NetlinkDriverKernelSpecs
         return run;
     }
 
+    /// <summary>The places of both specs, each reached as `nsenter -t TID -n ip`; "gone" a PID no process has.</summary>
+    private static Dictionary<string, NetTarget> Targets(PrivateNetns host, PrivateNetns n1) => new()
+    {
+        ["host"] = new PidTarget("host", host.Tid.ToString(CultureInfo.InvariantCulture)),
+        ["n1"] = new PidTarget("n1", n1.Tid.ToString(CultureInfo.InvariantCulture)),
+        ["gone"] = new PidTarget("gone", int.MaxValue.ToString(CultureInfo.InvariantCulture)),
+    };
+
     private static async Task AssertFreshAsync(PrivateNetns ns)
     {
         using var socket = NetlinkSocket.OpenIn(ns.Path, "private");
         Assert.Equal(["lo"], (await socket.LinksAsync(Ct)).Select(l => l.Name));
     }
 
-    /// <summary>
-    /// `ip -j -d link show`, `ip -j addr show`, `ip -j route show table all` (both families) in the namespace, with what
-    /// differs from one namespace to the next left out: indexes, MACs and what is made from them (IPv6 link-local
-    /// addresses and their routes), netns ids, statistics, timers and the bridge's own ids.
-    /// </summary>
+    /// <summary>The namespace's <see cref="IpDumps"/>, one line each.</summary>
     private static string Dump(PrivateNetns ns)
     {
         var parts = new List<string>();
-        foreach (var args in new[] { new[] { "-j", "-d", "link", "show" }, ["-j", "addr", "show"], ["-j", "route", "show", "table", "all"], ["-6", "-j", "route", "show", "table", "all"] })
+        foreach (var args in IpDumps.Commands)
         {
             var (code, output, error) = ns.Ip(args);
             Assert.True(code == 0, error);
-            var json = JsonNode.Parse(output)!.AsArray();
-            foreach (var item in json.ToList())
-                if (item?["dst"]?.GetValue<string>() is { } dst && (dst.StartsWith("fe80", StringComparison.Ordinal) || dst.StartsWith("ff00", StringComparison.Ordinal)))
-                    json.Remove(item);
-            Normalise(json);
-            parts.Add(json.ToJsonString());
+            parts.Add(IpDumps.Normalised(output));
         }
         return string.Join('\n', parts);
-    }
-
-    private static readonly HashSet<string> PerInstance = new(StringComparer.Ordinal)
-    {
-        "ifindex", "link_index", "address", "broadcast", "perm_address", "link_netnsid", "stats", "stats64", "id", "no",
-        "bridge_id", "root_id", "designated_root", "designated_bridge", "designated_port", "designated_cost", "root_port",
-        "parentbus", "parentdev", "inet6_addr_gen_mode",
-    };
-
-    private static void Normalise(JsonNode? node)
-    {
-        switch (node)
-        {
-            case JsonObject o:
-                foreach (var key in o.Select(p => p.Key).ToList())
-                    if (PerInstance.Contains(key) || key.EndsWith("_timer", StringComparison.Ordinal)) o.Remove(key);
-                if (o["addr_info"] is JsonArray info)
-                    foreach (var a in info.ToList())
-                        if (a?["local"]?.GetValue<string>() is { } local && local.StartsWith("fe80", StringComparison.Ordinal)) info.Remove(a);
-                foreach (var child in o.Select(p => p.Value).ToList()) Normalise(child);
-                break;
-            case JsonArray a:
-                foreach (var child in a) Normalise(child);
-                break;
-        }
     }
 
     /// <summary>

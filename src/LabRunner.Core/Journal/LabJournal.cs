@@ -98,7 +98,7 @@ public sealed partial class LabJournal : IDisposable
             System.IO.Directory.CreateDirectory(staging);
             file = new FileStream(Path.Combine(staging, FileName), FileMode.CreateNew, FileAccess.Write, FileShare.Read, bufferSize: 0); // unbuffered: a failed write leaves nothing pending
             var journal = new LabJournal(header, directory, file);
-            journal.WriteLine(new Line { Header = header });
+            journal.WriteLine(new Line { Header = header }, durable: true);
             Platform.FileSystem.RenameNoReplace(staging, directory);
             return journal;
         }
@@ -190,7 +190,7 @@ public sealed partial class LabJournal : IDisposable
     private static JournalHeader HeaderFor(string directory) =>
         new(Path.GetFileName(Path.TrimEndingDirectorySeparator(directory)), 0, 0, "(unknown: the journal's header is damaged)", true, DateTimeOffset.MinValue);
 
-    /// <summary>Records an undo (durably) and returns its number.</summary>
+    /// <summary>Records an undo (written before this returns; on disk for a machine crash once the next step starts) and returns its number.</summary>
     /// <exception cref="Engine.EnvironmentProblemException">The record could not be written (e.g. no space left): the action must not be done.</exception>
     public int Append(UndoRecord undo)
     {
@@ -232,7 +232,7 @@ public sealed partial class LabJournal : IDisposable
         lock (_gate)
         {
             CurrentStep = step;
-            TryWriteLine(new Line { Step = step });
+            TryWriteLine(new Line { Step = step }, durable: true);
         }
     }
 
@@ -267,23 +267,29 @@ public sealed partial class LabJournal : IDisposable
 
     public void Dispose() => _file?.Dispose();
 
-    private void WriteLine(Line line)
+    /// <summary>
+    /// One line, written (write(2): the file is unbuffered) before this returns, so a kill -9 right after finds it: the
+    /// page cache is the kernel's, not the process's. <paramref name="durable"/> also fsyncs it, for a machine that
+    /// crashes: the header, and each step's start, which makes every record before it durable (fsyncs batched per
+    /// step; docs/ARCHITECTURE.md §5 "Durability" says what a machine crash can lose and why nothing is left then).
+    /// </summary>
+    private void WriteLine(Line line, bool durable = false)
     {
         if (_file is null) return;
         var bytes = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(line, Json) + "\n");
         _file.Write(bytes);
-        _file.Flush(flushToDisk: true);
+        if (durable) _file.Flush(flushToDisk: true);
     }
 
     /// <summary>
     /// Cancels are written during teardown too, which must go on when the disk is full: the record in memory is what
     /// this run replays; on disk the undo stays owed, which only makes a later `clean` try it once more.
     /// </summary>
-    private void TryWriteLine(Line line)
+    private void TryWriteLine(Line line, bool durable = false)
     {
         try
         {
-            WriteLine(line);
+            WriteLine(line, durable);
         }
         catch (IOException)
         {
