@@ -217,6 +217,49 @@ public sealed class NetlinkDriverKernelSpecs
         Assert.Equal(Observations.Length, events.Count(e => e.Driver == NetlinkCommandRunner.DriverName));
     }
 
+    [Fact]
+    public async Task Kill_and_netns_delete_end_as_kill_and_ip_end_them()
+    {
+        RequireRoot();
+        var events = new List<CommandEvent>();
+        var real = new CliWrapCommandRunner();
+        var driver = new NetlinkCommandRunner(new CliWrapCommandRunner(events.Add), events.Add);
+        const string Missing = "2147483640";
+        // kill: processes of this test's own; each side kills its own pair and a PID no process has.
+        var sleepers = Enumerable.Range(0, 4).Select(_ => Process.Start("sleep", "300")).ToList();
+        try
+        {
+            var theirs = await real.RunAsync(["kill", "-KILL", $"{sleepers[0].Id}", $"{sleepers[1].Id}", Missing], CommandPurpose.Teardown, Ct);
+            var ours = await driver.RunAsync(["kill", "-KILL", $"{sleepers[2].Id}", $"{sleepers[3].Id}", Missing], CommandPurpose.Teardown, Ct);
+            Assert.Equal((1, $"kill: ({Missing}): No such process\n"), (theirs.ExitCode, theirs.Stderr));
+            Assert.Equal((theirs.ExitCode, theirs.Stdout, theirs.Stderr), (ours.ExitCode, ours.Stdout, ours.Stderr));
+            foreach (var p in sleepers) Assert.True(p.WaitForExit(5000), $"sleep {p.Id} was not killed");
+        }
+        finally
+        {
+            foreach (var p in sleepers.Where(p => !p.HasExited)) p.Kill();
+        }
+        // ip netns delete: a named namespace of this test's own; deleted, then deleted again (ip's words, from ip).
+        var name = $"lr-hostcmd-{Environment.ProcessId}";
+        Assert.True((await real.RunAsync(["ip", "netns", "add", name], CommandPurpose.Action, Ct)).Succeeded);
+        try
+        {
+            var deleted = await driver.RunAsync(["ip", "netns", "delete", name], CommandPurpose.Teardown, Ct);
+            Assert.Equal((0, ""), (deleted.ExitCode, deleted.Stderr));
+            Assert.False(File.Exists($"/var/run/netns/{name}"));
+            var again = await driver.RunAsync(["ip", "netns", "delete", name], CommandPurpose.Teardown, Ct);
+            var theirs = await real.RunAsync(["ip", "netns", "delete", name], CommandPurpose.Teardown, Ct);
+            Assert.Equal((theirs.ExitCode, theirs.Stderr), (again.ExitCode, again.Stderr));
+            Assert.Contains("No such file or directory", again.Stderr);
+        }
+        finally
+        {
+            if (File.Exists($"/var/run/netns/{name}")) await real.RunAsync(["ip", "netns", "delete", name], CommandPurpose.Teardown, Ct);
+        }
+        // In-process: both kills and the first delete; the second delete ran ip (the inner runner's event has no driver).
+        Assert.Equal([NetlinkCommandRunner.DriverName, NetlinkCommandRunner.DriverName, null], events.Select(e => e.Driver));
+    }
+
     /// <summary>Each field the driver prints equals ip's (missing and null alike), and it prints no field outside <paramref name="fields"/>.</summary>
     private static void SameFields(string what, JsonObject theirs, JsonObject ours, string[] fields)
     {

@@ -246,6 +246,7 @@ public sealed partial class IpCommandSpecs
             new NlNeighbour(4, AddressFamily.InterNetwork, IPAddress.Parse("10.0.0.3"), null, NeighbourState.Failed, 0, 1),
             new NlNeighbour(4, AddressFamily.InterNetwork, IPAddress.Parse("10.0.0.3"), null, NeighbourState.None, 0, 1),               // not shown by default
         ]);
+        channel.Missing.Add("veth-9"); // nor by an alternative name
         channel.Routes.Add(new NlRoute(AddressFamily.InterNetwork, null, 0, IPAddress.Parse("10.0.0.254"), 4, 254, 3, 0, 1, null, null));
         channel.Routes.Add(new NlRoute(AddressFamily.InterNetwork, IPAddress.Parse("10.0.0.1"), 32, null, 4, 255, 2, 254, 2, null, null)); // local table
         channel.Routes.Add(new NlRoute(AddressFamily.InterNetwork, IPAddress.Parse("10.9.1.1"), 32, null, 9, 254, 3, 253, 1, null, null));
@@ -273,6 +274,20 @@ public sealed partial class IpCommandSpecs
         // route: the main table only; a host route without /32; an unknown device as ifN.
         Assert.Equal("""[{"dst":"default","gateway":"10.0.0.254","dev":"br-0"},{"dst":"10.9.1.1","dev":"if9"}]""" + "\n", (await Run("ip -j route show")).Stdout);
     }
+
+    [Theory]
+    [InlineData("kill -KILL 12 34", "Kill")]
+    [InlineData("ip netns delete lr-5c0001", "NetnsDelete")]
+    [InlineData("kill -9 12", null)]                  // another spelling: kill's own
+    [InlineData("kill -KILL -12", null)]              // a process group
+    [InlineData("kill -KILL 0012", null)]
+    [InlineData("kill -KILL", null)]
+    [InlineData("ip netns delete -all", null)]
+    [InlineData("ip netns del lr-5c0001", null)]
+    [InlineData("ip netns delete ../etc", null)]
+    [InlineData("ip -n lr-5c0001 netns delete x", null)]
+    public void Teardowns_kill_and_netns_delete_are_run_in_process_only_in_their_exact_forms(string command, string? kind) =>
+        Assert.Equal(kind, HostCommand.Parse(command.Split(' '))?.GetType().Name);
 
     [Fact]
     public void ENODEV_for_a_named_device_is_nodevs_exit_1_and_any_other_refusal_exit_2()

@@ -27,6 +27,10 @@ public sealed class NetlinkCommandRunner(ICommandRunner inner, Action<CommandEve
         var watch = Stopwatch.StartNew();
         IpResult? result;
         if (PingCommand.Parse(argv) is { } ping) result = await IcmpPing.RunAsync(ping, ct); // busybox ping's exchange, in-process
+        else if (HostCommand.Parse(argv) is { } host) // kill -KILL, ip netns delete: syscalls
+        {
+            if ((result = host.Run()) is null) return await inner.RunAsync(argv, purpose, ct);
+        }
         else if (IpCommand.Parse(argv) is not { } command) return await inner.RunAsync(argv, purpose, ct);
         else if ((result = await RunAsync(command, ct)) is null) return await inner.RunAsync(argv, purpose, ct); // only ip can tell
         var outcome = new CommandOutcome(result.ExitCode, result.Stdout, result.Stderr, watch.Elapsed);
