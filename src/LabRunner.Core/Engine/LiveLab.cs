@@ -137,7 +137,7 @@ public sealed class LiveLab : IAsyncDisposable
                 var result = await _executor.ExecuteAsync(action, ct);
                 _observer.ActionFinished(action, result);
                 if (result.Ok && action is { ExpectedError: null }) TrackNetns(action);
-                InjectFault(++_actionsDone);
+                InjectFault(++_actionsDone, ct);
                 if (result.Ok) continue;
                 failures.Add($"{action.Span}: {action.Keyword} {Describe(action, result)}");
                 break;
@@ -353,11 +353,17 @@ public sealed class LiveLab : IAsyncDisposable
     /// <summary>A failure outside any expectation (an exception, an environment problem): the lab failed.</summary>
     internal void RecordError(string error) => _errors.Add(error);
 
-    /// <summary>Test-only fault injection (docs/RELIABILITY.md): signal ourselves right after action k.</summary>
-    private void InjectFault(int actionsDone)
+    /// <summary>
+    /// Test-only fault injection (docs/RELIABILITY.md): signal ourselves right after action k. A handled signal reaches
+    /// its handler on another thread: we wait (up to 5 s) until it has stopped the run, as a signal that came at this
+    /// moment would. Without the wait, a fast lab finished its last step and its teardown before the handler ran, and
+    /// a SIGINT after its last action ended in exit 0 (the netlink driver made the article's tail that fast).
+    /// </summary>
+    private void InjectFault(int actionsDone, CancellationToken ct)
     {
-        if (_fault is { WhileCommand: null } fault && fault.AfterAction == actionsDone)
-            Platform.Processes.Signal(Environment.ProcessId, fault.Signal);
+        if (_fault is not { WhileCommand: null } fault || fault.AfterAction != actionsDone) return;
+        Platform.Processes.Signal(Environment.ProcessId, fault.Signal);
+        if (fault.Signal != Platform.Processes.SIGKILL) SpinWait.SpinUntil(() => ct.IsCancellationRequested, TimeSpan.FromSeconds(5));
     }
 
     private string Describe(LabAction action, ActionOutcome result) => result.Status switch
