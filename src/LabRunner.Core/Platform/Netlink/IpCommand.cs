@@ -632,18 +632,10 @@ internal static partial class IpWords
 /// <summary>The one-line texts the show commands print: close to iproute2's, enough to say what is still there.</summary>
 internal static class IpText
 {
-    private static readonly (InterfaceFlags Flag, string Name)[] FlagNames =
-    [
-        (InterfaceFlags.Loopback, "LOOPBACK"), (InterfaceFlags.Broadcast, "BROADCAST"), (InterfaceFlags.PointToPoint, "POINTOPOINT"),
-        (InterfaceFlags.Multicast, "MULTICAST"), (InterfaceFlags.NoArp, "NOARP"), (InterfaceFlags.AllMulti, "ALLMULTI"),
-        (InterfaceFlags.Promisc, "PROMISC"), (InterfaceFlags.Master, "MASTER"), (InterfaceFlags.Slave, "SLAVE"),
-        (InterfaceFlags.Up, "UP"), (InterfaceFlags.LowerUp, "LOWER_UP"), (InterfaceFlags.Dormant, "DORMANT"),
-    ];
-
     /// <summary>"3: veth-1: &lt;BROADCAST,MULTICAST,UP,LOWER_UP&gt; mtu 1500 state UP".</summary>
     public static string Link(NlLink link)
     {
-        var flags = FlagNames.Where(f => (link.Flags & f.Flag) != 0).Select(f => f.Name);
+        var flags = IpJsonText.FlagNames.Where(f => ((uint)link.Flags & f.Flag) != 0).Select(f => f.Name);
         if (link.IsUp && (link.Flags & InterfaceFlags.Running) == 0) flags = flags.Prepend("NO-CARRIER");
         return $"{link.Index}: {link.Name}: <{string.Join(',', flags)}> mtu {link.Mtu} state {Iproute2Names.Of(link.OperState)}";
     }
@@ -667,12 +659,5 @@ internal static class IpText
         return text.Append(" scope ").Append(Scope(route.Scope)).ToString();
     }
 
-    private static string Scope(byte scope) => scope switch
-    {
-        RouteConstants.ScopeUniverse => "global",
-        RouteConstants.ScopeLink => "link",
-        RouteConstants.ScopeHost => "host",
-        RouteConstants.ScopeNowhere => "nowhere",
-        _ => scope.ToString(CultureInfo.InvariantCulture),
-    };
+    private static string Scope(byte scope) => IpJsonText.Scope(scope);
 }

@@ -119,8 +119,8 @@ internal static class IpJsonText
 {
     private static readonly JsonWriterOptions Options = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
-    /// <summary>print_link_flags' order; NO-CARRIER before them, M-DOWN after.</summary>
-    private static readonly (uint Flag, string Name)[] FlagNames =
+    /// <summary>print_link_flags' order (the JSON's and `ip link`'s text); NO-CARRIER before them, M-DOWN after.</summary>
+    public static readonly (uint Flag, string Name)[] FlagNames =
     [
         (0x8, "LOOPBACK"), (0x2, "BROADCAST"), (0x10, "POINTOPOINT"), (0x1000, "MULTICAST"), (0x80, "NOARP"), (0x200, "ALLMULTI"),
         (0x100, "PROMISC"), (0x400, "MASTER"), (0x800, "SLAVE"), (0x4, "DEBUG"), (0x8000, "DYNAMIC"), (0x4000, "AUTOMEDIA"),
